@@ -1,0 +1,1 @@
+"""Offline, cited question answering over a Russian news corpus."""

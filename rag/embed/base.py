@@ -1,0 +1,55 @@
+"""The embedder contract: one required method, ``encode``; the rest derives from it.
+
+Vectors leave an embedder L2-normalised (float32), once, here: the index is an
+inner-product index, and inner product equals cosine similarity on normalised
+vectors. A zero vector stays zero instead of becoming NaN.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+
+from rag.types import Chunk
+
+Kind = Literal["query", "document"]
+
+
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim == 1:
+        vectors = vectors[None, :]
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0  # guard the zero vector
+    return np.ascontiguousarray(vectors / norms, dtype=np.float32)
+
+
+class Embedder(ABC):
+    model_id: str
+    dimension: int
+
+    @abstractmethod
+    def encode(
+        self,
+        texts: Sequence[str],
+        kind: Kind,
+        titles: Sequence[str] | None = None,
+        progress: bool = False,
+    ) -> np.ndarray:
+        """Raw vectors for ``texts`` (one row each); ``titles`` only for documents."""
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """One normalised query vector, shape ``(dimension,)``."""
+        return normalise(self.encode([text], "query"))[0]
+
+    def embed_chunks(self, chunks: Sequence[Chunk], progress: bool = False) -> np.ndarray:
+        """Normalised passage vectors, shape ``(len(chunks), dimension)``."""
+        if not chunks:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        raw = self.encode(
+            [c.text for c in chunks], "document", [c.title for c in chunks], progress=progress
+        )
+        return normalise(raw)

@@ -1,0 +1,1 @@
+"""Evaluation: gold set metrics and the `rag eval` runner."""

@@ -1,0 +1,84 @@
+"""A thin llama.cpp adapter (llama-cpp-python), defaults in one place."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from rag.errors import ModelError
+from rag.generate.base import Generator, Message
+
+
+class LlamaGenerator(Generator):
+    def __init__(
+        self,
+        path: Path,
+        model_id: str,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        temperature: float = 0.0,
+    ) -> None:
+        self.path = Path(path)
+        self.model_id = model_id
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads or os.cpu_count() or 2
+        self.temperature = temperature
+        self._llm: Any = None
+
+    @property
+    def llm(self) -> Any:
+        if self._llm is None:
+            if not self.path.is_file():
+                raise ModelError(f"no GGUF model at {self.path}; run `rag models fetch`")
+            # Imported lazily: loading the shared library is not free.
+            from llama_cpp import Llama
+
+            try:
+                # llama.cpp prints to fd 2 even with verbose=False; keep the CLI's stderr clean.
+                with _quiet_stderr():
+                    self._llm = Llama(
+                        model_path=str(self.path),
+                        n_ctx=self.n_ctx,
+                        n_threads=self.n_threads,
+                        n_threads_batch=self.n_threads,
+                        n_batch=512,
+                        verbose=False,
+                    )
+            except (ValueError, RuntimeError) as exc:
+                raise ModelError(f"cannot load GGUF model {self.path}: {exc}") from None
+        return self._llm
+
+    def stream(self, messages: Sequence[Message], max_tokens: int) -> Iterator[str]:
+        chunks = self.llm.create_chat_completion(
+            messages=list(messages),
+            temperature=self.temperature,
+            max_tokens=max_tokens,
+            stream=True,
+        )
+        for chunk in chunks:
+            delta = chunk["choices"][0].get("delta", {})
+            if text := delta.get("content"):
+                yield text
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    try:
+        fd = os.dup(2)
+    except OSError:
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(fd, 2)
+        os.close(fd)
+        os.close(devnull)

@@ -1,0 +1,282 @@
+"""Read article files (text, Markdown, HTML) from disk into cleaned ``Document``s.
+
+Loading a corpus must not stop at the first bad file: ``load_paths`` returns
+what it could load plus one ``LoadProblem`` per file it could not, so the CLI
+can index the rest and say what was skipped and why.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import os
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from charset_normalizer import from_bytes
+
+from rag.errors import BadInputError
+from rag.ingest.clean import CleanedText, clean_text, extract_html
+from rag.types import Document
+
+SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm"}
+MAX_BYTES = 20 * 1024 * 1024  # one article is kilobytes; 20 MB is a mistake or a dump
+# Old Russian sites and Windows tools still write these single-byte encodings.
+CYRILLIC_ENCODINGS = ["cp1251", "koi8_r"]
+_UNPRINTABLE_MAX = 0.1  # share of control characters above which text is "binary"
+
+
+@dataclass(frozen=True)
+class LoadProblem:
+    """A file that was skipped, and why (one line)."""
+
+    path: str
+    reason: str
+
+
+class _Skip(Exception):
+    """Internal: the file cannot be loaded; ``reason`` is the one-line why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# --- bytes -> text -------------------------------------------------------------
+
+
+def _looks_binary(text: str) -> bool:
+    """Too many control characters for text: a binary file that decoded anyway."""
+    sample = text[:100_000]
+    bad = sum(
+        1
+        for ch in sample
+        if ch == "\ufffd" or (unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f")
+    )
+    return bad > _UNPRINTABLE_MAX * max(len(sample), 1)
+
+
+def decode_bytes(data: bytes) -> str:
+    """Decode a text file: UTF-8 (BOM or not), else cp1251/koi8-r, else refuse.
+
+    Strict UTF-8 first, because a valid UTF-8 file is almost never anything
+    else; charset-normalizer then only has to tell the Cyrillic 8-bit
+    encodings apart, which it does from letter frequencies.
+    """
+    for bom, encoding in (
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+    ):
+        if data.startswith(bom):
+            try:
+                text = data[len(bom) :].decode(encoding)
+            except UnicodeDecodeError:
+                raise BadInputError(f"not valid {encoding} text") from None
+            break
+    else:
+        if b"\x00" in data:
+            raise BadInputError("not valid text (binary?)")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.reason == "unexpected end of data":  # a scrape cut mid-character
+                return decode_bytes(data[: exc.start])
+            best = from_bytes(data, cp_isolation=CYRILLIC_ENCODINGS).best()
+            if best is None:
+                raise BadInputError("not valid text (binary?)") from None
+            text = str(best)
+    if _looks_binary(text):
+        raise BadInputError("not valid text (binary?)")
+    return text
+
+
+# --- Markdown -------------------------------------------------------------------
+
+_FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)
+_ATX = re.compile(r"^ {0,3}#{1,6}\s+(.*?)(?:\s+#+)?\s*$")
+_SETEXT = re.compile(r"^ {0,3}(?:=+|-+)\s*$")
+_FENCE = re.compile(r"^ {0,3}(?:```|~~~)")
+_RULE = re.compile(r"^ {0,3}([-*_])(?:\s*\1){2,}\s*$")
+_REF_DEF = re.compile(r"^ {0,3}\[[^\]]+\]:\s*\S+")
+_INLINE = (
+    (re.compile(r"!\[[^\]]*\]\([^)]*\)"), ""),  # images
+    (re.compile(r"\[([^\]]*)\]\([^)]*\)"), r"\1"),  # [text](url)
+    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),  # [text][ref]
+    (re.compile(r"<(https?://[^>\s]+)>"), r"\1"),  # <https://...>
+    (re.compile(r"`([^`]+)`"), r"\1"),
+    (re.compile(r"(?<![\w*])\*\*(?=\S)(.+?)(?<=\S)\*\*(?![\w*])"), r"\1"),
+    (re.compile(r"(?<!\w)__(?=\S)(.+?)(?<=\S)__(?!\w)"), r"\1"),
+    (re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])"), r"\1"),
+    (re.compile(r"(?<!\w)_(?=\S)(.+?)(?<=\S)_(?!\w)"), r"\1"),
+    (re.compile(r"~~(?=\S)(.+?)(?<=\S)~~"), r"\1"),
+)
+
+
+def _inline(line: str) -> str:
+    """A line without inline Markdown syntax (links keep their text)."""
+    for pattern, replacement in _INLINE:
+        line = pattern.sub(replacement, line)
+    return line
+
+
+def markdown_to_text(md: str) -> tuple[str | None, str]:
+    """(first heading, plain text) of a Markdown file.
+
+    Only the syntax that would pollute search and citations is removed
+    (heading marks, emphasis, link and image syntax); the first heading is
+    moved to the top so that it becomes the title.
+    """
+    lines = _FRONT_MATTER.sub("", md.replace("\r\n", "\n")).split("\n")
+    out: list[str] = []
+    headings: list[int] = []  # indexes into out
+    in_code = False
+    for line in lines:
+        if _FENCE.match(line):
+            in_code = not in_code
+            continue
+        if in_code:
+            out.append(line)
+        elif (m := _ATX.match(line)) is not None:
+            out.append("")
+            headings.append(len(out))
+            out += [_inline(m.group(1)), ""]
+        elif _SETEXT.match(line) and out and out[-1].strip():
+            headings.append(len(out) - 1)
+        elif _RULE.match(line) or _REF_DEF.match(line):
+            out.append("")
+        else:
+            line = re.sub(r"^(\s*)(?:>\s?)+", r"\1", line)
+            out.append(_inline(re.sub(r"^(\s*)[*+]\s+", r"\1- ", line)))
+    if not headings:
+        return None, "\n".join(out)
+    first = headings[0]
+    title = out[first].strip()
+    rest = out[:first] + out[first + 1 :]
+    return title, "\n".join([title, "", *rest])
+
+
+# --- files -> documents ---------------------------------------------------------
+
+
+def _clean(text: str, suffix: str) -> CleanedText:
+    """Dispatch on the file type; a .txt that is really a saved page counts as HTML."""
+    if suffix in {".html", ".htm"} or re.match(r"(?i)\s*<(?:!doctype html|html)", text):
+        title, text = extract_html(text)
+        return clean_text(text, title_hint=title)
+    if suffix in {".md", ".markdown"}:
+        title, text = markdown_to_text(text)
+        return clean_text(text, title_hint=title)
+    return clean_text(text)
+
+
+def _read(path: Path) -> bytes:
+    """The file's bytes, after the checks that need no reading."""
+    try:
+        if not path.is_file():
+            raise _Skip("does not exist" if not path.exists() else "not a file")
+        suffix = path.suffix.lower()
+        if suffix not in SUPPORTED:
+            raise _Skip(f"unsupported type {suffix or '(no extension)'}")
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            mb, limit = size / 2**20, MAX_BYTES / 2**20
+            raise _Skip(f"too large ({mb:.1f} MB, limit {limit:.0f} MB)")
+        return path.read_bytes()
+    except OSError as exc:
+        raise _Skip(f"cannot read ({exc.strerror or exc})") from None
+
+
+def _doc_id(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` with "/" on every OS, so ids are portable."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.name
+
+
+def _load(path: Path, root: Path) -> Document:
+    """One file to a Document; raises _Skip with the reason it cannot be used."""
+    data = _read(path)
+    try:
+        text = decode_bytes(data)
+    except BadInputError as exc:
+        raise _Skip(str(exc)) from None
+    if not text.strip():
+        raise _Skip("empty file")
+    cleaned = _clean(text, path.suffix.lower())
+    if not cleaned.text.strip():
+        raise _Skip("empty after cleaning")
+    return Document(
+        doc_id=_doc_id(path, root),
+        title=cleaned.title,
+        text=cleaned.text,
+        sha256=hashlib.sha256(cleaned.text.encode("utf-8")).hexdigest(),
+        date=cleaned.date,
+        source=cleaned.source,
+        path=str(path),
+    )
+
+
+def load_document(path: Path, root: Path) -> Document:
+    """Load one file; ``doc_id`` is its path relative to ``root`` (POSIX separators).
+
+    Raises BadInputError("<path>: <reason>") when the file cannot be used.
+    """
+    try:
+        return _load(Path(path), Path(root))
+    except _Skip as skip:
+        raise BadInputError(f"{path}: {skip.reason}") from None
+
+
+def _walk(folder: Path) -> tuple[list[Path], list[LoadProblem]]:
+    """Supported, non-hidden files under ``folder``, sorted by relative path."""
+    problems: list[LoadProblem] = []
+
+    def on_error(exc: OSError) -> None:
+        problems.append(LoadProblem(str(exc.filename), f"cannot read folder ({exc.strerror})"))
+
+    files = []
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=on_error):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in filenames:
+            if not name.startswith(".") and Path(name).suffix.lower() in SUPPORTED:
+                files.append(Path(dirpath) / name)
+    return sorted(files, key=lambda f: f.relative_to(folder).as_posix()), problems
+
+
+def load_paths(paths: Sequence[Path]) -> tuple[list[Document], list[LoadProblem]]:
+    """Load files and folders (walked recursively); never raises for one bad file.
+
+    A folder's files get doc_ids relative to that folder; a file given directly
+    gets its file name. Two different files with the same doc_id would overwrite
+    each other in the index, so the second one is reported instead.
+    """
+    docs: list[Document] = []
+    problems: list[LoadProblem] = []
+    seen: dict[str, Path] = {}  # doc_id -> the file it came from
+    for arg in map(Path, paths):
+        if arg.is_dir():
+            files, walk_problems = _walk(arg)
+            problems += walk_problems
+            items = [(f, arg) for f in files]
+        else:
+            items = [(arg, arg.parent)]
+        for path, root in items:
+            doc_id = _doc_id(path, root)
+            first = seen.get(doc_id)
+            if first is not None:
+                if first != path.resolve():  # the same file given twice is no problem
+                    reason = f"duplicate doc_id {doc_id} (also {first})"
+                    problems.append(LoadProblem(str(path), reason))
+                continue
+            try:
+                docs.append(_load(path, root))
+            except _Skip as skip:
+                problems.append(LoadProblem(str(path), skip.reason))
+                continue
+            seen[doc_id] = path.resolve()
+    return docs, problems

@@ -1,0 +1,316 @@
+"""The pipeline, top to bottom: documents -> chunks -> vectors -> index -> passages -> cited answer.
+
+One object serves the CLI, the UI and the eval. Models and the index load
+lazily, once per process, on first use.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rag.config import Config
+from rag.embed import Embedder, make_embedder
+from rag.errors import BadInputError, IndexMissingError
+from rag.generate import citations, prompts
+from rag.generate.base import Generator
+from rag.index import store
+from rag.index.store import IndexData, IndexSettings
+from rag.ingest.chunk import chunk
+from rag.ingest.load import LoadProblem, load_paths
+from rag.retrieve import context
+from rag.retrieve.dense import DenseRetriever
+from rag.types import Answer, Citation, Document, Hit
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+# -- stream events --------------------------------------------------------
+@dataclass(frozen=True)
+class Retrieved:
+    query: str
+    hits: tuple[Hit, ...]
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+
+
+@dataclass(frozen=True)
+class Done:
+    answer: Answer
+
+
+Event = Retrieved | Token | Done
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    added: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    removed: tuple[str, ...]
+    problems: tuple[LoadProblem, ...]
+    n_documents: int
+    n_chunks: int
+    seconds: float
+
+
+class Pipeline:
+    def __init__(
+        self,
+        config: Config,
+        embedder: Embedder | None = None,
+        generator: Generator | None = None,
+    ) -> None:
+        self.config = config
+        self._embedder = embedder
+        self._generator = generator
+        self._index: IndexData | None = None
+        self._lock = threading.RLock()  # llama.cpp and the index are not re-entrant
+
+    # -- lazy parts ---------------------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            from rag.models import verify_models
+
+            verify_models(self.config, ("embedding",))
+            self._embedder = make_embedder(self.config)
+        return self._embedder
+
+    @property
+    def generator(self) -> Generator:
+        if self._generator is None:
+            from rag.generate.llama import LlamaGenerator
+            from rag.models import verify_models
+
+            verify_models(self.config, ("llm",))
+            g = self.config.generation
+            self._generator = LlamaGenerator(
+                self.config.llm_path, g.model_id, g.n_ctx, self.config.threads, g.temperature
+            )
+        return self._generator
+
+    @property
+    def settings(self) -> IndexSettings:
+        e, c = self.config.embedding, self.config.chunking
+        return IndexSettings(e.model_id, e.sha256, e.dimension, c.chunk_size, c.chunk_overlap)
+
+    @property
+    def index(self) -> IndexData:
+        if self._index is None:
+            self._index = store.load(self.config.index_dir, self.settings)
+        return self._index
+
+    def reload(self) -> None:
+        self._index = None
+
+    # -- documents -> chunks -> vectors -> index ----------------------------
+    def build(self, paths: Sequence[Path], progress: bool = False) -> IndexReport:
+        """Make the index hold exactly these articles (unchanged ones are not re-embedded)."""
+        return self._update(paths, replace_all=True, progress=progress)
+
+    def add(self, paths: Sequence[Path], progress: bool = False) -> IndexReport:
+        return self._update(paths, replace_all=False, progress=progress)
+
+    def remove(self, doc_ids: Sequence[str]) -> IndexReport:
+        started = time.perf_counter()
+        with self._lock, store.writer_lock(self.config.index_dir):
+            current = store.load(self.config.index_dir, self.settings)
+            unknown = [d for d in doc_ids if d not in current.documents]
+            if unknown:
+                raise BadInputError(
+                    f"not in the index: {', '.join(unknown)} (see `rag index status`)"
+                )
+            updated = current.without(doc_ids)
+            store.save(self.config.index_dir, updated)
+            self._index = updated
+        return IndexReport(
+            (), (), tuple(doc_ids), (), len(updated.documents), len(updated), _since(started)
+        )
+
+    def _update(self, paths: Sequence[Path], replace_all: bool, progress: bool) -> IndexReport:
+        started = time.perf_counter()
+        docs, problems = load_paths(paths)
+        if not docs:
+            where = ", ".join(str(p) for p in paths)
+            raise BadInputError(f"no readable articles in {where}")
+        with self._lock, store.writer_lock(self.config.index_dir):
+            current = self._current_or_empty()
+            fresh = [d for d in docs if _changed(current, d)]
+            unchanged = [d.doc_id for d in docs if not _changed(current, d)]
+            gone = sorted(set(current.documents) - {d.doc_id for d in docs}) if replace_all else []
+            updated = current.without(gone) if gone else current
+            if fresh:
+                chunks = [c for d in fresh for c in self.chunk(d)]
+                vectors = self.embedder.embed_chunks(chunks, progress=progress)
+                updated = updated.with_documents(fresh, chunks, vectors)
+            if fresh or gone or not store.exists(self.config.index_dir):
+                store.save(self.config.index_dir, updated)
+            self._index = updated
+        return IndexReport(
+            tuple(d.doc_id for d in fresh),
+            tuple(unchanged),
+            tuple(gone),
+            tuple(problems),
+            len(updated.documents),
+            len(updated),
+            _since(started),
+        )
+
+    def _current_or_empty(self) -> IndexData:
+        try:
+            return store.load(self.config.index_dir, self.settings)
+        except IndexMissingError:
+            return IndexData(self.settings)
+
+    def chunk(self, document: Document) -> list:
+        c = self.config.chunking
+        return chunk(document, c.chunk_size, c.chunk_overlap)
+
+    def status(self) -> dict[str, Any]:
+        manifest = store.read_manifest(self.config.index_dir)
+        gen = self.config.index_dir / manifest["generation"]
+        size = sum(f.stat().st_size for f in gen.iterdir() if f.is_file())
+        return {
+            "index_dir": str(self.config.index_dir),
+            "documents": manifest["documents"],
+            "n_documents": manifest["n_documents"],
+            "n_chunks": manifest["n_chunks"],
+            "index_type": manifest["index_type"],
+            "index_bytes": size,
+            "created": manifest["created"],
+            "embedding_model": manifest["settings"]["embedding_model_id"],
+            "dimension": manifest["settings"]["dimension"],
+            "llm": self.config.generation.model_id,
+            "llm_path": str(self.config.llm_path),
+            "libraries": manifest["libraries"],
+        }
+
+    # -- index -> passages ---------------------------------------------------
+    def check_question(self, question: str) -> str:
+        question = " ".join(_CONTROL.sub(" ", question or "").split())
+        if not question:
+            raise BadInputError("the question is empty; type a question about the articles")
+        limit = self.config.limits.max_question_chars
+        if len(question) > limit:
+            raise BadInputError(
+                f"the question is {len(question)} characters long; the limit is {limit}"
+            )
+        if not any(ch.isalnum() for ch in question):
+            raise BadInputError("the question has no words in it")
+        return question
+
+    def search(self, query: str, k: int | None = None) -> list[Hit]:
+        query = self.check_question(query)
+        with self._lock:
+            return DenseRetriever(self.embedder, self.index).search(
+                query, k or self.config.retrieval.k
+            )
+
+    def document(self, doc_id: str) -> Document | None:
+        return self.index.documents.get(doc_id)
+
+    # -- passages -> cited answer ------------------------------------------
+    def rewrite(self, question: str, history: Sequence[tuple[str, str]]) -> str:
+        """A follow-up made self-contained from the conversation (unchanged without history)."""
+        if not history:
+            return question
+        with self._lock:
+            text = self.generator.complete(prompts.rewrite_messages(question, history[-3:]), 64)
+        text = " ".join(text.strip().strip('"«»').split())
+        return text if text and len(text) < 4 * len(question) + 200 else question
+
+    def stream(
+        self, question: str, history: Sequence[tuple[str, str]] = (), k: int | None = None
+    ) -> Iterator[Event]:
+        question = self.check_question(question)
+        language = citations.detect_language(question)
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        query = self.rewrite(question, history)
+        if history:
+            timings["rewrite"] = _since(started)
+        t = time.perf_counter()
+        hits = self.search(query, k)
+        timings["retrieve"] = _since(t)
+        passages = context.select(hits, self.config.generation.context_budget_tokens)
+        yield Retrieved(query, tuple(hits))
+
+        t = time.perf_counter()
+        filt = citations.StreamFilter(len(passages))
+        n_tokens = 0
+        gate = not passages or passages[0].score < self.config.retrieval.min_score
+        if not gate:
+            messages = prompts.answer_messages(query, self._numbered(passages), language)
+            with self._lock:
+                for piece in self.generator.stream(messages, self.config.generation.max_tokens):
+                    n_tokens += 1
+                    if text := filt.feed(piece):
+                        yield Token(text)
+            if tail := filt.flush():
+                yield Token(tail)
+        abstained = gate or filt.abstained or not filt.out.strip()
+        text = prompts.ABSTAIN_TEXT.get(language, prompts.ABSTAIN_TEXT["en"]) if abstained else ""
+        if abstained:
+            yield Token(text)
+        else:
+            text = " ".join(filt.out.split())
+        timings["generate"] = _since(t)
+        timings["total"] = _since(started)
+        cites = () if abstained else self._citations(text, passages)
+        yield Done(
+            Answer(
+                question=question,
+                answer=text,
+                abstained=abstained,
+                citations=cites,
+                passages=tuple(passages),
+                timings_ms=timings,
+                language=language,
+                query=query,
+                tokens_generated=n_tokens,
+            )
+        )
+
+    def ask(
+        self, question: str, history: Sequence[tuple[str, str]] = (), k: int | None = None
+    ) -> Answer:
+        for event in self.stream(question, history, k):
+            if isinstance(event, Done):
+                return event.answer
+        raise AssertionError("stream ended without an answer")
+
+    def _numbered(self, passages: Sequence[Hit]) -> list[tuple[str, str]]:
+        out = []
+        for hit in passages:
+            doc = self.index.documents.get(hit.chunk.doc_id)
+            header = prompts.passage_header(hit, doc.date if doc else None)
+            out.append((header, hit.chunk.text))
+        return out
+
+    @staticmethod
+    def _citations(text: str, passages: Sequence[Hit]) -> tuple[Citation, ...]:
+        out = []
+        for n in citations.cited_numbers(text):
+            c = passages[n - 1].chunk
+            out.append(Citation(n, c.doc_id, c.title, c.chunk_id, c.start, c.end, c.text))
+        return tuple(out)
+
+
+def _changed(index: IndexData, doc: Document) -> bool:
+    known = index.documents.get(doc.doc_id)
+    return known is None or known.sha256 != doc.sha256
+
+
+def _since(t: float) -> float:
+    return (time.perf_counter() - t) * 1000.0
+
+
+ProgressFn = Callable[[str], None]

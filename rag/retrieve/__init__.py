@@ -1,0 +1,1 @@
+"""Retrieval: question -> scored passages, and the passages that go into the prompt."""

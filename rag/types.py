@@ -1,0 +1,107 @@
+"""The data that flows through the pipeline, one frozen dataclass per boundary.
+
+documents -> chunks -> vectors -> index -> hits (passages) -> cited answer
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Document:
+    """A cleaned article.
+
+    ``doc_id`` is the file's path relative to the corpus folder it was indexed
+    from; ``sha256`` hashes the cleaned text, so re-adding an unchanged article
+    is a no-op (content addressing).
+    """
+
+    doc_id: str
+    title: str
+    text: str
+    sha256: str
+    date: str | None = None
+    source: str | None = None
+    path: str | None = None
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of a document; ``start``/``end`` are offsets into ``Document.text``."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its score (higher is better)."""
+
+    chunk: Chunk
+    score: float
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A passage that the answer cites as ``[n]``."""
+
+    n: int
+    doc_id: str
+    title: str
+    chunk_id: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answer: str
+    abstained: bool
+    citations: tuple[Citation, ...]
+    passages: tuple[Hit, ...]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    language: str = "ru"
+    query: str | None = None  # the rewritten, self-contained query (follow-ups)
+    tokens_generated: int = 0
+    mode: str = "generative"
+
+    def to_json(self) -> dict[str, object]:
+        """The stable JSON shape of ``rag ask --json`` (scripts depend on these names)."""
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "citations": [
+                {
+                    "n": c.n,
+                    "doc_id": c.doc_id,
+                    "title": c.title,
+                    "chunk_id": c.chunk_id,
+                    "start": c.start,
+                    "end": c.end,
+                    "text": c.text,
+                }
+                for c in self.citations
+            ],
+            "passages": [
+                {
+                    "doc_id": h.chunk.doc_id,
+                    "chunk_id": h.chunk.chunk_id,
+                    "score": round(float(h.score), 6),
+                    "text": h.chunk.text,
+                }
+                for h in self.passages
+            ],
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+            "language": self.language,
+            "query": self.query if self.query is not None else self.question,
+            "tokens_generated": self.tokens_generated,
+            "mode": self.mode,
+        }

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from rag.config import Config, load_config
+from rag.pipeline import Pipeline
+from tests.fakes import FakeEmbedder, FakeGenerator
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's config or env overrides."""
+    for key in list(__import__("os").environ):
+        if key.startswith("RAG_"):
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture
+def fake_config(tmp_path: Path) -> Config:
+    """Config for the unit layer: index in tmp, fake model identity, no sha checks."""
+    config = load_config(environ={})
+    return replace(
+        config,
+        paths=replace(config.paths, index_dir=tmp_path / "index", runs_dir=tmp_path / "runs"),
+        embedding=replace(
+            config.embedding, model_id=FakeEmbedder.model_id, sha256="", dimension=64
+        ),
+        retrieval=replace(config.retrieval, min_score=0.05),
+    )
+
+
+@pytest.fixture
+def fake_generator() -> FakeGenerator:
+    return FakeGenerator()
+
+
+@pytest.fixture
+def fake_pipeline(fake_config: Config, fake_generator: FakeGenerator) -> Pipeline:
+    return Pipeline(fake_config, embedder=FakeEmbedder(64), generator=fake_generator)
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A tiny corpus of two articles in a folder."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.txt").write_text(
+        "Спутники SpaceSail\n\nНа орбите находится 108 спутников группировки SpaceSail. "
+        "К концу 2026 года их будет 324.\n",
+        encoding="utf-8",
+    )
+    (folder / "b.txt").write_text(
+        "Байтерек на Байконуре\n\nСтороны обсудили проект «Байтерек» на космодроме Байконур. "
+        "Казахстанской стороной приняты 243 объекта.\n",
+        encoding="utf-8",
+    )
+    return folder
