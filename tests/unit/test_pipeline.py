@@ -1,0 +1,117 @@
+from pathlib import Path
+
+import pytest
+
+from rag.errors import BadInputError, IndexMissingError
+from rag.pipeline import Done, Pipeline, Retrieved, Token
+from tests.fakes import FakeEmbedder, FakeGenerator
+
+
+def test_build_is_idempotent_and_add_embeds_only_new(fake_pipeline: Pipeline, corpus: Path) -> None:
+    report = fake_pipeline.build([corpus])
+    assert sorted(report.added) == ["a.txt", "b.txt"] and report.n_documents == 2
+    embedder = fake_pipeline.embedder
+    assert isinstance(embedder, FakeEmbedder)
+    calls = len(embedder.calls)
+
+    again = fake_pipeline.build([corpus])
+    assert again.added == () and sorted(again.unchanged) == ["a.txt", "b.txt"]
+    assert len(embedder.calls) == calls  # nothing re-embedded
+
+    (corpus / "c.txt").write_text("Новое\n\nГлавный текст про KazSat-3R и спутник.", "utf-8")
+    added = fake_pipeline.add([corpus])
+    assert added.added == ("c.txt",)
+    assert embedder.calls[-1] == ("document", 1)  # only the new article's chunk
+
+
+def test_build_drops_articles_no_longer_in_the_corpus(
+    fake_pipeline: Pipeline, corpus: Path
+) -> None:
+    fake_pipeline.build([corpus])
+    (corpus / "b.txt").unlink()
+    report = fake_pipeline.build([corpus])
+    assert report.removed == ("b.txt",) and report.n_documents == 1
+
+
+def test_remove_and_unknown_ids(fake_pipeline: Pipeline, corpus: Path) -> None:
+    fake_pipeline.build([corpus])
+    assert fake_pipeline.remove(["a.txt"]).n_documents == 1
+    with pytest.raises(BadInputError, match="not in the index: zzz"):
+        fake_pipeline.remove(["zzz"])
+    # the change is on disk: a fresh pipeline sees it
+    fresh = Pipeline(fake_pipeline.config, embedder=FakeEmbedder(64))
+    assert list(fresh.index.documents) == ["b.txt"]
+
+
+def test_stream_yields_retrieval_tokens_then_a_cited_answer(
+    fake_pipeline: Pipeline, fake_generator: FakeGenerator, corpus: Path
+) -> None:
+    fake_pipeline.build([corpus])
+    fake_generator.queue("На орбите 108 спутников [1]. Неверная ссылка [9].")
+    events = list(fake_pipeline.stream("Сколько спутников SpaceSail на орбите?"))
+    assert isinstance(events[0], Retrieved)
+    assert isinstance(events[-1], Done)
+    answer = events[-1].answer
+    streamed = "".join(e.text for e in events if isinstance(e, Token))
+    assert streamed.split() == answer.answer.split()
+    assert "[9]" not in answer.answer and not answer.abstained
+    assert [c.n for c in answer.citations] == [1]
+    cited = answer.citations[0]
+    assert cited.doc_id == "a.txt" and "108" in cited.text
+    doc = fake_pipeline.document("a.txt")
+    assert doc is not None and doc.text[cited.start : cited.end] == cited.text
+    # the passages are in the prompt, numbered
+    prompt = fake_generator.seen[-1][-1]["content"]
+    assert "[1] " in prompt and "108 спутников" in prompt
+
+
+def test_model_refusal_becomes_a_plain_sentence(
+    fake_pipeline: Pipeline, fake_generator: FakeGenerator, corpus: Path
+) -> None:
+    fake_pipeline.build([corpus])
+    fake_generator.queue("NO_ANSWER")
+    answer = fake_pipeline.ask("Сколько спутников будет в 2030 году?")
+    assert answer.abstained and answer.citations == ()
+    assert answer.answer == "В источниках нет ответа на этот вопрос."
+    fake_generator.queue("NO_ANSWER")
+    assert fake_pipeline.ask("How many satellites in 2030?").answer == "The sources do not say."
+
+
+def test_weak_retrieval_abstains_without_calling_the_model(
+    fake_pipeline: Pipeline, fake_generator: FakeGenerator, corpus: Path
+) -> None:
+    fake_pipeline.build([corpus])
+    answer = fake_pipeline.ask("Погода в Париже завтра")  # shares no word with the corpus
+    assert answer.abstained and fake_generator.seen == []
+    assert answer.passages  # what was found is still shown
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [("", "empty"), ("   \t ", "empty"), ("?!...", "no words"), ("x" * 5000, "limit is")],
+)
+def test_bad_questions(fake_pipeline: Pipeline, question: str, message: str) -> None:
+    with pytest.raises(BadInputError, match=message):
+        fake_pipeline.ask(question)
+
+
+def test_control_characters_are_removed(fake_pipeline: Pipeline) -> None:
+    assert fake_pipeline.check_question("Сколько\x00 спутников\x1b?") == "Сколько спутников ?"
+
+
+def test_no_index_is_a_clear_error(fake_pipeline: Pipeline) -> None:
+    with pytest.raises(IndexMissingError, match="rag index build"):
+        fake_pipeline.ask("Сколько спутников?")
+
+
+def test_follow_up_is_rewritten_with_history(
+    fake_pipeline: Pipeline, fake_generator: FakeGenerator, corpus: Path
+) -> None:
+    fake_pipeline.build([corpus])
+    fake_generator.queue("Когда SpaceSail увеличит число спутников до 324?", "В 2026 году [1].")
+    answer = fake_pipeline.ask(
+        "А когда их станет 324?", history=[("Сколько спутников SpaceSail?", "108 [1].")]
+    )
+    assert answer.query == "Когда SpaceSail увеличит число спутников до 324?"
+    assert "Сколько спутников SpaceSail?" in fake_generator.seen[0][-1]["content"]
+    assert answer.answer == "В 2026 году [1]."
