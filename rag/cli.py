@@ -219,25 +219,34 @@ def search(ctx: click.Context, query: str, k: int, as_json: bool) -> None:
     help="Print one JSON object; with QUESTION '-', one per input line.",
 )
 @click.option("-k", "k", type=int, default=None, help="Passages to retrieve (default: config).")
+@click.option(
+    "--mode",
+    type=click.Choice(["generative", "extractive"]),
+    default=None,
+    help="generative: the LLM answers; extractive: best sentences, no LLM.",
+)
 @click.pass_context
-def ask(ctx: click.Context, question: str, as_json: bool, k: int | None) -> None:
+def ask(ctx: click.Context, question: str, as_json: bool, k: int | None, mode: str | None) -> None:
     """Answer QUESTION from the articles, with numbered citations ('-': read stdin)."""
     from rag.pipeline import Done, Token
 
     pipe = _pipeline(ctx)
     if question == "-":
-        _ask_batch(pipe, k, as_json)
+        _ask_batch(pipe, k, as_json, mode)
         return
     if as_json:
-        _echo_json(pipe.ask(question, k=k).to_json())
+        _echo_json(pipe.ask(question, k=k, mode=mode).to_json())
         return
-    answer = None
-    for event in pipe.stream(question, k=k):
+    answer, streamed = None, ""
+    for event in pipe.stream(question, k=k, mode=mode):
         if isinstance(event, Token):
+            streamed += event.text
             click.echo(event.text, nl=False)
         elif isinstance(event, Done):
             answer = event.answer
     click.echo()
+    if answer is not None and not answer.abstained and answer.answer != streamed.strip():
+        click.echo(f"\nChecked against the sources:\n{answer.answer}")
     if answer is not None and answer.citations:
         click.echo("\nSources:")
         for c in answer.citations:
@@ -245,14 +254,14 @@ def ask(ctx: click.Context, question: str, as_json: bool, k: int | None) -> None
             click.echo(textwrap.indent(textwrap.fill(c.text, 96), "    "))
 
 
-def _ask_batch(pipe: Any, k: int | None, as_json: bool) -> None:
+def _ask_batch(pipe: Any, k: int | None, as_json: bool, mode: str | None) -> None:
     """One question per stdin line, models loaded once; a bad line gets an error object."""
     failed = 0
     for line in sys.stdin:
         if not line.strip():
             continue
         try:
-            answer = pipe.ask(line.rstrip("\n"), k=k)
+            answer = pipe.ask(line.rstrip("\n"), k=k, mode=mode)
         except RagError as exc:
             if exc.exit_code != 2:
                 raise  # no index, no model: every other line would fail the same way
@@ -312,6 +321,11 @@ def _terminal_chat(pipe: Any) -> None:
                     history.append((question, event.answer.answer))
         except RagError as exc:
             click.echo(f"error: {exc}", err=True)
+
+
+from rag.eval.cli import eval_command  # noqa: E402
+
+main.add_command(eval_command)
 
 
 if __name__ == "__main__":

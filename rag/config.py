@@ -52,6 +52,9 @@ class EmbeddingConfig:
 
 @dataclass(frozen=True)
 class RetrievalConfig:
+    # dense | lexical | hybrid (rag.retrieve.hybrid.MODES). Dense is the default:
+    # on the gold set hybrid fusion lowered hit@1 (see eval/README.md).
+    mode: str = "dense"
     k: int = 5  # passages shown to the model
     # Below this cosine score the best passage is taken as "nothing relevant".
     min_score: float = 0.30
@@ -67,6 +70,8 @@ class GenerationConfig:
     max_tokens: int = 200
     temperature: float = 0.0
     context_budget_tokens: int = 900  # tokens of passages in the prompt
+    mode: str = "generative"  # or "extractive": best sentences, no LLM
+    verify: bool = True  # check each answer sentence against its passages
 
 
 @dataclass(frozen=True)

@@ -9,23 +9,23 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rag.config import Config
 from rag.embed import Embedder, make_embedder
-from rag.errors import BadInputError, IndexMissingError
-from rag.generate import citations, prompts
+from rag.errors import BadInputError, IndexCorruptError, IndexMissingError
+from rag.generate import citations, extractive, prompts, verify
 from rag.generate.base import Generator
 from rag.index import store
 from rag.index.store import IndexData, IndexSettings
 from rag.ingest.chunk import chunk
 from rag.ingest.load import LoadProblem, load_paths
 from rag.retrieve import context
-from rag.retrieve.dense import DenseRetriever
-from rag.types import Answer, Citation, Document, Hit
+from rag.retrieve.hybrid import Retriever
+from rag.types import Answer, Citation, Document, Hit, SentenceCheck
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -142,7 +142,7 @@ class Pipeline:
             where = ", ".join(str(p) for p in paths)
             raise BadInputError(f"no readable articles in {where}")
         with self._lock, store.writer_lock(self.config.index_dir):
-            current = self._current_or_empty()
+            current = self._current_or_empty(rebuild=replace_all)
             fresh = [d for d in docs if _changed(current, d)]
             unchanged = [d.doc_id for d in docs if not _changed(current, d)]
             gone = sorted(set(current.documents) - {d.doc_id for d in docs}) if replace_all else []
@@ -164,11 +164,16 @@ class Pipeline:
             _since(started),
         )
 
-    def _current_or_empty(self) -> IndexData:
+    def _current_or_empty(self, rebuild: bool) -> IndexData:
+        """The index to update; for a full build, an unusable one is started afresh."""
         try:
             return store.load(self.config.index_dir, self.settings)
         except IndexMissingError:
             return IndexData(self.settings)
+        except IndexCorruptError:
+            if rebuild:
+                return IndexData(self.settings)
+            raise
 
     def chunk(self, document: Document) -> list:
         c = self.config.chunking
@@ -210,9 +215,8 @@ class Pipeline:
     def search(self, query: str, k: int | None = None) -> list[Hit]:
         query = self.check_question(query)
         with self._lock:
-            return DenseRetriever(self.embedder, self.index).search(
-                query, k or self.config.retrieval.k
-            )
+            retriever = Retriever(self.embedder, self.index, self.config.retrieval.mode)
+            return retriever.search(query, k or self.config.retrieval.k)
 
     def document(self, doc_id: str) -> Document | None:
         return self.index.documents.get(doc_id)
@@ -228,10 +232,23 @@ class Pipeline:
         return text if text and len(text) < 4 * len(question) + 200 else question
 
     def stream(
-        self, question: str, history: Sequence[tuple[str, str]] = (), k: int | None = None
+        self,
+        question: str,
+        history: Sequence[tuple[str, str]] = (),
+        k: int | None = None,
+        language: str | None = None,
+        mode: str | None = None,
     ) -> Iterator[Event]:
+        """Retrieve, then stream the answer; the last event carries the checked Answer.
+
+        ``language``: "ru"/"en" forces the answer language (default: the question's).
+        ``mode``: "generative" (LLM) or "extractive" (best sentences, no LLM).
+        """
         question = self.check_question(question)
-        language = citations.detect_language(question)
+        language = language or citations.detect_language(question)
+        mode = mode or self.config.generation.mode
+        if mode not in ("generative", "extractive"):
+            raise BadInputError(f"unknown answer mode {mode!r}; use generative or extractive")
         timings: dict[str, float] = {}
         started = time.perf_counter()
         query = self.rewrite(question, history)
@@ -244,45 +261,79 @@ class Pipeline:
         yield Retrieved(query, tuple(hits))
 
         t = time.perf_counter()
-        filt = citations.StreamFilter(len(passages))
-        n_tokens = 0
-        gate = not passages or passages[0].score < self.config.retrieval.min_score
-        if not gate:
-            messages = prompts.answer_messages(query, self._numbered(passages), language)
-            with self._lock:
-                for piece in self.generator.stream(messages, self.config.generation.max_tokens):
-                    n_tokens += 1
-                    if text := filt.feed(piece):
-                        yield Token(text)
-            if tail := filt.flush():
-                yield Token(tail)
-        abstained = gate or filt.abstained or not filt.out.strip()
-        text = prompts.ABSTAIN_TEXT.get(language, prompts.ABSTAIN_TEXT["en"]) if abstained else ""
+        draft = _Draft()
+        if passages and max(h.score for h in hits) >= self.config.retrieval.min_score:
+            if mode == "extractive":
+                draft.text = extractive.answer_text(query, passages)
+                yield Token(draft.text)
+            else:
+                yield from self._generate(query, passages, language, draft)
+        sentences = self._check(query, draft, passages) if not draft.abstained else []
+        kept = [s for s in sentences if s.verified]
+        abstained = draft.abstained or not kept
+        text = " ".join(s.text for s in kept)
         if abstained:
-            yield Token(text)
-        else:
-            text = " ".join(filt.out.split())
+            text = prompts.ABSTAIN_TEXT.get(language, prompts.ABSTAIN_TEXT["en"])
+            yield Token(("\n\n" if draft.text else "") + text)
         timings["generate"] = _since(t)
         timings["total"] = _since(started)
-        cites = () if abstained else self._citations(text, passages)
         yield Done(
             Answer(
                 question=question,
                 answer=text,
                 abstained=abstained,
-                citations=cites,
+                citations=() if abstained else self._citations(text, passages),
                 passages=tuple(passages),
                 timings_ms=timings,
                 language=language,
                 query=query,
-                tokens_generated=n_tokens,
+                tokens_generated=draft.tokens,
+                mode=mode,
+                sentences=tuple(sentences),
             )
         )
 
+    def _generate(
+        self, query: str, passages: Sequence[Hit], language: str, draft: _Draft
+    ) -> Iterator[Token]:
+        filt = citations.StreamFilter(len(passages))
+        messages = prompts.answer_messages(query, self._numbered(passages), language)
+        with self._lock:
+            for piece in self.generator.stream(messages, self.config.generation.max_tokens):
+                draft.tokens += 1
+                if text := filt.feed(piece):
+                    yield Token(text)
+        if tail := filt.flush():
+            yield Token(tail)
+        draft.text = " ".join(filt.out.split())
+        draft.refused = filt.abstained or citations.looks_like_refusal(draft.text)
+
+    def _check(self, query: str, draft: _Draft, passages: Sequence[Hit]) -> list[SentenceCheck]:
+        """Each sentence against its passages; unverified ones are reported, not printed."""
+        texts = [h.chunk.text for h in passages]
+        if not self.config.generation.verify:
+            return [
+                SentenceCheck(s, tuple(citations.cited_numbers(s)), True, "unchecked", 0.0)
+                for s in verify.split_sentences(draft.text)
+            ]
+
+        def similarity(sentence: str) -> list[float]:
+            # The claim is the question with its answer: "243." alone means nothing.
+            rows = self.index.rows_of([h.chunk.chunk_id for h in passages])
+            claim = self.embedder.embed_query(f"{query} {sentence}")
+            return self.index.similarity(claim, rows)
+
+        return verify.verify(draft.text, texts, similarity)
+
     def ask(
-        self, question: str, history: Sequence[tuple[str, str]] = (), k: int | None = None
+        self,
+        question: str,
+        history: Sequence[tuple[str, str]] = (),
+        k: int | None = None,
+        language: str | None = None,
+        mode: str | None = None,
     ) -> Answer:
-        for event in self.stream(question, history, k):
+        for event in self.stream(question, history, k, language, mode):
             if isinstance(event, Done):
                 return event.answer
         raise AssertionError("stream ended without an answer")
@@ -291,7 +342,8 @@ class Pipeline:
         out = []
         for hit in passages:
             doc = self.index.documents.get(hit.chunk.doc_id)
-            header = prompts.passage_header(hit, doc.date if doc else None)
+            meta = "; ".join(x for x in (doc.date, doc.source) if x) if doc else ""
+            header = f"{hit.chunk.title} ({meta})" if meta else hit.chunk.title
             out.append((header, hit.chunk.text))
         return out
 
@@ -304,6 +356,19 @@ class Pipeline:
         return tuple(out)
 
 
+@dataclass
+class _Draft:
+    """What generation produced, before the checks."""
+
+    text: str = ""
+    tokens: int = 0
+    refused: bool = False  # the model said NO_ANSWER
+
+    @property
+    def abstained(self) -> bool:
+        return self.refused or not self.text.strip()
+
+
 def _changed(index: IndexData, doc: Document) -> bool:
     known = index.documents.get(doc.doc_id)
     return known is None or known.sha256 != doc.sha256
@@ -311,6 +376,3 @@ def _changed(index: IndexData, doc: Document) -> bool:
 
 def _since(t: float) -> float:
     return (time.perf_counter() - t) * 1000.0
-
-
-ProgressFn = Callable[[str], None]

@@ -60,6 +60,17 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class SentenceCheck:
+    """One sentence of an answer and whether its cited passages support it."""
+
+    text: str  # the sentence as printed, with its (corrected) citations
+    citations: tuple[int, ...]
+    verified: bool
+    method: str  # "lexical" | "semantic" | "extractive"
+    support: float
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     answer: str
@@ -71,6 +82,7 @@ class Answer:
     query: str | None = None  # the rewritten, self-contained query (follow-ups)
     tokens_generated: int = 0
     mode: str = "generative"
+    sentences: tuple[SentenceCheck, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         """The stable JSON shape of ``rag ask --json`` (scripts depend on these names)."""
@@ -104,4 +116,9 @@ class Answer:
             "query": self.query if self.query is not None else self.question,
             "tokens_generated": self.tokens_generated,
             "mode": self.mode,
-        }
+            "sentences": [
+                {"text": s.text, "citations": list(s.citations), "verified": s.verified,
+                 "method": s.method, "support": s.support}
+                for s in self.sentences
+            ],
+        }  # fmt: skip

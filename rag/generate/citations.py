@@ -17,6 +17,22 @@ CITATION = re.compile(r"\[\s*(?:[^\W\d_]+\s*)?(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*
 _OPEN_MAX = 24  # an unclosed "[" longer than this is plain text
 
 
+# Refusals the model words itself instead of saying NO_ANSWER.
+_REFUSAL = re.compile(
+    r"\b(не\s+(указан\w*|упомина\w*|сообща\w*|приводи\w*|содерж\w*|говорит\w*)"
+    r"|нет\s+(информации|данных|сведений|ответа)|информаци\w+\s+нет"
+    r"|not\s+(mentioned|specified|stated|provided|given|say|state)"
+    r"|(does|do)\s+not\s+(say|state|mention|specify|contain)"
+    r"|no\s+information)\b",
+    re.IGNORECASE,
+)
+
+
+def looks_like_refusal(text: str) -> bool:
+    """True for "Бюджет не указан [1]."-style replies: the model saying it cannot answer."""
+    return bool(_REFUSAL.search(CITATION.sub(" ", text)))
+
+
 def detect_language(text: str) -> str:
     """'ru' for Cyrillic, 'en' for Latin script, 'other' for anything else."""
     cyr = sum(1 for ch in text if "\u0400" <= ch <= "\u04ff")
@@ -94,3 +110,11 @@ class StreamFilter:
         text = clean_citations(text, self.n_passages).replace(NO_ANSWER, "")
         self.out += text
         return text
+
+
+def attach(sentence: str, numbers: list[int] | tuple[int, ...]) -> str:
+    """Citations go before the final punctuation: "… 108 спутников [1]."."""
+    marks = "".join(f"[{n}]" for n in numbers)
+    stripped = sentence.rstrip(".!?… ")
+    ending = sentence[len(stripped) :].strip()
+    return f"{stripped} {marks}{ending}"

@@ -6,6 +6,7 @@ Layout of ``index/``::
     gen-000007/
         vectors.faiss      FAISS inner-product index (row i <-> line i of chunks.jsonl)
         chunks.jsonl       one chunk per line (JSON, no pickle)
+        lexical.jsonl      the chunk's normalised term counts, for BM25 (row i <-> chunk i)
         documents.jsonl    the cleaned articles (for showing a passage in context)
     .lock                  held by a writer
 
@@ -35,9 +36,10 @@ import numpy as np
 
 from rag.errors import IndexCorruptError, IndexMissingError, LockedError
 from rag.index import ann
+from rag.index.lexical import BM25, term_counts
 from rag.types import Chunk, Document, Hit
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `rag index build` to rebuild it"
 
@@ -69,22 +71,46 @@ class IndexData:
     chunks: list[Chunk] = field(default_factory=list)
     ann_index: Any = None  # a faiss index with len(chunks) rows
     kind: str = "flat"
+    lexical: BM25 | None = None  # BM25 over the same rows
+    _rows: dict[str, int] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.ann_index is None:
             self.ann_index = ann.build(
                 np.zeros((0, self.settings.dimension), np.float32), self.kind
             )
+        if self.lexical is None:
+            self.lexical = BM25([lexical_row(c, self.documents.get(c.doc_id)) for c in self.chunks])
 
     # -- reading --------------------------------------------------------
     def __len__(self) -> int:
         return len(self.chunks)
 
     def search(self, query: np.ndarray, k: int) -> list[Hit]:
+        """Dense search: the ``k`` chunks nearest to ``query`` by cosine similarity."""
+        return [Hit(self.chunks[r], s) for r, s in self.dense_rows(query, k)]
+
+    def dense_rows(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         if not self.chunks or k <= 0:
             return []
         scores, rows = ann.search(self.ann_index, query, min(k, len(self.chunks)))
-        return [Hit(self.chunks[r], float(s)) for s, r in zip(scores, rows, strict=True) if r >= 0]
+        return [(int(r), float(s)) for s, r in zip(scores, rows, strict=True) if r >= 0]
+
+    def lexical_rows(self, query: str, k: int) -> list[tuple[int, float]]:
+        assert self.lexical is not None
+        return self.lexical.search(query, k)
+
+    def similarity(self, query: np.ndarray, rows: Sequence[int]) -> list[float]:
+        """Cosine similarity of ``query`` to the given rows (exact, from stored vectors)."""
+        if not rows:
+            return []
+        vecs = np.vstack([self.ann_index.reconstruct(int(r)) for r in rows])
+        return [float(x) for x in vecs @ np.asarray(query, np.float32)]
+
+    def rows_of(self, chunk_ids: Sequence[str]) -> list[int]:
+        if self._rows is None:
+            self._rows = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+        return [self._rows[c] for c in chunk_ids]
 
     def chunks_of(self, doc_id: str) -> list[Chunk]:
         return [c for c in self.chunks if c.doc_id == doc_id]
@@ -106,20 +132,30 @@ class IndexData:
         kind = ann.choose_kind(len(all_chunks)) if len(all_chunks) else base.kind
         if kind != base.kind:
             index = ann.build(np.vstack([base.vectors(), vectors]), kind)
-        return IndexData(self.settings, documents, all_chunks, index, kind)
+        assert base.lexical is not None
+        lexical = base.lexical.extended([lexical_row(c, documents[c.doc_id]) for c in chunks])
+        return IndexData(self.settings, documents, all_chunks, index, kind, lexical)
 
     def without(self, doc_ids: set[str] | Sequence[str]) -> IndexData:
         doc_ids = set(doc_ids)
         keep = [i for i, c in enumerate(self.chunks) if c.doc_id not in doc_ids]
         vectors = self.vectors()[keep] if keep else np.zeros((0, self.settings.dimension))
         kind = ann.choose_kind(len(keep))
+        assert self.lexical is not None
         return IndexData(
             self.settings,
             {k: v for k, v in self.documents.items() if k not in doc_ids},
             [self.chunks[i] for i in keep],
             ann.build(np.asarray(vectors, np.float32), kind),
             kind,
+            self.lexical.subset(keep),
         )
+
+
+def lexical_row(chunk: Chunk, doc: Document | None) -> dict[str, int]:
+    """A chunk's terms for BM25, with its article's title and date (metadata is searchable)."""
+    meta = f"{chunk.title} {doc.date or ''}" if doc else chunk.title
+    return term_counts(f"{meta}\n{chunk.text}")
 
 
 # -- on disk ------------------------------------------------------------
@@ -182,28 +218,35 @@ def load(index_dir: Path, expected: IndexSettings | None = None) -> IndexData:
         documents = {d["doc_id"]: Document(**d) for d in _read_jsonl(gen / "documents.jsonl")}
         chunks = [Chunk(**c) for c in _read_jsonl(gen / "chunks.jsonl")]
         index = ann.read(gen / "vectors.faiss")
+        lexical = BM25(_read_jsonl(gen / "lexical.jsonl"))
     except (OSError, ValueError, TypeError, RuntimeError) as exc:
         raise IndexCorruptError(
             f"index at {index_dir} is corrupt ({exc}); {REBUILD_HINT}"
         ) from None
-    if index.ntotal != len(chunks) or index.d != settings.dimension:
+    if index.ntotal != len(chunks) or len(lexical) != len(chunks) or index.d != settings.dimension:
         raise IndexCorruptError(
             f"index at {index_dir} is corrupt ({index.ntotal} vectors of dimension {index.d} "
             f"for {len(chunks)} chunks); {REBUILD_HINT}"
         )
-    return IndexData(settings, documents, chunks, index, manifest.get("index_type", "flat"))
+    kind = manifest.get("index_type", "flat")
+    return IndexData(settings, documents, chunks, index, kind, lexical)
 
 
 def save(index_dir: Path, data: IndexData) -> dict[str, Any]:
     """Write a new generation and commit it by replacing the manifest."""
     index_dir.mkdir(parents=True, exist_ok=True)
-    previous = read_manifest(index_dir).get("generation") if exists(index_dir) else None
+    try:
+        previous = read_manifest(index_dir).get("generation")
+    except (IndexMissingError, IndexCorruptError):
+        previous = None  # nothing usable to keep
     name = f"gen-{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
     staging = Path(tempfile.mkdtemp(dir=index_dir, prefix=".staging-"))
     try:
         ann.write(data.ann_index, staging / "vectors.faiss")
         _write_jsonl(staging / "chunks.jsonl", (asdict(c) for c in data.chunks))
         _write_jsonl(staging / "documents.jsonl", (asdict(d) for d in data.documents.values()))
+        assert data.lexical is not None
+        _write_jsonl(staging / "lexical.jsonl", data.lexical.rows)
         for f in staging.iterdir():
             _fsync(f)
         staging.rename(index_dir / name)

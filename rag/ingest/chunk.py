@@ -81,6 +81,20 @@ def chunk(document: Document, chunk_size: int = 700, chunk_overlap: int = 120) -
 _SENTENCE_START = re.compile(r"(?:(?<=[.!?…])(?<!\b\w\.)\s+|\n\s*)(?=\S)")
 
 
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of ``text[start:end]``, whitespace trimmed."""
+    end = len(text) if end is None else end
+    spans = []
+    cursor = start
+    for match in _SENTENCE_START.finditer(text, start, end):
+        if text[cursor : match.start()].strip():
+            spans.append((cursor, match.start()))
+        cursor = match.end()
+    if text[cursor:end].strip():
+        spans.append((cursor, len(text[:end].rstrip())))
+    return spans
+
+
 def _overlap_start(text: str, start: int, overlap: int) -> int:
     """The earliest sentence start in ``[start - overlap, start)``, else ``start``."""
     window_from = max(0, start - overlap)

@@ -52,3 +52,20 @@ def test_clean_citations_normalises_lists() -> None:
 )
 def test_detect_language(q: str, lang: str) -> None:
     assert detect_language(q) == lang
+
+
+@pytest.mark.parametrize(
+    ("text", "refusal"),
+    [
+        ("Бюджет проекта не указан [1].", True),
+        ("В источниках нет информации о бюджете.", True),
+        ("The passages do not mention the budget.", True),
+        ("The cost is not specified [2].", True),
+        ("На орбите 108 спутников [1].", False),
+        ("Указанный объект находится на площадке 42 [1].", False),
+    ],
+)
+def test_refusals_worded_by_the_model(text: str, refusal: bool) -> None:
+    from rag.generate.citations import looks_like_refusal
+
+    assert looks_like_refusal(text) is refusal

@@ -1,0 +1,146 @@
+"""`rag eval`: the click command. Only click is imported here; the runner (and
+with it the models) loads inside the command, so `rag --help` stays fast."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+TYPES = ("single", "multi", "unanswerable")
+
+
+def parse_ids(value: str | None) -> tuple[str, ...]:
+    """``q001,q002`` or ``@FILE`` (one id per line, ``#`` comments)."""
+    if not value:
+        return ()
+    if value.startswith("@"):
+        from rag.errors import BadInputError
+
+        try:
+            text = Path(value[1:]).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise BadInputError(f"cannot read ids from {value[1:]}: {exc.strerror}") from None
+        parts = [line.split("#", 1)[0] for line in text.splitlines()]
+    else:
+        parts = value.split(",")
+    return tuple(p.strip() for p in parts if p.strip())
+
+
+def _table(report: dict[str, Any]) -> list[str]:
+    from rag.eval.runner import HEADLINE
+
+    groups = [("all", report["metrics"]), *report["by_lang"].items()]
+    head = f"{'metric':<20}" + "".join(f"{name:>8}" for name, _ in groups)
+    lines = [head, f"{'n':<20}" + "".join(f"{g.get('n', report['question_set']['n']):>8}"
+                                          for _, g in groups)]  # fmt: skip
+    for key in HEADLINE:
+        if all(g.get(key) is None for _, g in groups):
+            continue
+        cells = "".join(
+            f"{'–' if g.get(key) is None else format(g[key], '.3f'):>8}" for _, g in groups
+        )
+        lines.append(f"{key:<20}{cells}")
+    cost = [(k, v) for k, v in report["metrics"].items() if k.startswith(("Latency", "Tokens"))]
+    lines += [f"{k:<28}{v if v is not None else '–':>10}" for k, v in cost]
+    return lines
+
+
+@click.command("eval", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--retrieval-only", is_flag=True, help="Score retrieval only, without the LLM.")
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Compare with this baseline JSON; exit 1 listing metrics that regressed.",
+)
+@click.option("--limit", type=click.IntRange(min=1), help="Evaluate the first N questions only.")
+@click.option("--ids", help="Question ids, comma-separated (q001,q002) or @FILE, one per line.")
+@click.option(
+    "--type",
+    "types",
+    multiple=True,
+    type=click.Choice(TYPES),
+    help="Only questions of this type (repeatable).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder the run's folder is made in (default: config paths.runs_dir, eval/runs).",
+)
+@click.option(
+    "--save-baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write this run's aggregate metrics and question-set hash as a baseline JSON.",
+)
+@click.option(
+    "--gold",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Gold questions (default: eval/gold/queries.jsonl).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the aggregate metrics as JSON.")
+@click.pass_context
+def eval_command(
+    ctx: click.Context,
+    retrieval_only: bool,
+    baseline: Path | None,
+    limit: int | None,
+    ids: str | None,
+    types: tuple[str, ...],
+    out: Path | None,
+    save_baseline: Path | None,
+    gold: Path | None,
+    as_json: bool,
+) -> None:
+    """Run the gold Q&A set and report retrieval, answers, citations, refusals and cost.
+
+    Writes report.json and report.md under eval/runs/<timestamp>/.
+    """
+    from rag.eval import compare as cmp
+    from rag.eval.runner import GOLD_PATH, EvalOptions, run_eval
+    from rag.pipeline import Pipeline
+
+    base = cmp.load_baseline(baseline) if baseline else None  # fail before the long run
+    obj = ctx.find_root().obj
+    if "pipeline" not in obj:
+        obj["pipeline"] = Pipeline(obj["config"])
+    options = EvalOptions(
+        retrieval_only=retrieval_only,
+        limit=limit,
+        ids=parse_ids(ids),
+        types=types,
+        gold_path=gold or GOLD_PATH,
+        out_dir=out,
+    )
+    result = run_eval(obj["pipeline"], options)
+    report = result.report
+    regressions = cmp.compare(report, base) if base is not None else []
+    if save_baseline:
+        cmp.save_baseline(report, save_baseline)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "metrics": report["metrics"],
+                    "by_lang": report["by_lang"],
+                    "by_type": report["by_type"],
+                    "question_set": report["question_set"]["sha256"],
+                    "report": str(result.run_dir / "report.json"),
+                    "regressions": regressions,
+                },
+                ensure_ascii=False,
+            )
+        )
+    else:
+        for line in _table(report):
+            click.echo(line)
+        click.echo(f"report: {result.run_dir / 'report.md'}")
+        if save_baseline:
+            click.echo(f"baseline saved: {save_baseline}")
+        if base is not None and not regressions:
+            click.echo(f"no regressions against {baseline}")
+    for line in regressions:
+        click.echo(f"regression: {line}", err=True)
+    if regressions:
+        ctx.exit(1)

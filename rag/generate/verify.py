@@ -1,0 +1,88 @@
+"""Grounding: every sentence of a generated answer is checked against its passages.
+
+A sentence is *supported* by a passage when every number in it occurs in the
+passage and enough of its content words (stems, see ``rag.index.lexical``)
+occur there too. When the sentence and the passages are in different scripts
+(an English answer over Russian articles) word overlap says little, so the
+check falls back to a semantic one: the cosine similarity of the sentence and
+the passage embeddings, given by the caller.
+
+Then: a citation to a passage that does not support its sentence is moved to
+one that does, or dropped; a sentence that no passage supports is removed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from rag.generate.citations import CITATION, attach, cited_numbers
+from rag.index.lexical import tokens
+from rag.types import SentenceCheck
+
+NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+# A sentence ends at . ! ? … possibly followed by citation markers.
+_SENTENCE = re.compile(r"[^.!?…]+(?:[.!?…]+|$)(?:\s*\[[^\]]*\])*", re.S)
+
+LEXICAL_MIN = 0.5  # share of the sentence's content stems found in the passage
+SEMANTIC_MIN = 0.45  # cosine similarity of sentence and passage (cross-script)
+
+
+def split_sentences(answer: str) -> list[str]:
+    return [m.group(0).strip() for m in _SENTENCE.finditer(answer) if m.group(0).strip()]
+
+
+def _numbers(text: str) -> set[str]:
+    return {n.replace(",", ".") for n in NUMBER.findall(text)}
+
+
+def _script(text: str) -> str:
+    cyr = sum(1 for ch in text if "\u0400" <= ch <= "\u04ff")
+    lat = sum(1 for ch in text if ch.isascii() and ch.isalpha())
+    return "cyr" if cyr >= lat else "lat"
+
+
+def lexical_support(sentence: str, passage: str) -> float:
+    """Share of the sentence's content stems present in the passage; 0 if a number is missing."""
+    if not _numbers(sentence) <= _numbers(passage):
+        return 0.0
+    words = set(tokens(sentence))
+    if not words:
+        return 1.0 if _numbers(sentence) else 0.0
+    return len(words & set(tokens(passage))) / len(words)
+
+
+def verify(
+    answer: str,
+    passages: Sequence[str],
+    similarity: Callable[[str], Sequence[float]] | None = None,
+) -> list[SentenceCheck]:
+    """Check each sentence; ``similarity(sentence)`` gives its cosine to each passage."""
+    checks = []
+    for raw in split_sentences(answer):
+        bare = " ".join(re.sub(r"\s*" + CITATION.pattern, "", raw).split())
+        cited = [n for n in cited_numbers(raw) if 1 <= n <= len(passages)]
+        if not any(ch.isalnum() for ch in bare):
+            continue
+        cross = similarity is not None and any(_script(bare) != _script(p) for p in passages)
+        if cross:
+            assert similarity is not None
+            sims = list(similarity(bare))
+            scores = [
+                s if _numbers(bare) <= _numbers(p) else 0.0
+                for s, p in zip(sims, passages, strict=True)
+            ]
+            threshold, method = SEMANTIC_MIN, "semantic"
+        else:
+            scores = [lexical_support(bare, p) for p in passages]
+            threshold, method = LEXICAL_MIN, "lexical"
+        good = [n for n in cited if scores[n - 1] >= threshold]
+        if not good and scores:
+            best = max(range(len(scores)), key=lambda i: scores[i])
+            good = [best + 1] if scores[best] >= threshold else []
+        support = max((scores[n - 1] for n in good), default=max(scores, default=0.0))
+        text = bare.rstrip()
+        if good:
+            text = attach(text, good)
+        checks.append(SentenceCheck(text, tuple(good), bool(good), method, round(support, 3)))
+    return checks

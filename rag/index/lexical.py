@@ -1,0 +1,104 @@
+"""Lexical retrieval: BM25 over Russian-normalised tokens.
+
+Tokens are lower-cased, ё folded to е, split on word characters (numbers are
+kept whole: "108", "2026", "kazsat-3r" -> "kazsat", "3r"), stop words dropped,
+and stemmed with the Snowball stemmer of their script (Russian for Cyrillic,
+English for Latin), so "Байконуре" finds "Байконур" and "спутников" finds
+"спутники". Each chunk's term counts are stored beside the FAISS index
+(``lexical.jsonl``) and the postings are rebuilt from them on load; adding an
+article only tokenises that article.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+
+WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+STOP = frozenset(
+    """и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по только
+    ее её мне было вот от меня еще ещё нет о из ему теперь когда даже ну вдруг ли если уже или ни
+    быть был него до вас нибудь опять уж вам ведь там потом себя ничего ей может они тут где есть
+    надо ней для мы тебя их чем была сам чтоб без будто чего раз тоже себе под будет ж тогда кто
+    этот того потому этого какой совсем ним здесь этом один почти мой тем чтобы нее сейчас были
+    куда зачем всех никогда можно при наконец два об другой хоть после над больше тот через эти
+    нас про всего них какая много разве три эту моя впрочем хорошо свою этой перед иногда лучше
+    чуть том нельзя такой им более всегда конечно всю между также это какие каких каким сколько
+    который которые которая которое также
+    the a an of in on at to for from by with and or is are was were be been what which who whom
+    when where how many much does did do has have had it its this that these those as into about
+    """.split()
+)
+
+
+@lru_cache(maxsize=2)
+def _stemmer(language: str):  # type: ignore[no-untyped-def]
+    import Stemmer  # PyStemmer: Snowball stemmers in C
+
+    return Stemmer.Stemmer(language)
+
+
+def tokens(text: str) -> list[str]:
+    """Normalised, stemmed tokens of ``text`` (stop words removed)."""
+    out = []
+    for word in WORD.findall(text.lower().replace("ё", "е")):
+        if word in STOP:
+            continue
+        if word.isdigit():
+            out.append(word)
+        elif any("а" <= ch <= "я" for ch in word):
+            out.append(_stemmer("russian").stemWord(word))
+        else:
+            out.append(_stemmer("english").stemWord(word))
+    return out
+
+
+def term_counts(text: str) -> dict[str, int]:
+    return dict(Counter(tokens(text)))
+
+
+class BM25:
+    """Okapi BM25 over rows of term counts (row i <-> chunk i)."""
+
+    def __init__(self, rows: Sequence[dict[str, int]], k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1, self.b = k1, b
+        self.rows = list(rows)
+        self.lengths = [sum(r.values()) for r in self.rows]
+        self.avg = (sum(self.lengths) / len(self.rows)) if self.rows else 1.0
+        self.postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for i, row in enumerate(self.rows):
+            for term, tf in row.items():
+                self.postings[term].append((i, tf))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def idf(self, term: str) -> float:
+        n = len(self.postings.get(term, ()))
+        return math.log(1 + (len(self.rows) - n + 0.5) / (n + 0.5))
+
+    def scores(self, query_terms: Iterable[str]) -> dict[int, float]:
+        out: dict[int, float] = defaultdict(float)
+        for term in set(query_terms):
+            posting = self.postings.get(term)
+            if not posting:
+                continue
+            idf = self.idf(term)
+            for row, tf in posting:
+                norm = 1 - self.b + self.b * self.lengths[row] / self.avg
+                out[row] += idf * tf * (self.k1 + 1) / (tf + self.k1 * norm)
+        return dict(out)
+
+    def search(self, query: str, k: int) -> list[tuple[int, float]]:
+        scored = self.scores(tokens(query))
+        return sorted(scored.items(), key=lambda x: (-x[1], x[0]))[:k]
+
+    def extended(self, rows: Sequence[dict[str, int]]) -> BM25:
+        return BM25([*self.rows, *rows], self.k1, self.b)
+
+    def subset(self, keep: Sequence[int]) -> BM25:
+        return BM25([self.rows[i] for i in keep], self.k1, self.b)

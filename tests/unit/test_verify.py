@@ -1,0 +1,56 @@
+from rag.generate.extractive import answer_text, best_sentences
+from rag.generate.verify import lexical_support, split_sentences, verify
+from rag.types import Chunk, Hit
+
+P1 = "На сегодняшний день на орбите находится 108 спутников группировки SpaceSail."
+P2 = "Ориентировочное время начала строительства — второе полугодие 2026 года."
+
+
+def test_split_keeps_citations_with_their_sentence() -> None:
+    assert split_sentences("Первое [1]. Второе предложение [2][1]! Третье") == [
+        "Первое [1].",
+        "Второе предложение [2][1]!",
+        "Третье",
+    ]
+
+
+def test_lexical_support_needs_numbers_and_stems() -> None:
+    assert lexical_support("На орбите 108 спутников SpaceSail.", P1) == 1.0
+    assert lexical_support("На орбите 109 спутников SpaceSail.", P1) == 0.0  # wrong number
+    assert lexical_support("Спутники группировки находятся на орбите.", P1) == 1.0  # inflection
+    assert lexical_support("Запуск стоил миллиард долларов.", P1) == 0.0
+
+
+def test_wrong_citation_is_moved_and_unsupported_sentence_removed() -> None:
+    checks = verify(
+        "На орбите 108 спутников [2]. Строительство начнётся во втором полугодии 2026 года [2]. "
+        "Стоимость проекта — миллиард долларов [1].",
+        [P1, P2],
+    )
+    assert [c.citations for c in checks] == [(1,), (2,), ()]
+    assert [c.verified for c in checks] == [True, True, False]
+    assert checks[0].text == "На орбите 108 спутников [1]."
+
+
+def test_cross_script_sentences_use_the_semantic_check() -> None:
+    calls = []
+
+    def similarity(sentence: str) -> list[float]:
+        calls.append(sentence)
+        return [0.7, 0.1]
+
+    checks = verify("There are 108 SpaceSail satellites in orbit [2].", [P1, P2], similarity)
+    assert calls == ["There are 108 SpaceSail satellites in orbit."]
+    assert checks[0].method == "semantic" and checks[0].citations == (1,)
+    wrong_number = verify("There are 109 satellites [1].", [P1, P2], similarity)
+    assert not wrong_number[0].verified
+
+
+def hit(text: str, i: int) -> Hit:
+    return Hit(Chunk(f"c{i}", "d.txt", "T", text, 0, len(text)), 0.5)
+
+
+def test_extractive_picks_the_sentence_that_matches_the_question() -> None:
+    passages = [hit("Стороны обсудили планы. " + P2, 1), hit(P1 + " Запуски законтрактованы.", 2)]
+    assert best_sentences("Сколько спутников SpaceSail на орбите?", passages, 1) == [(2, P1)]
+    assert answer_text("Когда начало строительства?", passages, 1) == f"{P2[:-1]} [1]."
