@@ -70,6 +70,7 @@ class GenerationConfig:
     max_tokens: int = 200
     temperature: float = 0.0
     context_budget_tokens: int = 900  # tokens of passages in the prompt
+    trim_context: bool = True  # passages after the first: best sentences only
     mode: str = "generative"  # or "extractive": best sentences, no LLM
     verify: bool = True  # check each answer sentence against its passages
 

@@ -108,6 +108,13 @@ class Pipeline:
             self._index = store.load(self.config.index_dir, self.settings)
         return self._index
 
+    def warm(self, generate: bool = True) -> None:
+        """Load the models now and read the fixed prompt prefix (long-running processes)."""
+        self.embedder.embed_query("warm-up")
+        if generate and self.config.generation.mode == "generative":
+            with self._lock:
+                self.generator.prefill(prompts.prefix_messages())
+
     def reload(self) -> None:
         self._index = None
 
@@ -257,7 +264,8 @@ class Pipeline:
         t = time.perf_counter()
         hits = self.search(query, k)
         timings["retrieve"] = _since(t)
-        passages = context.select(hits, self.config.generation.context_budget_tokens)
+        g = self.config.generation
+        passages = context.select(query, hits, g.context_budget_tokens, g.trim_context)
         yield Retrieved(query, tuple(hits))
 
         t = time.perf_counter()

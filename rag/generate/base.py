@@ -21,3 +21,7 @@ class Generator(ABC):
 
     def complete(self, messages: Sequence[Message], max_tokens: int) -> str:
         return "".join(self.stream(messages, max_tokens))
+
+    def prefill(self, prefix: Sequence[Message]) -> None:
+        """Read a prompt prefix ahead of time, where the backend can reuse it (optional)."""
+        return None  # backends without a prompt cache have nothing to do

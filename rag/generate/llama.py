@@ -63,6 +63,13 @@ class LlamaGenerator(Generator):
             if text := delta.get("content"):
                 yield text
 
+    def prefill(self, prefix: Sequence[Message]) -> None:
+        """Evaluate the fixed prefix once; llama.cpp keeps its KV cache and reuses the
+        longest common prefix of the next prompt, so later questions skip it."""
+        probe = [*prefix, {"role": "user", "content": ""}]
+        for _ in self.stream(probe, max_tokens=1):
+            pass
+
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 

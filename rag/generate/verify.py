@@ -18,18 +18,28 @@ from collections.abc import Callable, Sequence
 
 from rag.generate.citations import CITATION, attach, cited_numbers
 from rag.index.lexical import tokens
+from rag.ingest.chunk import sentence_spans
 from rag.types import SentenceCheck
 
 NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
-# A sentence ends at . ! ? … possibly followed by citation markers.
-_SENTENCE = re.compile(r"[^.!?…]+(?:[.!?…]+|$)(?:\s*\[[^\]]*\])*", re.S)
 
 LEXICAL_MIN = 0.5  # share of the sentence's content stems found in the passage
 SEMANTIC_MIN = 0.45  # cosine similarity of sentence and passage (cross-script)
 
 
 def split_sentences(answer: str) -> list[str]:
-    return [m.group(0).strip() for m in _SENTENCE.finditer(answer) if m.group(0).strip()]
+    """Sentences of an answer; citations written after the full stop ("Текст. [1]")
+    stay with the sentence they follow; initials ("Т. Мусабаев") do not end one."""
+    out: list[str] = []
+    for start, end in sentence_spans(answer):
+        sentence = answer[start:end].strip()
+        lead = re.match(r"(?:\s*\[[^\]]*\])+", sentence)
+        if lead and out:
+            out[-1] += lead.group(0)
+            sentence = sentence[lead.end() :].strip()
+        if sentence:
+            out.append(sentence)
+    return out
 
 
 def _numbers(text: str) -> set[str]:
