@@ -410,6 +410,8 @@ def extract_html(html: str) -> tuple[str | None, str]:
     line, which ``clean_text`` turns into ``CleanedText.date``.
     """
     tree = LexborHTMLParser(html)
+    # Never text, wherever they sit (a <script> inside an <h1> must not become the title).
+    tree.strip_tags(["script", "style", "noscript", "template"])
     page = [node for node in (tree.body, tree.root) if node is not None][:1]
     roots = tree.css("article") or tree.css("main") or page
     root = max(roots, key=lambda r: len(r.text()), default=None)

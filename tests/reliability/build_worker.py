@@ -1,0 +1,61 @@
+"""A child process that builds an index with a slow fake embedder (for kill tests).
+
+Usage: python -m tests.reliability.build_worker INDEX_DIR CORPUS_DIR [add]
+The storage, chunking and loading are the real ones; only the model is fake,
+slowed down so that kills land in every phase: loading, embedding, writing.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from rag.config import load_config
+from rag.embed.base import Kind
+from rag.pipeline import Pipeline
+from tests.fakes import FakeEmbedder
+
+
+class SlowEmbedder(FakeEmbedder):
+    def encode(
+        self,
+        texts: Sequence[str],
+        kind: Kind,
+        titles: Sequence[str] | None = None,
+        progress: bool = False,
+    ) -> np.ndarray:
+        out = []
+        for text in texts:
+            time.sleep(0.01)
+            out.append(super().encode([text], kind)[0])
+        return np.asarray(out, dtype=np.float32).reshape(len(texts), self.dimension)
+
+
+def config_for(index_dir: Path):  # type: ignore[no-untyped-def]
+    config = load_config(environ={})
+    return replace(
+        config,
+        paths=replace(config.paths, index_dir=index_dir),
+        embedding=replace(config.embedding, model_id=FakeEmbedder.model_id, sha256="",
+                          dimension=64),
+        retrieval=replace(config.retrieval, min_score=0.05),
+    )  # fmt: skip
+
+
+def main(argv: list[str]) -> int:
+    index_dir, corpus = Path(argv[0]), Path(argv[1])
+    pipeline = Pipeline(config_for(index_dir), embedder=SlowEmbedder(64))
+    if argv[2:] == ["add"]:
+        pipeline.add([corpus])
+    else:
+        pipeline.build([corpus])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
