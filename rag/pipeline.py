@@ -73,6 +73,7 @@ class Pipeline:
         self._generator = generator
         self._index: IndexData | None = None
         self._lock = threading.RLock()  # llama.cpp and the index are not re-entrant
+        self._prefilled = False
 
     # -- lazy parts ---------------------------------------------------------
     @property
@@ -112,8 +113,15 @@ class Pipeline:
         """Load the models now and read the fixed prompt prefix (long-running processes)."""
         self.embedder.embed_query("warm-up")
         if generate and self.config.generation.mode == "generative":
-            with self._lock:
-                self.generator.prefill(prompts.prefix_messages())
+            self._prefill()
+
+    def _prefill(self) -> None:
+        """Read the fixed prompt prefix once per process (or load it from the cache)."""
+        with self._lock:
+            if not self._prefilled:
+                cache = self.config.models_dir / ".prompt-cache"
+                self.generator.prefill(prompts.prefix_messages(), cache)
+                self._prefilled = True
 
     def reload(self) -> None:
         self._index = None
@@ -235,6 +243,7 @@ class Pipeline:
             return question
         with self._lock:
             text = self.generator.complete(prompts.rewrite_messages(question, history[-3:]), 64)
+            self._prefilled = False  # the KV cache now holds this prompt: reload the prefix
         text = " ".join(text.strip().strip('"«»').split())
         return text if text and len(text) < 4 * len(question) + 200 else question
 
@@ -304,6 +313,7 @@ class Pipeline:
     def _generate(
         self, query: str, passages: Sequence[Hit], language: str, draft: _Draft
     ) -> Iterator[Token]:
+        self._prefill()
         filt = citations.StreamFilter(len(passages))
         messages = prompts.answer_messages(query, self._numbered(passages), language)
         with self._lock:

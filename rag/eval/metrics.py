@@ -283,18 +283,25 @@ def cited(sentence: str) -> list[int]:
 
 
 def entails(passage: str, sentence: str, share: float = ENTAIL_SHARE) -> bool:
-    """Lexical entailment proxy: ≥ ``share`` of the sentence's content words
-    (stems, see :func:`_token_match`) occur in the passage, and every number in
-    the sentence occurs in the passage as a number. A proxy for ALCE's NLI
-    model, which we do not run: it rewards copying and misses paraphrase."""
-    words = tokens(strip_citations(sentence))
-    numbers = {w for w in words if w.isdigit()}
+    """Lexical entailment proxy, standing in for ALCE's NLI model (which we do not run).
+
+    True when >= ``share`` of the sentence's content words occur in the passage
+    (by stem, see :func:`_token_match`), every number in the sentence occurs in
+    it as a number, and so does every name (a capitalised word that does not
+    open the sentence): "Starlink has 108 satellites" is not supported by a
+    passage about SpaceSail's 108. It rewards copying and misses paraphrase.
+    """
+    raw = _WORD.findall(strip_citations(sentence))
+    words = [w.lower().translate(_FOLD) for w in raw]
+    names = {w for w, r in zip(words[1:], raw[1:], strict=True) if r[0].isupper()}
     content = {w for w in words if not w.isdigit() and w not in STOPWORDS and len(w) > 1}
     text = tokens(passage)
-    if not numbers <= {t for t in text if t.isdigit()}:
+    if not {w for w in words if w.isdigit()} <= {t for t in text if t.isdigit()}:
+        return False
+    if not all(any(_token_match(w, t) for t in text) for w in names):
         return False
     if not content:
-        return bool(numbers)
+        return any(w.isdigit() for w in words)
     present = sum(1 for w in content if any(_token_match(w, t) for t in text))
     return present / len(content) >= share
 

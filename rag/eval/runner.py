@@ -241,7 +241,7 @@ def _cost(records: Sequence[dict[str, Any]]) -> dict[str, float | None]:
         for q in (50, 95)
     }
     if answers:
-        out["Tokens.mean"] = m.mean(float(a["tokens_generated"]) for a in answers)
+        out["Tokens.mean"] = _round(m.mean(float(a["tokens_generated"]) for a in answers))
         out["Tokens.total"] = float(sum(a["tokens_generated"] for a in answers))
     return out
 
@@ -391,7 +391,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     ]
     lines += [f"| {k} | " + " | ".join(fmt(g.get(k)) for _, g in groups) + " |" for k in rows]
     cost = {k: v for k, v in report["metrics"].items() if k.startswith(("Latency", "Tokens"))}
-    lines += ["", "Cost: " + ", ".join(f"{k} {fmt(v)}" for k, v in cost.items()), ""]
+    lines += ["", "Cost: " + ", ".join(f"{k} {v}" for k, v in cost.items()), ""]
     for r in report["questions"]:
         lines += _markdown_question(r)
     return "\n".join(lines) + "\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import TypedDict
 
 
@@ -22,6 +23,6 @@ class Generator(ABC):
     def complete(self, messages: Sequence[Message], max_tokens: int) -> str:
         return "".join(self.stream(messages, max_tokens))
 
-    def prefill(self, prefix: Sequence[Message]) -> None:
+    def prefill(self, prefix: Sequence[Message], cache_dir: Path | None = None) -> None:
         """Read a prompt prefix ahead of time, where the backend can reuse it (optional)."""
         return None  # backends without a prompt cache have nothing to do

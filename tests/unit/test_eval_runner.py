@@ -1,0 +1,178 @@
+"""The eval runner and `rag eval` on the fake pipeline and a three-question gold file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rag.cli import main
+from rag.errors import BadInputError
+from rag.eval.metrics import key_fact_match
+from rag.eval.runner import GOLD_PATH, EvalOptions, load_gold, run_eval, select
+from rag.pipeline import Pipeline
+from tests.fakes import FakeGenerator
+
+GOLD = [
+    {
+        "_id": "g1", "text": "Сколько спутников SpaceSail на орбите?", "lang": "ru",
+        "type": "single", "answerable": True, "answer": "На орбите 108 спутников.",
+        "key_facts": [["108", "сто восемь"]],
+        "supports": [
+            {"doc_id": "a.txt", "text": "На орбите находится 108 спутников группировки SpaceSail."}
+        ],
+    },
+    {
+        "_id": "g2", "text": "How many facilities at Baikonur did the Kazakh side take?",
+        "lang": "en", "type": "single", "answerable": True, "answer": "243 facilities.",
+        "key_facts": [["243"]],
+        "supports": [{"doc_id": "b.txt", "text": "Казахстанской стороной приняты 243 объекта."}],
+    },
+    {
+        "_id": "g3", "text": "Сколько спутников Starlink на орбите?", "lang": "ru",
+        "type": "unanswerable", "answerable": False, "answer": "", "key_facts": [],
+        "supports": [], "note": "out-of-corpus",
+    },
+]  # fmt: skip
+REPORT_KEYS = {
+    "schema", "created", "mode", "question_set", "gold", "selection", "models", "index",
+    "config", "seconds", "metrics", "by_type", "by_lang", "questions",
+}  # fmt: skip
+
+
+@pytest.fixture
+def gold(tmp_path: Path) -> Path:
+    path = tmp_path / "queries.jsonl"
+    path.write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in GOLD) + "\n", "utf-8")
+    return path
+
+
+@pytest.fixture
+def built(fake_pipeline: Pipeline, corpus: Path) -> Pipeline:
+    fake_pipeline.build([corpus])
+    return fake_pipeline
+
+
+def test_full_run_writes_both_reports_with_verdicts(
+    built: Pipeline, fake_generator: FakeGenerator, gold: Path
+) -> None:
+    # g1 answered right, g2 refused though answerable, g3 answered though unanswerable.
+    fake_generator.queue("На орбите 108 спутников [1].", "NO_ANSWER", "Их 108 [1][2].")
+    result = run_eval(built, EvalOptions(gold_path=gold, progress=False))
+
+    assert result.run_dir.parent == built.config.runs_dir
+    report = json.loads((result.run_dir / "report.json").read_text("utf-8"))
+    assert REPORT_KEYS <= report.keys() and report["mode"] == "full"
+    assert report["question_set"]["ids"] == ["g1", "g2", "g3"]
+    assert report["models"]["llm_sha256"] == built.config.generation.sha256
+    assert report["index"]["corpus_sha256"]
+    assert report["config"]["paths"]["runs_dir"] == str(built.config.paths.runs_dir)
+
+    verdicts = {q["id"]: q["verdict"] for q in report["questions"]}
+    assert verdicts == {"g1": "correct", "g2": "FALSE REFUSAL", "g3": "HALLUCINATION"}
+    g1 = report["questions"][0]
+    assert g1["retrieval"]["first_relevant_rank"] == 1 and g1["retrieval"]["n_relevant"] == 1
+    assert g1["answer"]["citations"][0]["reason"] == "support-span"
+    assert "scores" not in report["questions"][2]["retrieval"]  # unanswerable: not scored
+
+    metrics = report["metrics"]
+    assert metrics["Hit@1"] == 1.0 and metrics["NDCG@10"] == 1.0  # over g1 and g2 only
+    assert metrics["KeyFactAccuracy"] == 0.5 and metrics["FalseRefusalRate"] == 0.5
+    assert metrics["HallucinationRate"] == 1.0
+    # The aggregate is the mean over the answers that were not refusals (g1, g3); g1 cites
+    # the passage with its span. (The pipeline may drop g3's unsupported citations first.)
+    replied = [q["answer"] for q in report["questions"] if not q["answer"]["abstained"]]
+    assert replied[0]["citation_precision"] == 1.0 and len(replied) == 2
+    assert metrics["CitationPrecision"] == pytest.approx(
+        sum(a["citation_precision"] for a in replied) / 2
+    )
+    assert metrics["Latency.total.p50_ms"] is not None and metrics["Tokens.total"] > 0
+    for value in metrics.values():
+        assert value is None or value >= 0
+    assert set(report["by_lang"]) == {"ru", "en"} and report["by_lang"]["en"]["n"] == 1
+    assert report["by_type"]["unanswerable"]["HallucinationRate"] == 1.0
+
+    md = (result.run_dir / "report.md").read_text("utf-8")
+    assert "| KeyFactAccuracy |" in md and "## g2 · single · en · FALSE REFUSAL" in md
+    assert "**Answer:** На орбите 108 спутников [1]." in md
+
+
+def test_retrieval_only_never_touches_the_generator(
+    built: Pipeline, fake_generator: FakeGenerator, gold: Path, tmp_path: Path
+) -> None:
+    options = EvalOptions(
+        retrieval_only=True, gold_path=gold, out_dir=tmp_path / "o", progress=False
+    )
+    result = run_eval(built, options)
+    assert fake_generator.seen == []
+    assert result.run_dir.name.endswith("-retrieval") and result.run_dir.parent == tmp_path / "o"
+    assert "KeyFactAccuracy" not in result.metrics and result.metrics["Hit@5"] == 1.0
+    assert result.metrics["Latency.retrieve.p50_ms"] is not None
+    assert all(q["answer"] is None for q in result.report["questions"])
+
+
+def test_selection_by_ids_types_and_limit(gold: Path) -> None:
+    questions = load_gold(gold)
+    assert [q.id for q in select(questions, EvalOptions(ids=("g3", "g1")))] == ["g1", "g3"]
+    assert [q.id for q in select(questions, EvalOptions(types=("unanswerable",)))] == ["g3"]
+    assert [q.id for q in select(questions, EvalOptions(limit=2))] == ["g1", "g2"]
+    with pytest.raises(BadInputError, match="unknown question ids: g9"):
+        select(questions, EvalOptions(ids=("g9",)))
+
+
+def test_every_gold_answer_contains_its_own_key_facts() -> None:
+    """The matcher accepts the reference answers: a check of both the gold set and the matcher."""
+    questions = load_gold(GOLD_PATH)
+    assert len(questions) == 100
+    misses = [q.id for q in questions if q.answerable and not key_fact_match(q.answer, q.key_facts)]
+    assert misses == []
+
+
+def test_a_malformed_gold_line_is_a_one_line_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"_id": "x"}\n', "utf-8")
+    with pytest.raises(BadInputError, match="bad.jsonl:1: not a gold question"):
+        load_gold(bad)
+
+
+def _eval(pipe: Pipeline, *args: str):
+    return CliRunner().invoke(main, ["eval", *args], obj={"pipeline": pipe})
+
+
+def test_cli_saves_a_baseline_compares_and_fails_on_a_regression(
+    built: Pipeline, gold: Path, tmp_path: Path
+) -> None:
+    base = tmp_path / "baseline.json"
+    common = ("--retrieval-only", "--gold", str(gold), "--out", str(tmp_path / "runs"))
+    result = _eval(built, *common, "--save-baseline", str(base))
+    assert result.exit_code == 0, result.output
+    assert "Hit@1" in result.stdout and "report:" in result.stdout
+    saved = json.loads(base.read_text("utf-8"))
+    assert saved["metrics"]["Hit@1"] == 1.0 and "questions" not in saved
+
+    assert _eval(built, *common, "--baseline", str(base)).exit_code == 0
+
+    saved["metrics"]["Hit@1"] = 1.5  # a baseline better than the run can be
+    base.write_text(json.dumps(saved), "utf-8")
+    result = _eval(built, *common, "--baseline", str(base), "--json")
+    assert result.exit_code == 1
+    assert "regression: Hit@1 fell: baseline 1.5000, now 1.0000" in result.stderr
+    assert json.loads(result.stdout)["regressions"]
+
+    result = _eval(built, *common, "--baseline", str(base), "--limit", "1")
+    assert result.exit_code == 2 and "error: cannot compare" in result.stderr
+
+
+def test_cli_ids_from_a_file_and_a_missing_baseline(
+    built: Pipeline, gold: Path, tmp_path: Path
+) -> None:
+    ids = tmp_path / "subset.txt"
+    ids.write_text("# subset\ng2  # the English one\n", "utf-8")
+    args = ("--retrieval-only", "--gold", str(gold), "--out", str(tmp_path / "runs"), "--json")
+    result = _eval(built, *args, "--ids", f"@{ids}")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["by_lang"].keys() == {"en"}
+    result = _eval(built, *args, "--baseline", str(tmp_path / "nope.json"))
+    assert result.exit_code == 2 and "baseline file not found" in result.stderr
