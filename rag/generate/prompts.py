@@ -6,7 +6,7 @@ ignored. When the passages do not answer the question the model replies with
 the ``NO_ANSWER`` marker, which the pipeline turns into a plain sentence in the
 question's language.
 
-The system prompt and the two worked examples are the same for every
+The system prompt and the three worked examples are the same for every
 question (the answer language is named in the last message), so llama.cpp
 reuses their KV cache and the model reads only the new passages. The examples
 are invented (a fictional weather satellite), not taken from the corpus or the
@@ -45,7 +45,7 @@ Answer in {language}, citing passages as [n]."""
 
 PASSAGE = "[{n}] {header}\n{text}"
 
-# Worked examples: one answer with a citation, one refusal.
+# Worked examples: a Russian answer, an English answer, a refusal.
 _EXAMPLE_PASSAGES = (
     "[1] Запуск спутника «Метео-К» (2024-03-02)\n"
     "Спутник «Метео-К» выведен на орбиту 2 марта ракетой-носителем «Союз». "
@@ -53,25 +53,26 @@ _EXAMPLE_PASSAGES = (
     "[2] Наземная станция в Алматы\n"
     "Приём данных со спутника будет вести станция в Алматы, сообщил директор центра Арман Сеитов."
 )
+
+
+def _example(question: str, language: str, answer: str) -> tuple[Message, Message]:
+    user = USER.format(passages=_EXAMPLE_PASSAGES, question=question, language=language)
+    return {"role": "user", "content": user}, {"role": "assistant", "content": answer}
+
+
 EXAMPLES: tuple[Message, ...] = (
-    {
-        "role": "user",
-        "content": USER.format(
-            passages=_EXAMPLE_PASSAGES,
-            question="Какова масса спутника «Метео-К»?",
-            language="Russian",
-        ),
-    },
-    {"role": "assistant", "content": "Масса спутника «Метео-К» — 850 килограммов [1]."},
-    {
-        "role": "user",
-        "content": USER.format(
-            passages=_EXAMPLE_PASSAGES,
-            question="How much did the Meteo-K launch cost?",
-            language="English",
-        ),
-    },
-    {"role": "assistant", "content": NO_ANSWER},
+    *_example(
+        "Какова масса спутника «Метео-К»?",
+        "Russian",
+        "Масса спутника «Метео-К» — 850 килограммов [1].",
+    ),
+    *_example(
+        "Who will receive the satellite's data?",
+        "English",
+        "The data will be received by the station in Almaty, according to its director "
+        "Arman Seitov [2].",
+    ),
+    *_example("Сколько стоил запуск «Метео-К»?", "Russian", NO_ANSWER),
 )
 
 REWRITE_SYSTEM = """Rewrite the user's last question so that it can be understood without the conversation: replace pronouns and references with the names they refer to. Keep the language of the question. Reply with the rewritten question only."""

@@ -52,14 +52,28 @@ def _script(text: str) -> str:
     return "cyr" if cyr >= lat else "lat"
 
 
+def _names(sentence: str) -> set[str]:
+    """Stems of the sentence's proper names: capitalised words after the first, and
+    Latin-script words in a Cyrillic sentence ("Starlink", "Рогозин")."""
+    words = re.findall(r"[^\W\d_][\w-]*", sentence)
+    names = {w for w in words[1:] if w[0].isupper()}
+    if _script(sentence) == "cyr":
+        names |= {w for w in words if w.isascii()}
+    return set(tokens(" ".join(names)))
+
+
 def lexical_support(sentence: str, passage: str) -> float:
-    """Share of the sentence's content stems present in the passage; 0 if a number is missing."""
+    """Share of the sentence's content stems present in the passage; 0 if a number or a
+    proper name of the sentence is missing from the passage (substituted entities)."""
     if not _numbers(sentence) <= _numbers(passage):
+        return 0.0
+    passage_terms = set(tokens(passage))
+    if not _names(sentence) <= passage_terms:
         return 0.0
     words = set(tokens(sentence))
     if not words:
         return 1.0 if _numbers(sentence) else 0.0
-    return len(words & set(tokens(passage))) / len(words)
+    return len(words & passage_terms) / len(words)
 
 
 def verify(

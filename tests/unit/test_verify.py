@@ -19,6 +19,9 @@ def test_lexical_support_needs_numbers_and_stems() -> None:
     assert lexical_support("На орбите 109 спутников SpaceSail.", P1) == 0.0  # wrong number
     assert lexical_support("Спутники группировки находятся на орбите.", P1) == 1.0  # inflection
     assert lexical_support("Запуск стоил миллиард долларов.", P1) == 0.0
+    # a substituted name: everything else matches, the entity does not
+    assert lexical_support("На орбите находится 108 спутников группировки Starlink.", P1) == 0.0
+    assert lexical_support("На орбите спутники Роскосмоса.", P1) == 0.0
 
 
 def test_wrong_citation_is_moved_and_unsupported_sentence_removed() -> None:
