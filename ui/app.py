@@ -1,0 +1,420 @@
+"""The chat UI: a thin Gradio shell over ``rag.pipeline.Pipeline``.
+
+``ChatUI(pipeline).build()`` returns the app; ``launch()`` serves it, on
+127.0.0.1 by default. No retrieval or prompting happens here: callbacks call
+the pipeline and render what it returns (``ui.render``).
+
+Clickable citations: the answer is HTML in which each ``[n]`` is a
+``<button class="cite" data-turn data-cite>``. The chat's ``gr.HTML`` has a
+``js_on_load`` that listens for clicks on its root element (so it survives
+re-renders while the answer streams) and calls ``trigger('click', {...})``
+with those numbers; the Python ``click`` listener gets them as
+``gr.EventData`` and renders the passage viewer. Source rows work the same way
+with ``data-hit``.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import re
+import shutil
+import threading
+import time
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from rag.errors import BadInputError, RagError
+from rag.ingest.load import SUPPORTED
+from rag.pipeline import Done, Event, Pipeline, Retrieved, Token
+from ui import render
+from ui.render import Turn
+
+log = logging.getLogger(__name__)
+
+TITLE = "Kazakhstan space news: cited answers"
+LANGUAGES = ["auto", "ru", "en"]
+MODES = [
+    ("the model (generative)", "generative"),
+    ("quoting sentences (extractive, fast)", "extractive"),
+]
+_PROGRESS = gr.Progress()  # Gradio spots the default and passes a per-request tracker
+_UNSAFE = re.compile(r"[^\w.-]+")
+
+
+def error_message(exc: BaseException) -> str:
+    """One line for the user: a ``RagError``'s own message, else the exception's type and text."""
+    if isinstance(exc, RagError):
+        return str(exc)
+    text = " ".join(str(exc).split()) or "no details"
+    return f"unexpected error ({type(exc).__name__}: {text[:300]}); the server log has details"
+
+
+def safe_upload_name(name: str) -> str:
+    """A file name that is safe to create in the uploads folder.
+
+    Only the last path component survives (``../../etc/passwd.txt`` becomes
+    ``passwd.txt``); characters other than letters, digits, ``.``, ``-`` and
+    ``_`` become ``_``; no leading dots (no hidden files); about 110 chars at most.
+    """
+    base = unicodedata.normalize("NFC", name.replace("\\", "/").rsplit("/", 1)[-1])
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    stem = _UNSAFE.sub("_", stem).strip("._")[:100] or "upload"
+    suffix = _UNSAFE.sub("", suffix).lower()[:10]
+    return f"{stem}.{suffix}" if suffix else stem
+
+
+def store_upload(src: Path, name: str, uploads: Path, max_bytes: int) -> Path:
+    """Copy an uploaded file into ``uploads`` under a sanitised name; refuse bad ones."""
+    safe = safe_upload_name(name)
+    if Path(safe).suffix not in SUPPORTED:
+        kinds = ", ".join(sorted(SUPPORTED))
+        raise BadInputError(f"{safe}: not a supported file type (use {kinds})")
+    size = src.stat().st_size
+    if size > max_bytes:
+        raise BadInputError(f"{safe}: {size:,} bytes is over the {max_bytes:,}-byte upload limit")
+    uploads.mkdir(parents=True, exist_ok=True)
+    dest = (uploads / safe).resolve()
+    if dest.parent != uploads.resolve():  # cannot happen after sanitising; never write outside
+        raise BadInputError(f"{name}: not a usable file name")
+    shutil.copyfile(src, dest)
+    return dest
+
+
+@dataclass
+class _Failed:
+    error: BaseException
+
+
+_END = object()
+
+
+class ChatUI:
+    """The Gradio app over one shared pipeline; each browser session has its own turns."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.config = pipeline.config
+
+    # -- asking ------------------------------------------------------------
+    def _events(
+        self, question: str, history: Sequence[tuple[str, str]], settings: dict[str, Any]
+    ) -> Iterator[Event]:
+        """The pipeline's events, produced in one worker thread.
+
+        ``Pipeline.stream`` holds its (thread-owned) lock across yields, while
+        Gradio advances a sync generator on a different pool thread each step;
+        so one thread runs the whole stream and hands events over a queue.
+        """
+        events: queue.Queue[object] = queue.Queue()
+        stop = threading.Event()
+
+        def work() -> None:
+            try:
+                stream = self.pipeline.stream(question, history, **settings)
+                try:
+                    for event in stream:
+                        events.put(event)
+                        if stop.is_set():  # the browser went away: stop generating
+                            break
+                finally:
+                    if close := getattr(stream, "close", None):
+                        close()  # a generator: run its cleanup (the lock) in this thread
+            except BaseException as exc:  # handed to the consumer, which shows it
+                events.put(_Failed(exc))
+            finally:
+                events.put(_END)
+
+        threading.Thread(target=work, name="rag-answer", daemon=True).start()
+        try:
+            while (item := events.get()) is not _END:
+                if isinstance(item, _Failed):
+                    raise item.error
+                yield item  # type: ignore[misc]
+        finally:
+            stop.set()
+
+    def ask(
+        self,
+        question: str,
+        turns: list[Turn],
+        k: float,
+        language: str = "auto",
+        mode: str | None = None,
+    ) -> Iterator[tuple[str, str, str, list[Turn]]]:
+        """Stream one answer: yields (chat HTML, sources HTML, question box, turns).
+
+        ``language``: auto (the question's), ru or en; ``mode``: generative or
+        extractive (default: the config's).
+        """
+        turns = list(turns or [])
+        turn = Turn(question=" ".join((question or "").split())[:300])
+        turns.append(turn)
+        index = len(turns) - 1
+
+        def view() -> tuple[str, str, str, list[Turn]]:
+            return render.chat_html(turns), render.sources_html(turn, index), "", turns
+
+        started = time.perf_counter()
+        try:
+            turn.question = self.pipeline.check_question(question)
+            history = [(t.question, t.answer) for t in turns[:-1] if t.done and not t.error]
+            yield view()
+            settings = {"k": int(k), "language": None if language == "auto" else language}
+            settings["mode"] = mode or self.config.generation.mode
+            for event in self._events(turn.question, history, settings):
+                if isinstance(event, Retrieved):
+                    turn.query, turn.hits = event.query, event.hits
+                elif isinstance(event, Token):
+                    if turn.first_token_s is None and event.text.strip():
+                        turn.first_token_s = time.perf_counter() - started
+                    turn.answer += event.text
+                elif isinstance(event, Done):
+                    a = event.answer
+                    turn.answer, turn.query, turn.abstained = a.answer, a.query, a.abstained
+                    turn.citations, turn.passages = a.citations, a.passages
+                    turn.timings_ms = dict(a.timings_ms)
+                    turn.dropped = tuple(s.text for s in a.sentences if not s.verified)
+                    turn.done = True
+                    turn.total_s = time.perf_counter() - started
+                yield view()
+        except Exception as exc:
+            if not isinstance(exc, RagError):
+                log.exception("answering %r failed", question)
+            turn.error, turn.done = error_message(exc), True
+            yield view()
+
+    def show_passage(self, turns: list[Turn], evt: gr.EventData) -> str:
+        """The viewer for a clicked citation (``cite``) or source row (``hit``)."""
+        data: dict[str, Any] = dict(getattr(evt, "_data", None) or {})
+        try:
+            index = int(data["turn"])
+            turn = turns[index]
+            if data.get("cite") is not None:
+                n = int(data["cite"])
+                c = turn.citation(n)
+                if c is None:
+                    return render.message_html(f"[{n}] points at no passage", "error")
+                doc_id, start, end, text, title = c.doc_id, c.start, c.end, c.text, c.title
+                label = f"Citation [{n}] in answer {index + 1}"
+            else:
+                hit = turn.hits[int(data["hit"])]
+                ch = hit.chunk
+                doc_id, start, end, text, title = ch.doc_id, ch.start, ch.end, ch.text, ch.title
+                label = f"Retrieved passage, score {hit.score:.3f}"
+            doc = self.pipeline.document(doc_id)
+            return render.passage_html(doc, start, end, text, title, label)
+        except (KeyError, IndexError, TypeError, ValueError):
+            return render.message_html("that passage is not available any more", "error")
+        except Exception as exc:
+            return render.message_html(error_message(exc), "error")
+
+    # -- articles ----------------------------------------------------------
+    def articles(self) -> tuple[str, list[list[Any]], Any]:
+        """Summary line, table rows (doc_id, passages, title) and the removal choices."""
+        try:
+            status = self.pipeline.status()
+        except Exception as exc:
+            return f"⚠ {error_message(exc)}", [], gr.update(choices=[], value=[])
+        docs = status["documents"]
+        rows = [[d, docs[d].get("chunks", 0), docs[d].get("title", "")] for d in sorted(docs)]
+        summary = f"**{status['n_documents']} articles, {status['n_chunks']} passages** indexed."
+        return summary, rows, gr.update(choices=sorted(docs), value=[])
+
+    def upload(
+        self, files: Sequence[str] | None, progress: Any = None
+    ) -> tuple[str, str, list[list[Any]], Any, None]:
+        """Save uploads under corpus_dir/uploads, then add them to the index one by one."""
+        progress = progress or (lambda *args, **kwargs: None)
+        paths = [Path(f) for f in files or []]
+        if not paths:
+            return ("Choose .txt, .md or .html files first.", *self.articles(), None)
+        uploads = self.config.corpus_dir / "uploads"
+        lines: list[str] = []
+        for i, src in enumerate(paths):
+            progress((i, len(paths)), desc=f"Indexing {src.name}", unit="files")
+            try:
+                dest = store_upload(src, src.name, uploads, self.config.limits.max_upload_bytes)
+                try:
+                    report = self.pipeline.add([dest])
+                except BadInputError as exc:  # unreadable: keep no copy, hide server paths
+                    dest.unlink(missing_ok=True)
+                    raise BadInputError(str(exc).replace(str(dest), dest.name)) from None
+                for p in report.problems:
+                    lines.append(f"⚠ {dest.name}: {p.reason}")
+                for d in report.added:
+                    lines.append(f"✓ added {d}")
+                for d in report.unchanged:
+                    lines.append(f"= {d} is already indexed, unchanged")
+            except Exception as exc:
+                if not isinstance(exc, RagError):
+                    log.exception("upload of %s failed", src)
+                lines.append(f"⚠ {src.name}: {error_message(exc)}")
+        progress(1.0, desc="Done")
+        return ("\n\n".join(lines), *self.articles(), None)
+
+    def remove(self, doc_ids: Sequence[str] | None) -> tuple[str, str, list[list[Any]], Any]:
+        """Remove the chosen articles from the index (their files stay on disk)."""
+        if not doc_ids:
+            return ("Choose articles to remove first.", *self.articles())
+        try:
+            report = self.pipeline.remove(list(doc_ids))
+            message = f"Removed {', '.join(report.removed)}."
+        except Exception as exc:
+            message = f"⚠ {error_message(exc)}"
+        return (message, *self.articles())
+
+    # -- layout ------------------------------------------------------------
+    def build(self) -> gr.Blocks:
+        """The app: chat, sources and passage viewer in one tab, articles in another."""
+        retrieval = self.config.retrieval
+        with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+            turns = gr.State([])
+            gr.Markdown("## Kazakhstan space news — ask the articles")
+            with gr.Tab("Chat"):
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        chat = gr.HTML(
+                            render.chat_html([]),
+                            elem_id="chat",
+                            css_template=render.CSS,
+                            js_on_load=render.CLICK_JS,
+                            autoscroll=True,
+                            max_height=640,
+                            min_height=260,
+                            container=True,
+                            padding=True,
+                        )
+                        with gr.Row():
+                            question = gr.Textbox(
+                                placeholder="Сколько спутников SpaceSail на орбите?",
+                                show_label=False,
+                                lines=1,
+                                max_lines=4,
+                                scale=5,
+                                elem_id="question",
+                            )
+                            send = gr.Button(
+                                "Ask", variant="primary", scale=0, min_width=90, elem_id="send"
+                            )
+                            clear = gr.Button("New chat", scale=0, min_width=120, elem_id="new")
+                        with gr.Accordion("Settings", open=False):
+                            k = gr.Slider(1, 20, value=retrieval.k, step=1, label="Passages")
+                            language = gr.Radio(LANGUAGES, value="auto", label="Answer language")
+                            mode = gr.Radio(
+                                MODES, value=self.config.generation.mode, label="Answer by"
+                            )
+                            show = gr.Checkbox(value=True, label="Show retrieved passages")
+                    with gr.Column(scale=2):
+                        viewer = gr.HTML(
+                            render.message_html("Click a citation to see it in its article."),
+                            elem_id="viewer",
+                            label="Passage",
+                            css_template=render.CSS,
+                            js_on_load=render.SCROLL_JS,
+                            container=True,
+                            padding=True,
+                            max_height=520,
+                        )
+                        with gr.Column(visible=True) as sources_box:
+                            sources = gr.HTML(
+                                render.sources_html(None, 0),
+                                elem_id="sources",
+                                css_template=render.CSS,
+                                js_on_load=render.CLICK_JS,
+                                container=True,
+                                padding=True,
+                                max_height=420,
+                            )
+            with gr.Tab("Articles"):
+                summary = gr.Markdown(elem_id="articles-summary")
+                table = gr.Dataframe(
+                    headers=["doc_id", "passages", "title"],
+                    interactive=False,
+                    wrap=True,
+                    elem_id="articles",
+                )
+                with gr.Row():
+                    to_remove = gr.Dropdown(
+                        [], multiselect=True, label="Articles to remove", elem_id="remove-choice"
+                    )
+                    remove = gr.Button("Remove", variant="stop", elem_id="remove")
+                files = gr.File(
+                    file_count="multiple",
+                    file_types=sorted(SUPPORTED),
+                    label="Add articles (.txt, .md, .html)",
+                    elem_id="upload",
+                )
+                upload_log = gr.Markdown(elem_id="upload-log")
+
+            gr.on(
+                [send.click, question.submit],
+                self.ask,
+                inputs=[question, turns, k, language, mode],
+                outputs=[chat, sources, question, turns],
+                concurrency_id="pipeline",
+                show_progress="minimal",  # queue position and elapsed time, on the chat only
+                show_progress_on=[chat],
+            )
+            chat.click(self.show_passage, inputs=[turns], outputs=[viewer])
+            sources.click(self.show_passage, inputs=[turns], outputs=[viewer])
+            show.change(lambda v: gr.update(visible=v), inputs=[show], outputs=[sources_box])
+            clear.click(
+                lambda: ([], render.chat_html([]), render.sources_html(None, 0)),
+                outputs=[turns, chat, sources],
+            )
+            files.upload(
+                self._upload_with_progress,
+                inputs=[files],
+                outputs=[upload_log, summary, table, to_remove, files],
+                concurrency_id="pipeline",
+            )
+            remove.click(
+                self.remove,
+                inputs=[to_remove],
+                outputs=[upload_log, summary, table, to_remove],
+                concurrency_id="pipeline",
+            )
+            demo.load(self.articles, outputs=[summary, table, to_remove])
+        # One pipeline (one llama.cpp model) for everyone: answers queue, one at a time.
+        demo.queue(default_concurrency_limit=1)
+        return demo
+
+    def _upload_with_progress(
+        self, files: Sequence[str] | None, progress: gr.Progress = _PROGRESS
+    ) -> tuple[str, str, list[list[Any]], Any, None]:
+        return self.upload(files, progress)
+
+
+def launch(
+    pipeline: Pipeline,
+    host: str | None = None,
+    port: int | None = None,
+    share: bool = False,
+    *,
+    block: bool = True,
+) -> gr.Blocks:
+    """Serve the UI (default: the config's host and port, 127.0.0.1:7860, no share link).
+
+    ``block=False`` returns at once with the server running in the background (tests).
+    """
+    ui = pipeline.config.ui
+    demo = ChatUI(pipeline).build()
+    demo.launch(
+        server_name=host or ui.host,
+        server_port=port or ui.port,
+        share=share or ui.share,
+        prevent_thread_lock=not block,
+        max_file_size=pipeline.config.limits.max_upload_bytes,
+        show_error=False,
+        ssr_mode=False,
+        quiet=not block,
+    )
+    return demo
