@@ -327,6 +327,10 @@ from rag.eval.cli import eval_command  # noqa: E402
 
 main.add_command(eval_command)
 
+from rag.bench.cli import bench_command  # noqa: E402
+
+main.add_command(bench_command)
+
 
 if __name__ == "__main__":
     main()

@@ -279,7 +279,9 @@ class Pipeline:
 
         t = time.perf_counter()
         draft = _Draft()
-        if passages and max(h.score for h in hits) >= self.config.retrieval.min_score:
+        found = [f"{h.chunk.title}\n{h.chunk.text}" for h in hits]
+        grounded = not verify.ungrounded_names(query, found)
+        if grounded and passages and max(h.score for h in hits) >= self.config.retrieval.min_score:
             if mode == "extractive":
                 draft.text = extractive.answer_text(query, passages)
                 yield Token(draft.text)

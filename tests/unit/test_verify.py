@@ -57,3 +57,11 @@ def test_extractive_picks_the_sentence_that_matches_the_question() -> None:
     passages = [hit("Стороны обсудили планы. " + P2, 1), hit(P1 + " Запуски законтрактованы.", 2)]
     assert best_sentences("Сколько спутников SpaceSail на орбите?", passages, 1) == [(2, P1)]
     assert answer_text("Когда начало строительства?", passages, 1) == f"{P2[:-1]} [1]."
+
+
+def test_question_names_missing_from_every_passage() -> None:
+    from rag.generate.verify import ungrounded_names
+
+    assert ungrounded_names("Сколько спутников в группировке Starlink?", [P1, P2]) == {"starlink"}
+    assert ungrounded_names("Сколько спутников у SpaceSail на орбите?", [P1, P2]) == set()
+    assert ungrounded_names("How many Starlink satellites?", [P1]) == set()  # other script

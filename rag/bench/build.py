@@ -1,0 +1,223 @@
+"""Index build: the pipeline's passages/s against the raw encoder's, memory, size on disk,
+and adding one article to a large index.
+
+For each corpus (the seeds, and a generated one) the same chunk texts are
+encoded three ways in one process, with the model loaded once beforehand:
+raw ``SentenceTransformer.encode`` (the document prompt with the title, the
+same batch size), then ``Pipeline.build`` from the files (read, clean, chunk,
+embed, normalise, FAISS, BM25, write), then raw again. The overhead is
+``build / mean(raw) - 1``; the two raw runs bracket the build, so a change
+of machine load during the run shows as a gap between them. The stages other
+than embedding are also timed on their own (``stages_s``), which is where an
+overhead would come from.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.bench import machine
+from rag.bench.common import BenchContext, with_index_dir
+from rag.bench.embedders import gemma_inputs
+from rag.embed.base import Embedder, Kind
+from rag.types import Chunk, Document
+
+
+def raw_encode(embedder: Any, chunks: Sequence[Chunk]) -> float:
+    """Seconds to encode the chunks with the bare model (no pipeline around it)."""
+    texts, titles = [c.text for c in chunks], [c.title for c in chunks]
+    model = getattr(embedder, "model", None)
+    started = time.perf_counter()
+    if model is not None and hasattr(model, "encode_document"):
+        inputs = gemma_inputs(texts, "document", titles)
+        model.encode(inputs, prompt="", batch_size=embedder.batch_size, show_progress_bar=False)
+    else:  # not a sentence-transformers model (the unit tests' fake): its own encode
+        embedder.encode(texts, "document", titles)
+    return time.perf_counter() - started
+
+
+def measure_corpus(
+    ctx: BenchContext, name: str, paths: Sequence[Path], embedder: Any, raw_runs: int = 2
+) -> dict[str, Any]:
+    """Raw encoder vs ``Pipeline.build`` on the files under ``paths``."""
+    from rag.index import store
+    from rag.ingest.load import load_paths
+    from rag.pipeline import Pipeline
+
+    index_dir = ctx.work_dir / f"build-{name}"
+    pipeline = Pipeline(with_index_dir(ctx.config, index_dir), embedder=embedder)
+    stages: dict[str, float] = {}
+    with machine.timer() as t:
+        docs, _ = load_paths(paths)
+    stages["load_clean"] = t["s"]
+    with machine.timer() as t:
+        chunks = [c for d in docs for c in pipeline.chunk(d)]
+    stages["chunk"] = t["s"]
+
+    raw = [raw_encode(embedder, chunks)]
+    with machine.timer() as t:
+        report = pipeline.build(list(paths))
+    build_s = t["s"]
+    raw += [raw_encode(embedder, chunks) for _ in range(raw_runs - 1)]
+    stages["index_save"] = _index_and_save(ctx, name, pipeline, docs, chunks)
+    stages["embed"] = max(0.0, build_s - sum(stages.values()))  # what is left is the model
+
+    raw_s = sum(raw) / len(raw)
+    manifest = store.read_manifest(index_dir)
+    n = len(chunks)
+    return {
+        "corpus": name,
+        "documents": report.n_documents,
+        "passages": n,
+        "chars": sum(len(c.text) for c in chunks),
+        "raw_encode_s": [round(x, 6) for x in raw],
+        "raw_passages_per_s": round(n / raw_s, 3),
+        "pipeline_build_s": round(build_s, 6),
+        "pipeline_passages_per_s": round(n / build_s, 3),
+        "overhead": round(machine.overhead(build_s, raw_s) or 0.0, 4),
+        "stages_s": {k: round(v, 3) for k, v in stages.items()},
+        "index_kind": manifest["index_type"],
+        "index_bytes": machine.folder_bytes(index_dir / manifest["generation"]),
+        "peak_rss_mb": machine.peak_rss_mb(),
+    }
+
+
+def _index_and_save(
+    ctx: BenchContext, name: str, pipeline: Any, docs: Sequence[Document], chunks: Sequence[Chunk]
+) -> float:
+    """Seconds for the index half of a build alone: FAISS + BM25 + write, vectors given."""
+    from rag.index import store
+
+    vectors = pipeline.index.vectors()
+    started = time.perf_counter()
+    data = store.IndexData(pipeline.settings).with_documents(docs, chunks, vectors)
+    store.save(ctx.work_dir / f"build-{name}-again", data)
+    return time.perf_counter() - started
+
+
+class CountingEmbedder(Embedder):
+    """Wraps an embedder and counts the passages it embeds (an add must embed only the
+    new article's)."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.model_id, self.dimension = inner.model_id, inner.dimension
+        self.passages = 0
+        self.seconds = 0.0
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        kind: Kind,
+        titles: Sequence[str] | None = None,
+        progress: bool = False,
+    ) -> np.ndarray:
+        started = time.perf_counter()
+        out = self.inner.encode(texts, kind, titles, progress)
+        if kind == "document":
+            self.passages += len(texts)
+            self.seconds += time.perf_counter() - started
+        return out
+
+
+def large_index(ctx: BenchContext, n: int, index_dir: Path) -> dict[str, Any]:
+    """Write an index of ``n`` generated passages with synthetic vectors (no embedding)."""
+    from rag.bench.corpus import generate_passages, seed_sentences
+    from rag.bench.vectors import SyntheticSpace
+    from rag.index import ann, store
+    from rag.pipeline import Pipeline
+
+    settings = Pipeline(ctx.config).settings
+    texts = generate_passages(seed_sentences([ctx.seeds_dir]), n, seed=ctx.seed)
+    per_doc = 8
+    documents, chunks = {}, []
+    for lo in range(0, n, per_doc):
+        doc_id = f"large/{lo // per_doc:06d}.txt"
+        body = "\n\n".join(texts[lo : lo + per_doc])
+        title = " ".join(texts[lo].split()[:6])
+        documents[doc_id] = Document(doc_id, title, body, f"{lo:064d}")
+        start = 0
+        for j, text in enumerate(texts[lo : lo + per_doc]):
+            chunks.append(Chunk(f"{lo:012d}:{j}", doc_id, title, text, start, start + len(text)))
+            start += len(text) + 2
+    kind = ann.choose_kind(n)
+    space = SyntheticSpace(n, settings.dimension, seed=ctx.seed)
+    with machine.timer() as t:
+        index = ann.build(space.rows(0, n), kind)
+    faiss_s = t["s"]
+    with machine.timer() as t:
+        data = store.IndexData(settings, documents, chunks, index, kind)  # BM25 over the chunks
+    bm25_s = t["s"]
+    with machine.timer() as t:
+        store.save(index_dir, data)
+    return {
+        "passages": n,
+        "kind": kind,
+        "vectors": space.describe(),
+        "faiss_build_s": round(faiss_s, 2),
+        "bm25_build_s": round(bm25_s, 2),
+        "save_s": round(t["s"], 2),
+    }
+
+
+def incremental_add(ctx: BenchContext, embedder: Any, n: int) -> dict[str, Any]:
+    """Seconds to add one generated article to an index of ``n`` passages."""
+    from rag.bench.corpus import generate_articles, seed_sentences, write_corpus
+    from rag.index import store
+    from rag.pipeline import Pipeline
+
+    index_dir = ctx.work_dir / "large-index"
+    made = large_index(ctx, n, index_dir)
+    counting = CountingEmbedder(embedder)
+    pipeline = Pipeline(with_index_dir(ctx.config, index_dir), embedder=counting)
+    with machine.timer() as t:
+        store.load(index_dir, pipeline.settings)
+    load_s = t["s"]
+    article = generate_articles(seed_sentences([ctx.seeds_dir]), 1, seed=ctx.seed + 1)[0]
+    path = write_corpus(ctx.work_dir / "add", [article])[0]
+    with machine.timer() as t:
+        report = pipeline.add([path])
+    manifest = store.read_manifest(index_dir)
+    return {
+        **made,
+        "index_load_s": round(load_s, 2),
+        "add_s": round(t["s"], 2),
+        "add_embed_s": round(counting.seconds, 2),
+        "article_passages": report.n_chunks - n,
+        "passages_embedded": counting.passages,
+        "reembedded_others": counting.passages - (report.n_chunks - n),
+        "kind_after": manifest["index_type"],
+        "index_bytes": machine.folder_bytes(index_dir / manifest["generation"]),
+    }
+
+
+def run(ctx: BenchContext, embedder: Any = None) -> dict[str, Any]:
+    from rag.bench.corpus import generate_articles, seed_sentences, write_corpus
+    from rag.embed import make_embedder
+
+    with machine.timer() as t:
+        embedder = embedder or make_embedder(ctx.config)
+        embedder.embed_query("warm-up")  # loads the model; not part of any build below
+        raw_encode(embedder, [Chunk("w:0", "w", "Прогрев", "Прогрев модели перед замерами.", 0, 1)])
+    out: dict[str, Any] = {
+        "embedder": embedder.model_id,
+        "model_load_s": round(t["s"], 2),
+        "rss_after_load_mb": machine.rss_mb(),
+        "corpora": [],
+    }
+    articles = generate_articles(seed_sentences([ctx.seeds_dir]), ctx.build_articles, seed=ctx.seed)
+    generated = ctx.work_dir / "generated-build"
+    write_corpus(generated, articles)
+    corpora: list[tuple[str, list[Path]]] = [(f"generated-{len(articles)}", [generated])]
+    if not ctx.quick:
+        corpora.insert(0, ("seeds", [ctx.seeds_dir]))
+    for name, paths in corpora:
+        out["corpora"].append(measure_corpus(ctx, name, paths, embedder))
+    out["incremental_add"] = incremental_add(ctx, embedder, ctx.add_index_size)
+    out["peak_rss_mb"] = machine.peak_rss_mb()
+    return out

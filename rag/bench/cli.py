@@ -1,0 +1,131 @@
+"""`rag bench`: the click command. Only click is imported at the top; the bench (and
+with it the models) loads inside the command, so `rag --help` stays fast."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+SECTIONS = ("build", "embed", "search", "answer", "baseline")
+
+
+def parse_list(value: str | None, kind: type = str) -> tuple[Any, ...]:
+    """``a,b,c`` -> ``(a, b, c)``; numbers may carry ``_`` or a ``k``/``m`` suffix (``100k``)."""
+    if not value:
+        return ()
+    out: list[Any] = []
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        if kind is int:
+            text = part.lower().replace("_", "")
+            scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
+            try:
+                out.append(int(float(text[:-1] if scale > 1 else text) * scale))
+            except ValueError:
+                raise click.BadParameter(f"not a number: {part!r}") from None
+        else:
+            out.append(part)
+    return tuple(out)
+
+
+@click.command("bench", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--quick", is_flag=True, help="Small sizes: every section in a few minutes (what tests run)."
+)
+@click.option(
+    "--sizes",
+    help="Search sizes in passages, comma-separated (default 10k,100k,1m; quick 2k,20k).",
+)
+@click.option(
+    "--sections",
+    "sections_opt",
+    help=f"Sections to run, comma-separated (default all: {','.join(SECTIONS)}).",
+)
+@click.option(
+    "--embed-options",
+    help="Embedding options to compare, comma-separated (default: all; quick: a cheap few).",
+)
+@click.option(
+    "--questions",
+    type=click.IntRange(min=1),
+    help="Gold questions timed in the answer section (default 8; quick 2).",
+)
+@click.option(
+    "--articles",
+    type=click.IntRange(min=1),
+    help="Generated articles embedded for the build ratio (default 20; quick 3).",
+)
+@click.option(
+    "--add-size",
+    type=click.IntRange(min=1),
+    help="Passages in the index one article is added to (default 100k; quick 5k).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of generated corpora.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the results (default: bench/results/).",
+)
+@click.option(
+    "--in-process",
+    is_flag=True,
+    help="Run sections in this process (peak memory then accumulates across sections).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON, not tables.")
+@click.pass_context
+def bench_command(
+    ctx: click.Context,
+    quick: bool,
+    sizes: str | None,
+    sections_opt: str | None,
+    embed_options: str | None,
+    questions: int | None,
+    articles: int | None,
+    add_size: int | None,
+    seed: int,
+    out: Path | None,
+    in_process: bool,
+    as_json: bool,
+) -> None:
+    """Time every stage against a baseline; write bench/results/<time>.json and .md."""
+    import json
+    from dataclasses import replace
+
+    from rag.bench import report
+    from rag.bench.common import BenchContext, quick_context
+    from rag.bench.embed import ALL_OPTIONS, MATRYOSHKA
+    from rag.bench.runner import run_bench
+    from rag.config import PROJECT_ROOT
+    from rag.errors import BadInputError
+
+    config = ctx.find_root().obj["config"]
+    bench = quick_context(config, Path()) if quick else BenchContext(config, Path())
+    sections = parse_list(sections_opt) or SECTIONS
+    if bad := [s for s in sections if s not in SECTIONS]:
+        raise BadInputError(f"unknown section {bad[0]!r}; choose from {', '.join(SECTIONS)}")
+    options = parse_list(embed_options)
+    if bad := [o for o in options if o not in ALL_OPTIONS and o not in MATRYOSHKA]:
+        raise BadInputError(f"unknown embedding option {bad[0]!r}; one of {', '.join(ALL_OPTIONS)}")
+    changes: dict[str, Any] = {"seed": seed}
+    if sizes:
+        changes["sizes"] = parse_list(sizes, int)
+        if any(n < 100 for n in changes["sizes"]):
+            raise BadInputError("search sizes must be at least 100 passages")
+    for key, value in (("embed_options", options), ("answer_questions", questions),
+                       ("build_articles", articles), ("add_index_size", add_size)):  # fmt: skip
+        if value:
+            changes[key] = value
+    bench = replace(bench, **changes)
+
+    result = run_bench(
+        bench, sections, isolate=not in_process, say=lambda m: click.echo(m, err=True)
+    )
+    json_path, md_path = report.write(result, out or PROJECT_ROOT / "bench" / "results")
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+    else:
+        click.echo(report.render_markdown(result))
+    click.echo(f"wrote {json_path} and {md_path.name}", err=True)

@@ -1,0 +1,319 @@
+"""The bench's results as Markdown tables (printed and written) and JSON, with the targets.
+
+Every function here is pure (a report dict in, lines out), so the formatting
+is tested without running anything. A section that failed shows its error
+in place of its table.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+SCHEMA = 1
+TARGET_OVERHEAD = 0.10
+TARGET_SEARCH_MS = 20.0
+TARGET_RECALL = 0.95
+TARGET_TTFT_MS = 4000.0
+
+
+def fmt(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def percent(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:+.1f}%"
+
+
+def size(nbytes: int | None) -> str:
+    if nbytes is None:
+        return "–"
+    for unit in ("B", "KB", "MB", "GB"):
+        if nbytes < 1024 or unit == "GB":
+            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1024  # type: ignore[assignment]
+    return f"{nbytes} B"
+
+
+def table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(fmt(c) for c in row) + " |" for row in rows]
+    return out
+
+
+def _get(d: Any, *keys: Any) -> Any:
+    for key in keys:
+        if isinstance(d, dict):
+            d = d.get(key)
+        elif isinstance(d, list) and isinstance(key, int) and -len(d) <= key < len(d):
+            d = d[key]
+        else:
+            return None
+    return d
+
+
+# -- targets ---------------------------------------------------------------------
+def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target of issue 6 with what this run measured and whether it is met."""
+    s = report.get("sections", {})
+    out = []
+    corpora = _get(s, "build", "corpora") or []
+    if corpora:
+        worst = max(corpora, key=lambda c: c["overhead"])
+        out.append({
+            "target": f"index build overhead over raw encoding <= {TARGET_OVERHEAD:.0%}",
+            "measured": f"{percent(worst['overhead'])} ({worst['corpus']}, worst corpus)",
+            "met": worst["overhead"] <= TARGET_OVERHEAD,
+        })  # fmt: skip
+    largest = (_get(s, "search", "sizes") or [None])[-1]
+    if largest:
+        chosen = next((r for r in largest["rows"] if r["kind"] == largest["kind_chosen"]), None)
+        if chosen:
+            out.append({
+                "target": f"search p50 < {TARGET_SEARCH_MS:.0f} ms at the largest size "
+                "(vector given)",
+                "measured": f"{fmt(chosen['p50_ms'])} ms at {fmt(largest['n'])} "
+                f"({chosen['kind']} {chosen['params']})".rstrip(),
+                "met": chosen["p50_ms"] is not None and chosen["p50_ms"] < TARGET_SEARCH_MS,
+            })  # fmt: skip
+            if chosen["kind"] != "flat":
+                out.append({
+                    "target": f"approximate index recall@10 >= {TARGET_RECALL}",
+                    "measured": fmt(chosen["recall@10"], 3),
+                    "met": chosen["recall@10"] >= TARGET_RECALL,
+                })  # fmt: skip
+    ttft = _get(s, "answer", "ttft_ms", "p50")
+    if ttft is not None:
+        out.append({
+            "target": f"rag ask time to first token, median < {TARGET_TTFT_MS / 1000:.0f} s",
+            "measured": f"{ttft / 1000:.2f} s over {_get(s, 'answer', 'questions')} questions",
+            "met": ttft < TARGET_TTFT_MS,
+        })  # fmt: skip
+    reloaded = _get(s, "answer", "models_reloaded")
+    if reloaded is not None:
+        out.append({
+            "target": "models load once per process",
+            "measured": "reloaded" if reloaded else "no reload across the questions",
+            "met": not reloaded,
+        })  # fmt: skip
+    return out
+
+
+# -- sections --------------------------------------------------------------------
+def build_lines(b: dict[str, Any]) -> list[str]:
+    rows = [
+        [c["corpus"], c["passages"], c["raw_passages_per_s"], c["pipeline_passages_per_s"],
+         percent(c["overhead"]), c["stages_s"].get("load_clean"), c["stages_s"].get("chunk"),
+         c["stages_s"].get("index_save"), c["index_kind"], size(c["index_bytes"]),
+         c["peak_rss_mb"]]
+        for c in b.get("corpora", [])
+    ]  # fmt: skip
+    out = [
+        f"Model {b.get('embedder')} loaded in {fmt(b.get('model_load_s'))} s "
+        f"(RSS {fmt(b.get('rss_after_load_mb'))} MB after load).",
+        "",
+        *table(["corpus", "passages", "raw encode p/s", "pipeline p/s", "overhead",
+                "load+clean s", "chunk s", "index+save s", "index", "size on disk",
+                "peak RSS MB"], rows),
+    ]  # fmt: skip
+    a = b.get("incremental_add")
+    if a:
+        out += [
+            "",
+            f"Incremental add: one article ({a['article_passages']} passages) added to an index "
+            f"of {fmt(a['passages'])} passages ({a['kind']}; {a['vectors']}) in "
+            f"**{fmt(a['add_s'])} s**, of which embedding {fmt(a['add_embed_s'])} s; "
+            f"passages embedded {a['passages_embedded']}, others re-embedded "
+            f"{a['reembedded_others']}. Loading that index takes {fmt(a['index_load_s'])} s; "
+            f"building it took FAISS {fmt(a['faiss_build_s'])} s, BM25 {fmt(a['bm25_build_s'])} s,"
+            f" writing {fmt(a['save_s'])} s; {size(a['index_bytes'])} on disk.",
+        ]
+    return out
+
+
+def embed_lines(e: dict[str, Any]) -> list[str]:
+    rows = []
+    for r in e.get("options", []):
+        if "error" in r:
+            rows.append([r["option"], "–", "–", "–", "–", "–", "–", "–", "–", "–", "–",
+                         f"not run: {r['error']}"])  # fmt: skip
+            continue
+        rows.append([
+            r["option"], r["model"], r["dimension"], r.get("max_seq_length"), r.get("precision"),
+            r["passages_per_s"], r.get("speedup"), r["query_ms_p50"], r["Hit@5"], r["MRR@10"],
+            r.get("load_s"), r.get("note", ""),
+        ])  # fmt: skip
+    return [
+        f"{e.get('passages')} seed passages, {e.get('questions')} answerable gold questions; "
+        "exact search over each option's vectors.",
+        "",
+        *table(["option", "model", "dim", "max seq", "precision", "passages/s", "speed-up",
+                "query ms p50", "Hit@5", "MRR@10", "load s", "note"], rows),
+        "",
+        f"By the rule ({e.get('rule')}): **{e.get('fastest_as_good') or '–'}**.",
+    ]  # fmt: skip
+
+
+def search_lines(s: dict[str, Any]) -> list[str]:
+    rows = [
+        [size_row["n"], r["kind"] + (" (chosen)" if r["kind"] == size_row["kind_chosen"]
+                                     and not r["params"].startswith("faiss") else ""),
+         r["params"], r["build_s"], r["p50_ms"], r["p95_ms"], r["recall@10"], r["speedup"],
+         size(r["bytes"])]
+        for size_row in s.get("sizes", []) for r in size_row["rows"]
+    ]  # fmt: skip
+    out = [
+        f"Vectors: {s.get('vectors')}; {s.get('queries')} query vectors given, one at a time.",
+        "",
+        *table(["passages", "index", "params", "build s", "p50 ms", "p95 ms", "recall@10",
+                "speed-up vs flat", "size"], rows),
+        "",
+    ]  # fmt: skip
+    for size_row in s.get("sizes", []):
+        sweep = ", ".join(
+            f"{x['nprobe']}: {x['recall@10']:.3f} / {fmt(x['p50_ms'])} ms"
+            for x in size_row.get("ivf_sweep", [])
+        )
+        out.append(
+            f"- IVF nprobe sweep at {fmt(size_row['n'])} (recall@10 / p50): {sweep}; smallest "
+            f"nprobe with recall >= 0.95: {fmt(size_row.get('ivf_min_nprobe_for_0.95'))}."
+        )
+    hybrid = [
+        [h["passages"], h["bm25_build_s"], h["dense_ms"]["p50"], h["lexical_ms"]["p50"],
+         h["hybrid_ms"]["p50"], h["hybrid_ms"]["p95"], h["hybrid_overhead_ms"]]
+        for h in (x.get("hybrid") for x in s.get("sizes", [])) if h
+    ]  # fmt: skip
+    if hybrid:
+        out += ["", "Hybrid (Retriever.search over generated passages, query vector given):", ""]
+        out += table(["passages", "BM25 build s", "dense p50 ms", "lexical p50 ms",
+                      "hybrid p50 ms", "hybrid p95 ms", "hybrid overhead ms"], hybrid)  # fmt: skip
+    p = s.get("pipeline")
+    if p:
+        out += [
+            "",
+            f"Real model on the seeds ({p['passages']} passages): query embedding "
+            f"p50 {fmt(_get(p, 'query_embedding_ms', 'p50'))} ms / p95 "
+            f"{fmt(_get(p, 'query_embedding_ms', 'p95'))} ms; Pipeline.search (embedding "
+            f"included) dense p50 {fmt(_get(p, 'dense_search_ms', 'p50'))} ms, hybrid p50 "
+            f"{fmt(_get(p, 'hybrid_search_ms', 'p50'))} ms.",
+        ]
+    return out
+
+
+def answer_lines(a: dict[str, Any]) -> list[str]:
+    cold = a.get("cold", {})
+    row = [
+        a.get("questions"), _get(a, "ttft_ms", "p50"), _get(a, "ttft_ms", "p95"),
+        _get(a, "total_ms", "p50"), _get(a, "total_ms", "p95"), a.get("prompt_tokens_mean"),
+        a.get("prompt_tokens_max"), a.get("prefix_tokens"), a.get("generated_tokens_mean"),
+        cold.get("ttft_ms"),
+    ]  # fmt: skip
+    return [
+        *table(["questions", "TTFT p50 ms", "TTFT p95 ms", "total p50 ms", "total p95 ms",
+                "prompt tokens mean", "prompt tokens max", "cached prefix tokens",
+                "generated tokens mean", "warm-up question TTFT ms"], [row]),
+        "",
+        f"Loads: embedder {fmt(a.get('embedder_load_s'))} s, LLM {fmt(a.get('llm_load_s'))} s, "
+        f"prefix prefill {fmt(a.get('prefix_prefill_s'))} s; models reloaded during the "
+        f"questions: {fmt(a.get('models_reloaded'))}.",
+    ]  # fmt: skip
+
+
+def baseline_lines(b: dict[str, Any]) -> list[str]:
+    rows = [
+        [x["corpus"], x["passages"], x["ours_build_s"], x["langchain_build_s"], x["build_ratio"],
+         _get(x, "ours_query_vector_ms", "p50"), _get(x, "langchain_query_vector_ms", "p50"),
+         _get(x, "ours_query_text_ms", "p50"), _get(x, "langchain_query_text_ms", "p50"),
+         size(x["ours_bytes"]), size(x["langchain_bytes"]), x["same_top5"]]
+        for x in b.get("builds", [])
+    ]  # fmt: skip
+    out = table(["corpus", "passages", "ours build s", "LangChain build s", "LangChain / ours",
+                 "ours query p50 ms (vector)", "LangChain p50 ms (vector)",
+                 "ours query p50 ms (text)", "LangChain p50 ms (text)", "ours on disk",
+                 "LangChain on disk", "same top-5"], rows)  # fmt: skip
+    search = [
+        [x["n"], x["ours_kind"], x["ours_build_s"], x["langchain_build_s"],
+         _get(x, "ours_query_vector_ms", "p50"), _get(x, "langchain_query_vector_ms", "p50"),
+         x["speedup_p50"]]
+        for x in b.get("search", [])
+    ]  # fmt: skip
+    if search:
+        out += ["", "Search with synthetic vectors (vector given; LangChain's store is exact):", ""]
+        out += table(["passages", "ours index", "ours build s", "LangChain build s",
+                      "ours p50 ms", "LangChain p50 ms", "LangChain / ours"], search)  # fmt: skip
+    return out
+
+
+SECTIONS: dict[str, tuple[str, Callable[[dict[str, Any]], list[str]]]] = {
+    "build": ("Index build", build_lines),
+    "embed": ("Embedding options", embed_lines),
+    "search": ("Search", search_lines),
+    "answer": ("Answer (`rag ask`)", answer_lines),
+    "baseline": ("Baseline: LangChain community FAISS, same model", baseline_lines),
+}
+
+
+def machine_line(m: dict[str, Any]) -> str:
+    libs = ", ".join(f"{k} {v}" for k, v in m.get("libraries", {}).items())
+    flags = ", ".join(m.get("cpu_flags", []))
+    return (
+        f"Machine: {m.get('cores')} cores ({m.get('cpu_model')}; {flags})"
+        f", {fmt(m.get('memory_gb'))} GB RAM, {m.get('os')}, Python {m.get('python')}; load "
+        f"average at start {m.get('load_average')}, at end {m.get('load_average_end')}. {libs}."
+    )
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    lines = [
+        f"# rag bench ({report.get('mode')}), {report.get('created')}",
+        "",
+        f"`{report.get('command')}`, {fmt(report.get('seconds'), 0)} s.",
+        "",
+        machine_line(report.get("machine", {})),
+        "",
+        "## Targets",
+        "",
+        *table(["target", "measured", "met"],
+               [[t["target"], t["measured"], t["met"]] for t in targets(report)]),
+    ]  # fmt: skip
+    for name, (title, render) in SECTIONS.items():
+        result = report.get("sections", {}).get(name)
+        if result is None:
+            continue
+        lines += ["", f"## {title}", ""]
+        if "error" in result:
+            lines.append(f"Section failed: {result['error']}")
+            continue
+        lines += render(result)
+        lines.append("")
+        lines.append(
+            f"_{fmt(result.get('seconds'), 0)} s; peak RSS {fmt(result.get('peak_rss_mb'))} MB._"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write(report: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
+    """``<out_dir>/<timestamp>[-quick].json`` and ``.md``; returns both paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = time.strftime("%Y%m%d-%H%M%S") + ("-quick" if report.get("mode") == "quick" else "")
+    base, n = out_dir / stem, 1
+    while base.with_suffix(".json").exists():
+        n += 1
+        base = out_dir / f"{stem}-{n}"
+    json_path, md_path = base.with_suffix(".json"), base.with_suffix(".md")
+    json_path.write_text(
+        json.dumps(report, ensure_ascii=False, indent=1, default=str) + "\n", "utf-8"
+    )
+    md_path.write_text(render_markdown(report), "utf-8")
+    return json_path, md_path
