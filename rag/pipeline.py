@@ -155,7 +155,8 @@ class Pipeline:
         docs, problems = load_paths(paths)
         if not docs:
             where = ", ".join(str(p) for p in paths)
-            raise BadInputError(f"no readable articles in {where}")
+            why = "; ".join(f"{Path(p.path).name}: {p.reason}" for p in problems[:3])
+            raise BadInputError(f"no readable articles in {where}" + (f" ({why})" if why else ""))
         with self._lock, store.writer_lock(self.config.index_dir):
             current = self._current_or_empty(rebuild=replace_all)
             fresh = [d for d in docs if _changed(current, d)]
