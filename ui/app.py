@@ -45,6 +45,7 @@ MODES = [
 ]
 _PROGRESS = gr.Progress()  # Gradio spots the default and passes a per-request tracker
 _UNSAFE = re.compile(r"[^\w.-]+")
+_STEM_BYTES = 200  # file systems allow 255 bytes per name; a letter can take 4 of them
 
 
 def error_message(exc: BaseException) -> str:
@@ -60,13 +61,15 @@ def safe_upload_name(name: str) -> str:
 
     Only the last path component survives (``../../etc/passwd.txt`` becomes
     ``passwd.txt``); characters other than letters, digits, ``.``, ``-`` and
-    ``_`` become ``_``; no leading dots (no hidden files); about 110 chars at most.
+    ``_`` become ``_``; no leading dots (no hidden files); a stem of at most
+    100 characters and 200 UTF-8 bytes, so the name fits any file system.
     """
     base = unicodedata.normalize("NFC", name.replace("\\", "/").rsplit("/", 1)[-1])
     stem, dot, suffix = base.rpartition(".")
     if not dot:
         stem, suffix = base, ""
-    stem = _UNSAFE.sub("_", stem).strip("._")[:100] or "upload"
+    stem = _UNSAFE.sub("_", stem).strip("._")[:100]
+    stem = stem.encode()[:_STEM_BYTES].decode(errors="ignore") or "upload"
     suffix = _UNSAFE.sub("", suffix).lower()[:10]
     return f"{stem}.{suffix}" if suffix else stem
 

@@ -9,6 +9,9 @@ per session and the LLM loads on the first ``ask``.
 
 from __future__ import annotations
 
+import shutil
+import socket
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -45,3 +48,40 @@ def real_config(_real_built: Pipeline) -> Config:
 def real_pipeline(_real_built: Pipeline) -> Pipeline:
     """One Pipeline on the real models and ``real_config``'s index, shared by the session."""
     return _real_built
+
+
+# -- the served UI -----------------------------------------------------------
+# test_ui_browser.py still defines its own ``ui_pipeline`` and ``app_url``; a
+# module's own fixtures take precedence, so these serve the other UI tests
+# (and that module can drop its copies to share this server).
+@pytest.fixture(scope="session")
+def ui_pipeline(real_pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
+    """A pipeline for the served UI: ``real_pipeline``'s loaded models, its own copy
+    of seeds/ (uploads stay in tmp) and a copy of the session index, so building
+    it re-embeds only what changed (nothing, normally)."""
+    tmp = tmp_path_factory.mktemp("ui")
+    shutil.copytree(SEEDS, tmp / "corpus")
+    shutil.copytree(real_pipeline.config.index_dir, tmp / "index")
+    paths = replace(real_pipeline.config.paths, corpus_dir=tmp / "corpus", index_dir=tmp / "index")
+    pipe = Pipeline(
+        replace(real_pipeline.config, paths=paths),
+        embedder=real_pipeline.embedder,
+        generator=real_pipeline.generator,
+    )
+    report = pipe.build([pipe.config.corpus_dir])
+    assert report.n_documents and not report.problems, report.problems
+    _ = getattr(pipe.generator, "llm", None)  # load the LLM now, not during the first answer
+    return pipe
+
+
+@pytest.fixture(scope="session")
+def app_url(ui_pipeline: Pipeline) -> Iterator[str]:
+    """The real app (``ui.app.launch``) on 127.0.0.1 and a free port, in this process."""
+    from ui.app import launch
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo = launch(ui_pipeline, host="127.0.0.1", port=port, block=False)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()

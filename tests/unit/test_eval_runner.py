@@ -31,7 +31,7 @@ GOLD = [
         "supports": [{"doc_id": "b.txt", "text": "Казахстанской стороной приняты 243 объекта."}],
     },
     {
-        "_id": "g3", "text": "Сколько спутников Starlink на орбите?", "lang": "ru",
+        "_id": "g3", "text": "Сколько спутников будет на орбите в 2040 году?", "lang": "ru",
         "type": "unanswerable", "answerable": False, "answer": "", "key_facts": [],
         "supports": [], "note": "out-of-corpus",
     },
@@ -59,7 +59,7 @@ def test_full_run_writes_both_reports_with_verdicts(
     built: Pipeline, fake_generator: FakeGenerator, gold: Path
 ) -> None:
     # g1 answered right, g2 refused though answerable, g3 answered though unanswerable.
-    fake_generator.queue("На орбите 108 спутников [1].", "NO_ANSWER", "Их 108 [1][2].")
+    fake_generator.queue("На орбите 108 спутников [1].", "NO_ANSWER", "На орбите 108 спутников [1].")
     result = run_eval(built, EvalOptions(gold_path=gold, progress=False))
 
     assert result.run_dir.parent == built.config.runs_dir
