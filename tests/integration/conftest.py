@@ -51,10 +51,9 @@ def real_pipeline(_real_built: Pipeline) -> Pipeline:
 
 
 # -- the served UI -----------------------------------------------------------
-# test_ui_browser.py still defines its own ``ui_pipeline`` and ``app_url``; a
-# module's own fixtures take precedence, so these serve the other UI tests
-# (and that module can drop its copies to share this server).
-@pytest.fixture(scope="session")
+# Module-scoped: each UI test module gets its own app over its own copies of the
+# corpus and index, so one module's uploads and removals never reach another.
+@pytest.fixture(scope="module")
 def ui_pipeline(real_pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
     """A pipeline for the served UI: ``real_pipeline``'s loaded models, its own copy
     of seeds/ (uploads stay in tmp) and a copy of the session index, so building
@@ -74,7 +73,7 @@ def ui_pipeline(real_pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactor
     return pipe
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def app_url(ui_pipeline: Pipeline) -> Iterator[str]:
     """The real app (``ui.app.launch``) on 127.0.0.1 and a free port, in this process."""
     from ui.app import launch

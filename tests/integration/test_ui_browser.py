@@ -11,19 +11,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-from rag.config import load_config
-from rag.pipeline import Pipeline
-from ui.app import launch
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -89,36 +83,6 @@ def browser(chromium: Path) -> Iterator[Any]:
         browser = pw.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
-
-
-@pytest.fixture(scope="session")
-def ui_pipeline(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """A pipeline over its own copy of seeds/ and its own index (uploads stay in tmp).
-
-    Reuses the loaded models of a shared ``real_pipeline`` fixture when there is one.
-    """
-    try:
-        base = request.getfixturevalue("real_pipeline")
-        config, models = base.config, {"embedder": base.embedder, "generator": base.generator}
-    except pytest.FixtureLookupError:
-        config, models = load_config(environ={}), {}
-    tmp = tmp_path_factory.mktemp("ui")
-    shutil.copytree(SEEDS, tmp / "corpus")
-    paths = replace(config.paths, corpus_dir=tmp / "corpus", index_dir=tmp / "index")
-    pipe = Pipeline(replace(config, paths=paths), **models)
-    pipe.build([pipe.config.corpus_dir])
-    _ = getattr(pipe.generator, "llm", None)  # load the LLM now, not during the first answer
-    return pipe
-
-
-@pytest.fixture(scope="session")
-def app_url(ui_pipeline: Pipeline) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    demo = launch(ui_pipeline, host="127.0.0.1", port=port, block=False)
-    yield f"http://127.0.0.1:{port}/"
-    demo.close()
 
 
 @pytest.fixture
