@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -123,14 +124,14 @@ def _report(report: Any, as_json: bool) -> None:
         _echo_json({
             "added": list(report.added), "unchanged": list(report.unchanged),
             "removed": list(report.removed), "n_documents": report.n_documents,
-            "n_chunks": report.n_chunks, "seconds": round(report.seconds / 1000, 2),
+            "n_chunks": report.n_chunks, "seconds": round(report.seconds, 2),
             "problems": [{"path": p.path, "reason": p.reason} for p in report.problems],
         })  # fmt: skip
         return
     click.echo(
         f"{len(report.added)} added, {len(report.unchanged)} unchanged, "
         f"{len(report.removed)} removed; index: {report.n_documents} documents, "
-        f"{report.n_chunks} chunks ({report.seconds / 1000:.1f} s)"
+        f"{report.n_chunks} chunks ({report.seconds:.1f} s)"
     )
 
 
@@ -293,7 +294,17 @@ def chat(
         return
     from ui.app import launch
 
+    # Load the models and read the fixed prompt prefix while the server starts, so
+    # the first question does not pay for them; problems surface in the UI instead.
+    threading.Thread(target=_warm_quietly, args=(pipe,), daemon=True).start()
     launch(pipe, host=host, port=port, share=share)
+
+
+def _warm_quietly(pipe: Any) -> None:
+    try:
+        pipe.warm()
+    except Exception as exc:  # shown again, readably, when a question needs the model
+        click.echo(f"warning: {' '.join(str(exc).split())}", err=True)
 
 
 def _terminal_chat(pipe: Any) -> None:

@@ -25,7 +25,7 @@ from rag.ingest.chunk import chunk
 from rag.ingest.load import LoadProblem, load_paths
 from rag.retrieve import context
 from rag.retrieve.hybrid import Retriever
-from rag.types import Answer, Citation, Document, Hit, SentenceCheck
+from rag.types import Answer, Chunk, Citation, Document, Hit, SentenceCheck
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -58,7 +58,7 @@ class IndexReport:
     problems: tuple[LoadProblem, ...]
     n_documents: int
     n_chunks: int
-    seconds: float
+    seconds: float  # wall time of the whole operation
 
 
 class Pipeline:
@@ -123,9 +123,6 @@ class Pipeline:
                 self.generator.prefill(prompts.prefix_messages(), cache)
                 self._prefilled = True
 
-    def reload(self) -> None:
-        self._index = None
-
     # -- documents -> chunks -> vectors -> index ----------------------------
     def build(self, paths: Sequence[Path], progress: bool = False) -> IndexReport:
         """Make the index hold exactly these articles (unchanged ones are not re-embedded)."""
@@ -147,7 +144,7 @@ class Pipeline:
             store.save(self.config.index_dir, updated)
             self._index = updated
         return IndexReport(
-            (), (), tuple(doc_ids), (), len(updated.documents), len(updated), _since(started)
+            (), (), tuple(doc_ids), (), len(updated.documents), len(updated), _since(started) / 1e3
         )
 
     def _update(self, paths: Sequence[Path], replace_all: bool, progress: bool) -> IndexReport:
@@ -177,7 +174,7 @@ class Pipeline:
             tuple(problems),
             len(updated.documents),
             len(updated),
-            _since(started),
+            _since(started) / 1e3,
         )
 
     def _current_or_empty(self, rebuild: bool) -> IndexData:
@@ -191,7 +188,7 @@ class Pipeline:
                 return IndexData(self.settings)
             raise
 
-    def chunk(self, document: Document) -> list:
+    def chunk(self, document: Document) -> list[Chunk]:
         c = self.config.chunking
         return chunk(document, c.chunk_size, c.chunk_overlap)
 

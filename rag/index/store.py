@@ -112,9 +112,6 @@ class IndexData:
             self._rows = {c.chunk_id: i for i, c in enumerate(self.chunks)}
         return [self._rows[c] for c in chunk_ids]
 
-    def chunks_of(self, doc_id: str) -> list[Chunk]:
-        return [c for c in self.chunks if c.doc_id == doc_id]
-
     def vectors(self) -> np.ndarray:
         return ann.vectors(self.ann_index, len(self.chunks), self.settings.dimension)
 
