@@ -328,7 +328,7 @@ class Pipeline:
 
     def _check(self, query: str, draft: _Draft, passages: Sequence[Hit]) -> list[SentenceCheck]:
         """Each sentence against its passages; unverified ones are reported, not printed."""
-        texts = [h.chunk.text for h in passages]
+        texts = [prompts.quote_passage(h.chunk.text) for h in passages]  # what the model read
         if not self.config.generation.verify:
             return [
                 SentenceCheck(s, tuple(citations.cited_numbers(s)), True, "unchecked", 0.0)

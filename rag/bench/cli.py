@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-SECTIONS = ("build", "embed", "search", "answer", "baseline")
+SECTIONS = ("build", "embed", "search", "answer", "baseline", "threads")
 
 
 def parse_list(value: str | None, kind: type = str) -> tuple[Any, ...]:
@@ -42,7 +42,8 @@ def parse_list(value: str | None, kind: type = str) -> tuple[Any, ...]:
 @click.option(
     "--sections",
     "sections_opt",
-    help=f"Sections to run, comma-separated (default all: {','.join(SECTIONS)}).",
+    help=f"Sections to run, comma-separated (default all: {','.join(SECTIONS)}; "
+    "quick: all but threads).",
 )
 @click.option(
     "--embed-options",
@@ -103,7 +104,7 @@ def bench_command(
 
     config = ctx.find_root().obj["config"]
     bench = quick_context(config, Path()) if quick else BenchContext(config, Path())
-    sections = parse_list(sections_opt) or SECTIONS
+    sections = parse_list(sections_opt) or (SECTIONS[:-1] if quick else SECTIONS)
     if bad := [s for s in sections if s not in SECTIONS]:
         raise BadInputError(f"unknown section {bad[0]!r}; choose from {', '.join(SECTIONS)}")
     options = parse_list(embed_options)

@@ -71,6 +71,7 @@ def facts() -> dict[str, Any]:
         "load_average": load_average(),
         "os": f"{platform.system()} {platform.release()}",
         "python": sys.version.split()[0],
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(default: active)"),
         "libraries": library_versions(),
     }
 

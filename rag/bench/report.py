@@ -84,7 +84,7 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
                 "target": f"search p50 < {TARGET_SEARCH_MS:.0f} ms at the largest size "
                 "(vector given)",
                 "measured": f"{fmt(chosen['p50_ms'])} ms at {fmt(largest['n'])} "
-                f"({chosen['kind']} {chosen['params']})".rstrip(),
+                f"({' '.join(filter(None, (chosen['kind'], chosen['params'])))})",
                 "met": chosen["p50_ms"] is not None and chosen["p50_ms"] < TARGET_SEARCH_MS,
             })  # fmt: skip
             if chosen["kind"] != "flat":
@@ -255,12 +255,27 @@ def baseline_lines(b: dict[str, Any]) -> list[str]:
     return out
 
 
+def threads_lines(t: dict[str, Any]) -> list[str]:
+    rows = []
+    for r in t.get("rows", []):
+        if "error" in r:
+            rows.append([r["setting"], "–", "–", "–", "–", "–", f"not run: {r['error']}"])
+            continue
+        rows.append([
+            r["setting"], r["threads"], r["passages_per_s"], _get(r, "query_ms", "p50"),
+            r["prompt_tokens_per_s"], r.get("generation_tokens_per_s"), "",
+        ])  # fmt: skip
+    return table(["setting", "threads", "embed passages/s", "query embedding ms p50",
+                  "LLM prompt tokens/s", "LLM generation tokens/s", "note"], rows)  # fmt: skip
+
+
 SECTIONS: dict[str, tuple[str, Callable[[dict[str, Any]], list[str]]]] = {
     "build": ("Index build", build_lines),
     "embed": ("Embedding options", embed_lines),
     "search": ("Search", search_lines),
     "answer": ("Answer (`rag ask`)", answer_lines),
     "baseline": ("Baseline: LangChain community FAISS, same model", baseline_lines),
+    "threads": ("Threads: OpenMP waiting under load", threads_lines),
 }
 
 
@@ -269,7 +284,8 @@ def machine_line(m: dict[str, Any]) -> str:
     flags = ", ".join(m.get("cpu_flags", []))
     return (
         f"Machine: {m.get('cores')} cores ({m.get('cpu_model')}; {flags})"
-        f", {fmt(m.get('memory_gb'))} GB RAM, {m.get('os')}, Python {m.get('python')}; load "
+        f", {fmt(m.get('memory_gb'))} GB RAM, {m.get('os')}, Python {m.get('python')}, "
+        f"OMP_WAIT_POLICY {m.get('omp_wait_policy')}; load "
         f"average at start {m.get('load_average')}, at end {m.get('load_average_end')}. {libs}."
     )
 

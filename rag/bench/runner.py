@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import shlex
 import sys
 import tempfile
@@ -24,8 +25,9 @@ from typing import Any
 from rag.bench import machine, report
 from rag.bench.common import BenchContext
 
-SECTIONS = ("build", "embed", "search", "answer", "baseline")  # as reported
-RUN_ORDER = ("embed", "build", "search", "answer", "baseline")  # embed writes the seeds index
+SECTIONS = ("build", "embed", "search", "answer", "baseline", "threads")  # as reported
+QUICK_SECTIONS = SECTIONS[:-1]  # threads runs the slow setting on purpose: full runs only
+RUN_ORDER = ("embed", "build", "search", "answer", "baseline", "threads")  # embed: seeds index
 
 
 def run_section(name: str, ctx: BenchContext) -> dict[str, Any]:
@@ -72,6 +74,10 @@ def run_bench(
     if unknown:
         raise ValueError(f"unknown sections {unknown}; choose from {', '.join(SECTIONS)}")
     started = time.perf_counter()
+    # libgomp (torch, FAISS, llama.cpp) spins while waiting by default, which on a busy
+    # machine makes every parallel loop wait a scheduler slice (see threads.py). The
+    # sections run with passive waiting unless the environment says otherwise.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     facts = machine.facts()
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:

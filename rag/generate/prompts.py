@@ -15,6 +15,7 @@ gold set.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from rag.generate.base import Message
@@ -85,6 +86,42 @@ Last question: {question}
 Rewritten question:"""
 
 
+# Text in an article that speaks to the model rather than to a reader: "ignore the
+# previous instructions", "system message", "you are now ...", "answer every question
+# with ...", an address to the assistant. Such sentences are kept in the index and
+# shown to people, but the model reads "[…]" in their place.
+_INJECTION = re.compile(
+    r"(игнорир\w*|проигнорир\w*|забудь\w*|не\s+следуй)\s+(\w+\s+){0,3}"
+    r"(инструкц|указани|правил|команд)"
+    r"|ignore\s+(\w+\s+){0,3}(instructions|rules|prompt|above)"
+    r"|disregard\s+(\w+\s+){0,3}(instructions|rules|above)"
+    r"|системн\w*\s+(сообщени|промпт|инструкц|подсказк)|system\s*(prompt|message)\b"
+    r"|(^|\n)\s*system\s*:|ты\s+теперь|you\s+are\s+now|режим\w*\s+разработчик"
+    r"|developer\s+mode"
+    r"|(на|отвечай\s+на)\s+(любой|каждый|все)\s+вопрос|answer\s+(every|any|all)\s+question"
+    r"|\b(ассистент|assistant|chatgpt|нейросеть)\s*[,!:]",
+    re.IGNORECASE,
+)
+_FENCE = re.compile(r"</?\s*passages\s*>", re.IGNORECASE)
+_BRACKET_NUMBER = re.compile(r"\[(\d{1,3})\]")
+
+
+def quote_passage(text: str) -> str:
+    """A passage as the model should read it: data, with no instructions and no
+    citation markers of its own (a fake "[7]" in an article becomes "(7)")."""
+    from rag.ingest.chunk import sentence_spans
+
+    out, cursor = [], 0
+    for start, end in sentence_spans(text):
+        sentence = text[start:end]
+        out.append(text[cursor:start])
+        out.append("[…]" if _INJECTION.search(sentence) else sentence)
+        cursor = end
+    out.append(text[cursor:])
+    quoted = _FENCE.sub(" ", "".join(out))
+    return _BRACKET_NUMBER.sub(r"(\1)", quoted)
+
+
 def answer_messages(
     question: str,
     passages: Sequence[tuple[str, str]],
@@ -92,7 +129,7 @@ def answer_messages(
 ) -> list[Message]:
     """``passages``: (header, text) pairs, numbered from 1 in order."""
     body = "\n\n".join(
-        PASSAGE.format(n=i, header=header, text=text)
+        PASSAGE.format(n=i, header=quote_passage(header), text=quote_passage(text))
         for i, (header, text) in enumerate(passages, start=1)
     )
     user = USER.format(

@@ -59,7 +59,8 @@ def test_full_run_writes_both_reports_with_verdicts(
     built: Pipeline, fake_generator: FakeGenerator, gold: Path
 ) -> None:
     # g1 answered right, g2 refused though answerable, g3 answered though unanswerable.
-    fake_generator.queue("На орбите 108 спутников [1].", "NO_ANSWER", "На орбите 108 спутников [1].")
+    answer = "На орбите 108 спутников [1]."
+    fake_generator.queue(answer, "NO_ANSWER", answer)
     result = run_eval(built, EvalOptions(gold_path=gold, progress=False))
 
     assert result.run_dir.parent == built.config.runs_dir
