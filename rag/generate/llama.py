@@ -74,7 +74,7 @@ class LlamaGenerator(Generator):
         session-file format (KV cache + tokens; no pickle), so a one-shot
         `rag ask` loads it in milliseconds instead of reading the prefix again.
         """
-        probe = [*prefix, {"role": "user", "content": ""}]
+        probe: list[Message] = [*prefix, {"role": "user", "content": ""}]
         file = None
         if cache_dir is not None:
             key = json.dumps([self._identity(), self.n_ctx, list(probe)], ensure_ascii=False)

@@ -16,6 +16,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from typing import Any
 
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -36,7 +37,7 @@ STOP = frozenset(
 
 
 @lru_cache(maxsize=2)
-def _stemmer(language: str):  # type: ignore[no-untyped-def]
+def _stemmer(language: str) -> Any:
     import Stemmer  # PyStemmer: Snowball stemmers in C
 
     return Stemmer.Stemmer(language)

@@ -251,6 +251,9 @@ def save(index_dir: Path, data: IndexData) -> dict[str, Any]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    counts = {doc_id: 0 for doc_id in data.documents}
+    for c in data.chunks:
+        counts[c.doc_id] += 1
     manifest = {
         "format": FORMAT_VERSION,
         "generation": name,
@@ -262,12 +265,10 @@ def save(index_dir: Path, data: IndexData) -> dict[str, Any]:
         "corpus_sha256": corpus_sha256(data.documents),
         "libraries": library_versions(),
         "documents": {
-            d.doc_id: {"sha256": d.sha256, "title": d.title, "chunks": 0}
+            d.doc_id: {"sha256": d.sha256, "title": d.title, "chunks": counts[d.doc_id]}
             for d in data.documents.values()
         },
     }
-    for c in data.chunks:
-        manifest["documents"][c.doc_id]["chunks"] += 1
     tmp = index_dir / f".{MANIFEST}.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     _fsync(tmp)
