@@ -21,6 +21,7 @@ of ``BACKENDS``; they live here while they are benchmark candidates.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 import warnings
@@ -83,6 +84,8 @@ def export_onnx(model_dir: Path, out_dir: Path) -> dict[str, Any]:
             features = {"input_ids": input_ids, "attention_mask": attention_mask}
             return self.st(features)["sentence_embedding"]
 
+    for name in ("torch.onnx", "torch._dynamo", "onnxscript", "root"):
+        logging.getLogger(name).setLevel(logging.ERROR)  # "torchvision is not installed" etc.
     example = model.tokenizer(
         ["title: none | text: Пример текста.", "task: search result | query: вопрос"],
         padding=True,

@@ -18,6 +18,10 @@ TARGET_OVERHEAD = 0.10
 TARGET_SEARCH_MS = 20.0
 TARGET_RECALL = 0.95
 TARGET_TTFT_MS = 4000.0
+SYNTHETIC = (
+    "synthetic clustered vectors (rag/bench/vectors.py): n/200 (at least 64) overlapping topics "
+    "in a 96-dim subspace of 768 dims, normalised"
+)
 
 
 def fmt(value: Any, digits: int = 2) -> str:
@@ -71,10 +75,13 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
     corpora = _get(s, "build", "corpora") or []
     if corpora:
         worst = max(corpora, key=lambda c: c["overhead"])
+        share = max((non_model_share(c) or 0.0) for c in corpora)
         out.append({
             "target": f"index build overhead over raw encoding <= {TARGET_OVERHEAD:.0%}",
-            "measured": f"{percent(worst['overhead'])} ({worst['corpus']}, worst corpus)",
-            "met": worst["overhead"] <= TARGET_OVERHEAD,
+            "measured": f"{percent(worst['overhead'])} ({worst['corpus']}, worst corpus; raw "
+            f"runs differ by {percent(raw_spread(worst)).lstrip('+')}); non-model stages at "
+            f"most {percent(share).lstrip('+')} of the build",
+            "met": worst["overhead"] <= TARGET_OVERHEAD and share <= TARGET_OVERHEAD,
         })  # fmt: skip
     largest = (_get(s, "search", "sizes") or [None])[-1]
     if largest:
@@ -111,12 +118,28 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 # -- sections --------------------------------------------------------------------
+def non_model_share(corpus: dict[str, Any]) -> float | None:
+    """Share of the build spent outside the model (read, clean, chunk, index, write)."""
+    stages = corpus.get("stages_s") or {}
+    parts = [stages.get(k) for k in ("load_clean", "chunk", "index_save")]
+    if None in parts or not corpus.get("pipeline_build_s"):
+        return None
+    return sum(parts) / corpus["pipeline_build_s"]  # type: ignore[arg-type]
+
+
+def raw_spread(corpus: dict[str, Any]) -> float | None:
+    """How much the raw runs differ (max/min - 1): the noise the overhead is read against."""
+    raw = corpus.get("raw_encode_s") or []
+    return max(raw) / min(raw) - 1 if len(raw) > 1 and min(raw) > 0 else None
+
+
 def build_lines(b: dict[str, Any]) -> list[str]:
     rows = [
         [c["corpus"], c["passages"], c["raw_passages_per_s"], c["pipeline_passages_per_s"],
-         percent(c["overhead"]), c["stages_s"].get("load_clean"), c["stages_s"].get("chunk"),
-         c["stages_s"].get("index_save"), c["index_kind"], size(c["index_bytes"]),
-         c["peak_rss_mb"]]
+         percent(c["overhead"]), percent(raw_spread(c)).lstrip("+"),
+         percent(non_model_share(c)).lstrip("+"), c["stages_s"].get("load_clean"),
+         c["stages_s"].get("chunk"), c["stages_s"].get("index_save"), c["index_kind"],
+         size(c["index_bytes"]), c["peak_rss_mb"]]
         for c in b.get("corpora", [])
     ]  # fmt: skip
     out = [
@@ -124,8 +147,8 @@ def build_lines(b: dict[str, Any]) -> list[str]:
         f"(RSS {fmt(b.get('rss_after_load_mb'))} MB after load).",
         "",
         *table(["corpus", "passages", "raw encode p/s", "pipeline p/s", "overhead",
-                "load+clean s", "chunk s", "index+save s", "index", "size on disk",
-                "peak RSS MB"], rows),
+                "raw runs differ by", "non-model share", "load+clean s", "chunk s",
+                "index+save s", "index", "size on disk", "peak RSS MB"], rows),
     ]  # fmt: skip
     a = b.get("incremental_add")
     if a:
@@ -174,7 +197,7 @@ def search_lines(s: dict[str, Any]) -> list[str]:
         for size_row in s.get("sizes", []) for r in size_row["rows"]
     ]  # fmt: skip
     out = [
-        f"Vectors: {s.get('vectors')}; {s.get('queries')} query vectors given, one at a time.",
+        f"Vectors: {SYNTHETIC}; {s.get('queries')} query vectors given, one at a time.",
         "",
         *table(["passages", "index", "params", "build s", "p50 ms", "p95 ms", "recall@10",
                 "speed-up vs flat", "size"], rows),
@@ -297,12 +320,11 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"`{report.get('command')}`, {fmt(report.get('seconds'), 0)} s.",
         "",
         machine_line(report.get("machine", {})),
-        "",
-        "## Targets",
-        "",
-        *table(["target", "measured", "met"],
-               [[t["target"], t["measured"], t["met"]] for t in targets(report)]),
-    ]  # fmt: skip
+    ]
+    if met := targets(report):
+        lines += ["", "## Targets", ""]
+        lines += table(["target", "measured", "met"], [[t["target"], t["measured"], t["met"]]
+                                                       for t in met])  # fmt: skip
     for name, (title, render) in SECTIONS.items():
         result = report.get("sections", {}).get(name)
         if result is None:

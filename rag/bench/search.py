@@ -87,6 +87,7 @@ def search_size(ctx: BenchContext, n: int) -> dict[str, Any]:
     queries = space.queries(ctx.search_queries)
     few = queries[: max(20, len(queries) // 4)] if n >= 1_000_000 else queries
     out: dict[str, Any] = {"n": n, "kind_chosen": ann.choose_kind(n), "rows": []}
+    out["vectors"] = space.describe()
 
     vectors = space.rows(0, n)  # once: generating 1M rows takes a minute on 2 cores
     with machine.timer() as t:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import resource
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
@@ -97,4 +98,6 @@ def run(ctx: BenchContext) -> dict[str, Any]:
                          **_in_child(ctx, policy, threads)})  # fmt: skip
         except Exception as exc:
             rows.append({"setting": label, "error": " ".join(str(exc).split())[:300]})
-    return {"rows": rows, "load_average": machine.load_average()}
+    # The children's peak (the largest of them): this process only waits for them.
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"rows": rows, "load_average": machine.load_average(), "peak_rss_mb": round(peak, 1)}

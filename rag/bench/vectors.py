@@ -53,8 +53,9 @@ class SyntheticSpace:
         return max(64, self.n // 200)
 
     def describe(self) -> str:
+        topics = f"{self.n_clusters} overlapping topics" if self.n else "n/200 (at least 64) topics"
         return (
-            f"synthetic clustered vectors (seed {self.seed}): {self.n_clusters} overlapping topics "
+            f"synthetic clustered vectors (seed {self.seed}): {topics} "
             f"in a {self.latent}-dim subspace of {self.dimension} dims, normalised"
         )
 
