@@ -341,7 +341,7 @@ class Pipeline:
             claim = self.embedder.embed_query(f"{query} {sentence}")
             return self.index.similarity(claim, rows)
 
-        return verify.verify(draft.text, texts, similarity)
+        return verify.verify(draft.text, texts, similarity, question=query)
 
     def ask(
         self,

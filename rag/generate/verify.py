@@ -89,17 +89,31 @@ def lexical_support(sentence: str, passage: str) -> float:
     return len(words & passage_terms) / len(words)
 
 
+def restates(sentence: str, question: str) -> bool:
+    """True when the sentence adds nothing to the question (the model echoing it)."""
+    new_words = set(tokens(sentence)) - set(tokens(question))
+    return not new_words and _numbers(sentence) <= _numbers(question)
+
+
 def verify(
     answer: str,
     passages: Sequence[str],
     similarity: Callable[[str], Sequence[float]] | None = None,
+    question: str = "",
 ) -> list[SentenceCheck]:
-    """Check each sentence; ``similarity(sentence)`` gives its cosine to each passage."""
+    """Check each sentence; ``similarity(sentence)`` gives its cosine to each passage.
+
+    A sentence that only restates the question is not an answer, however well the
+    passages "support" it, and is reported unverified (method "restates question").
+    """
     checks = []
     for raw in split_sentences(answer):
         bare = " ".join(re.sub(r"\s*" + CITATION.pattern, "", raw).split())
         cited = [n for n in cited_numbers(raw) if 1 <= n <= len(passages)]
         if not any(ch.isalnum() for ch in bare):
+            continue
+        if question and restates(bare, question):
+            checks.append(SentenceCheck(bare, (), False, "restates question", 0.0))
             continue
         cross = similarity is not None and any(_script(bare) != _script(p) for p in passages)
         if cross:

@@ -65,3 +65,11 @@ def test_question_names_missing_from_every_passage() -> None:
     assert ungrounded_names("Сколько спутников в группировке Starlink?", [P1, P2]) == {"starlink"}
     assert ungrounded_names("Сколько спутников у SpaceSail на орбите?", [P1, P2]) == set()
     assert ungrounded_names("How many Starlink satellites?", [P1]) == set()  # other script
+
+
+def test_a_sentence_that_restates_the_question_is_not_an_answer() -> None:
+    question = "Решения какого заседания МПК стали основанием для приёма объектов?"
+    echo = verify(f"{question[:-1]} [1].", [question], question=question)
+    assert echo[0].verified is False and echo[0].method == "restates question"
+    answer = verify("На орбите 108 спутников [1].", [P1], question="Сколько спутников на орбите?")
+    assert answer[0].verified is True
