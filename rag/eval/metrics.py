@@ -321,10 +321,6 @@ class CitationScores:
     precision: float  # correct citations / citations (0.0 when there are none)
     recall: float  # sentences with >= 1 correct citation / sentences
 
-    @property
-    def n_citations(self) -> int:
-        return len(self.verdicts)
-
 
 def citation_scores(
     answer: str,

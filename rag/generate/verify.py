@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from rag.generate.citations import CITATION, attach, cited_numbers
+from rag.generate.citations import CITATION, attach, cited_numbers, detect_language
 from rag.index.lexical import tokens
 from rag.ingest.chunk import sentence_spans
 from rag.types import SentenceCheck
@@ -49,18 +49,12 @@ def _numbers(text: str) -> set[str]:
     return {n.replace(",", ".") for n in NUMBER.findall(text)}
 
 
-def _script(text: str) -> str:
-    cyr = sum(1 for ch in text if "\u0400" <= ch <= "\u04ff")
-    lat = sum(1 for ch in text if ch.isascii() and ch.isalpha())
-    return "cyr" if cyr >= lat else "lat"
-
-
 def _names(sentence: str) -> set[str]:
     """Stems of the sentence's proper names: capitalised words after the first, and
     Latin-script words in a Cyrillic sentence ("Starlink", "Рогозин")."""
     words = re.findall(r"[^\W\d_][\w-]*", sentence)
     names = {w for w in words[1:] if w[0].isupper()}
-    if _script(sentence) == "cyr":
+    if detect_language(sentence) == "ru":
         names |= {w for w in words if w.isascii()}
     return set(tokens(" ".join(names)))
 
@@ -70,7 +64,7 @@ def ungrounded_names(question: str, passages: Sequence[str]) -> set[str]:
     passages are about SpaceSail): then the passages cannot answer it. Only for a
     question in the passages' script; transliterations are not compared."""
     text = "\n".join(passages)
-    if not passages or _script(question) != _script(text):
+    if not passages or detect_language(question) != detect_language(text):
         return set()
     return _names(question) - set(tokens(text))
 
@@ -115,7 +109,8 @@ def verify(
         if question and restates(bare, question):
             checks.append(SentenceCheck(bare, (), False, "restates question", 0.0))
             continue
-        cross = similarity is not None and any(_script(bare) != _script(p) for p in passages)
+        script = detect_language(bare)
+        cross = similarity is not None and any(detect_language(p) != script for p in passages)
         if cross:
             assert similarity is not None
             sims = list(similarity(bare))
