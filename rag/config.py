@@ -73,6 +73,10 @@ class GenerationConfig:
     trim_context: bool = True  # passages after the first: best sentences only
     mode: str = "generative"  # or "extractive": best sentences, no LLM
     verify: bool = True  # check each answer sentence against its passages
+    # When no generated sentence survives verification: "extractive" answers with the
+    # passages' best sentences instead (and says so: mode "extractive-fallback"),
+    # "abstain" says the sources do not answer.
+    fallback: str = "extractive"
 
 
 @dataclass(frozen=True)

@@ -263,6 +263,9 @@ class Pipeline:
         mode = mode or self.config.generation.mode
         if mode not in ("generative", "extractive"):
             raise BadInputError(f"unknown answer mode {mode!r}; use generative or extractive")
+        g = self.config.generation
+        if g.fallback not in ("extractive", "abstain"):
+            raise BadInputError(f"unknown fallback {g.fallback!r}; use extractive or abstain")
         timings: dict[str, float] = {}
         started = time.perf_counter()
         query = self.rewrite(question, history)
@@ -271,25 +274,35 @@ class Pipeline:
         t = time.perf_counter()
         hits = self.search(query, k)
         timings["retrieve"] = _since(t)
-        g = self.config.generation
         passages = context.select(query, hits, g.context_budget_tokens, g.trim_context)
         yield Retrieved(query, tuple(hits))
 
         t = time.perf_counter()
         draft = _Draft()
         found = [f"{h.chunk.title}\n{h.chunk.text}" for h in hits]
-        grounded = not verify.ungrounded_names(query, found)
-        if grounded and passages and max(h.score for h in hits) >= self.config.retrieval.min_score:
+        refusal = _gate(query, hits, passages, self.config.retrieval.min_score, found)
+        if refusal is None:
             if mode == "extractive":
                 draft.text = extractive.answer_text(query, passages)
                 yield Token(draft.text)
             else:
-                yield from self._generate(query, passages, language, draft)
-        sentences = self._check(query, draft, passages) if not draft.abstained else []
+                for token in self._generate(query, passages, language, draft):
+                    if "first_token" not in timings:
+                        timings["first_token"] = _since(started)
+                    yield token
+        sentences = self._check(query, draft.text, passages) if not draft.abstained else []
         kept = [s for s in sentences if s.verified]
-        abstained = draft.abstained or not kept
+        if refusal is None and not kept:
+            refusal = "model" if draft.refused else "unverified"
+        if refusal == "unverified" and mode == "generative" and g.fallback == "extractive":
+            # The model wrote something its passages do not support: answer with the
+            # passages' own best sentences instead, and say so (mode).
+            rescue = self._check(query, extractive.answer_text(query, passages), passages)
+            if kept := [s for s in rescue if s.verified]:
+                sentences, refusal, mode = [*sentences, *rescue], None, "extractive-fallback"
+                yield Token("\n\n" + " ".join(s.text for s in kept))
         text = " ".join(s.text for s in kept)
-        if abstained:
+        if refusal is not None:
             text = prompts.ABSTAIN_TEXT.get(language, prompts.ABSTAIN_TEXT["en"])
             yield Token(("\n\n" if draft.text else "") + text)
         timings["generate"] = _since(t)
@@ -298,8 +311,8 @@ class Pipeline:
             Answer(
                 question=question,
                 answer=text,
-                abstained=abstained,
-                citations=() if abstained else self._citations(text, passages),
+                abstained=refusal is not None,
+                citations=() if refusal is not None else self._citations(text, passages),
                 passages=tuple(passages),
                 timings_ms=timings,
                 language=language,
@@ -307,6 +320,8 @@ class Pipeline:
                 tokens_generated=draft.tokens,
                 mode=mode,
                 sentences=tuple(sentences),
+                refusal=refusal,
+                draft=draft.text,
             )
         )
 
@@ -326,13 +341,13 @@ class Pipeline:
         draft.text = " ".join(filt.out.split())
         draft.refused = filt.abstained or citations.looks_like_refusal(draft.text)
 
-    def _check(self, query: str, draft: _Draft, passages: Sequence[Hit]) -> list[SentenceCheck]:
+    def _check(self, query: str, answer: str, passages: Sequence[Hit]) -> list[SentenceCheck]:
         """Each sentence against its passages; unverified ones are reported, not printed."""
         texts = [prompts.quote_passage(h.chunk.text) for h in passages]  # what the model read
         if not self.config.generation.verify:
             return [
                 SentenceCheck(s, tuple(citations.cited_numbers(s)), True, "unchecked", 0.0)
-                for s in verify.split_sentences(draft.text)
+                for s in verify.split_sentences(answer)
             ]
 
         def similarity(sentence: str) -> list[float]:
@@ -341,7 +356,7 @@ class Pipeline:
             claim = self.embedder.embed_query(f"{query} {sentence}")
             return self.index.similarity(claim, rows)
 
-        return verify.verify(draft.text, texts, similarity, question=query)
+        return verify.verify(answer, texts, similarity, question=query)
 
     def ask(
         self,
@@ -385,6 +400,19 @@ class _Draft:
     @property
     def abstained(self) -> bool:
         return self.refused or not self.text.strip()
+
+
+def _gate(
+    query: str, hits: Sequence[Hit], passages: Sequence[Hit], min_score: float, found: list[str]
+) -> str | None:
+    """Refuse before generating when retrieval says the articles cannot answer."""
+    if not passages:
+        return "no passages"
+    if max(h.score for h in hits) < min_score:
+        return "low score"
+    if verify.ungrounded_names(query, found):
+        return "unknown name"
+    return None
 
 
 def _changed(index: IndexData, doc: Document) -> bool:

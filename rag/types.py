@@ -83,6 +83,12 @@ class Answer:
     tokens_generated: int = 0
     mode: str = "generative"
     sentences: tuple[SentenceCheck, ...] = ()
+    # Why the answer is a refusal: "no passages", "low score" (retrieval found nothing
+    # close enough), "unknown name" (a name of the question is in no passage), "model"
+    # (the model said the passages do not answer), "unverified" (no generated
+    # sentence was supported by its passages); None when it is an answer.
+    refusal: str | None = None
+    draft: str = ""  # what the model generated, before the checks
 
     def to_json(self) -> dict[str, object]:
         """The stable JSON shape of ``rag ask --json`` (scripts depend on these names)."""
@@ -116,6 +122,8 @@ class Answer:
             "query": self.query if self.query is not None else self.question,
             "tokens_generated": self.tokens_generated,
             "mode": self.mode,
+            "refusal": self.refusal,
+            "draft": self.draft,
             "sentences": [
                 {"text": s.text, "citations": list(s.citations), "verified": s.verified,
                  "method": s.method, "support": s.support}

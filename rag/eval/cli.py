@@ -80,6 +80,17 @@ def _table(report: dict[str, Any]) -> list[str]:
     help="Gold questions (default: eval/gold/queries.jsonl).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the aggregate metrics as JSON.")
+@click.option(
+    "--modes",
+    help="Retrieval modes to run side by side, comma-separated (dense,lexical,hybrid); "
+    "default: the configured one.",
+)
+@click.option(
+    "--curves",
+    type=click.Path(exists=True, path_type=Path),
+    help="Print the policy/threshold trade-offs of a finished full run (its folder or "
+    "report.json) and exit; no model is loaded.",
+)
 @click.pass_context
 def eval_command(
     ctx: click.Context,
@@ -92,19 +103,29 @@ def eval_command(
     save_baseline: Path | None,
     gold: Path | None,
     as_json: bool,
+    modes: str | None,
+    curves: Path | None,
 ) -> None:
     """Run the gold Q&A set and report retrieval, answers, citations, refusals and cost.
 
-    Writes report.json and report.md under eval/runs/<timestamp>/.
+    Writes report.json and report.md under eval/runs/<timestamp>/ (a full run also
+    curves.md: the refusal-threshold and verification trade-offs).
     """
     from rag.eval import compare as cmp
     from rag.eval.runner import GOLD_PATH, EvalOptions, run_eval
     from rag.pipeline import Pipeline
 
+    if curves is not None:
+        click.echo(_curves(curves), nl=False)
+        return
     base = cmp.load_baseline(baseline) if baseline else None  # fail before the long run
     obj = ctx.find_root().obj
     if "pipeline" not in obj:
         obj["pipeline"] = Pipeline(obj["config"])
+    if modes:
+        _compare_modes(obj["pipeline"], modes, retrieval_only, limit, parse_ids(ids), types,
+                       gold or GOLD_PATH, out)  # fmt: skip
+        return
     options = EvalOptions(
         retrieval_only=retrieval_only,
         limit=limit,
@@ -115,6 +136,8 @@ def eval_command(
     )
     result = run_eval(obj["pipeline"], options)
     report = result.report
+    if not retrieval_only:
+        (result.run_dir / "curves.md").write_text(_curves(result.run_dir), encoding="utf-8")
     regressions = cmp.compare(report, base) if base is not None else []
     if save_baseline:
         cmp.save_baseline(report, save_baseline)
@@ -144,3 +167,48 @@ def eval_command(
         click.echo(f"regression: {line}", err=True)
     if regressions:
         ctx.exit(1)
+
+
+def _curves(run: Path) -> str:
+    from rag.eval import curves
+
+    report = curves.load(run)
+    return curves.render(report, curves.table(report))
+
+
+def _compare_modes(pipeline: Any, modes: str, retrieval_only: bool, limit: int | None,
+                   ids: tuple[str, ...], types: tuple[str, ...], gold: Path,
+                   out: Path | None) -> None:  # fmt: skip
+    """The same questions through each retrieval mode (one embedder, one LLM), side by side."""
+    import dataclasses
+
+    from rag.errors import BadInputError
+    from rag.eval.runner import HEADLINE, EvalOptions, fmt, run_eval
+    from rag.pipeline import Pipeline
+
+    names = [m.strip() for m in modes.split(",") if m.strip()]
+    unknown = [m for m in names if m not in ("dense", "lexical", "hybrid")]
+    if unknown or not names:
+        raise BadInputError(f"unknown retrieval mode(s) {', '.join(unknown) or modes!r}; "
+                            "use dense, lexical, hybrid")  # fmt: skip
+    config = pipeline.config
+    results = {}
+    for mode in names:
+        cfg = dataclasses.replace(
+            config, retrieval=dataclasses.replace(config.retrieval, mode=mode)
+        )
+        pipe = Pipeline(cfg, embedder=pipeline.embedder, generator=pipeline._generator)
+        options = EvalOptions(retrieval_only=retrieval_only, limit=limit, ids=ids, types=types,
+                              gold_path=gold, out_dir=out)  # fmt: skip
+        result = run_eval(pipe, options)
+        pipeline._generator = pipe._generator  # loaded once, shared by the next mode
+        results[mode] = result
+        click.echo(f"{mode}: {result.run_dir / 'report.md'}", err=True)
+    groups = [(f"{mode}/{lang}", r.report["by_lang"].get(lang, {}) if lang != "all"
+               else r.report["metrics"]) for mode, r in results.items()
+              for lang in ("all", "en")]  # fmt: skip
+    click.echo(f"{'metric':<20}" + "".join(f"{n:>14}" for n, _ in groups))
+    for key in HEADLINE:
+        if all(g.get(key) is None for _, g in groups):
+            continue
+        click.echo(f"{key:<20}" + "".join(f"{fmt(g.get(key)):>14}" for _, g in groups))

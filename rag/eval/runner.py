@@ -150,6 +150,8 @@ def _retrieval(pipeline: Any, q: GoldQuestion, labels: dict[str, list[int]]) -> 
 
 
 def _answer(pipeline: Any, q: GoldQuestion) -> dict[str, Any]:
+    from rag.generate import extractive
+
     answer = pipeline.ask(q.text)
     supports = _supports(q)
     texts = [h.chunk.text for h in answer.passages]
@@ -160,22 +162,52 @@ def _answer(pipeline: Any, q: GoldQuestion) -> dict[str, Any]:
     out: dict[str, Any] = {
         "text": answer.answer,
         "abstained": answer.abstained,
+        "refusal": answer.refusal,
+        "mode": answer.mode,
+        "draft": answer.draft,
+        "top_score": round(max((h.score for h in answer.passages), default=0.0), 4),
         "passages": [h.chunk.chunk_id for h in answer.passages],
         "context_has_support": any(m.is_relevant(t, supports) for t in texts),
         "timings_ms": {k: round(v, 1) for k, v in answer.timings_ms.items()},
         "tokens_generated": answer.tokens_generated,
+        **_scores(q, answer.answer, answer.abstained, answer.passages, texts, shown),
     }
+    # The same question answered other ways, for the with/without-verification table
+    # and the refusal trade-off (rag eval --curves): what the model wrote before the
+    # checks, and the passages' best sentences (no LLM). Both pass the same retrieval
+    # gates as the answer; the model's own refusal counts for the draft.
+    gated = answer.refusal in ("no passages", "low score", "unknown name")
+    draft_refused = gated or answer.refusal == "model" or not answer.draft.strip()
+    extract = "" if gated else extractive.answer_text(answer.query, answer.passages)
+    out["variants"] = {
+        "unverified": _scores(q, answer.draft, draft_refused, answer.passages, texts, shown),
+        "extractive": _scores(q, extract, not extract, answer.passages, texts, shown),
+    }
+    if out["mode"] == "extractive-fallback":
+        out["variants"]["no_fallback"] = _scores(q, "", True, answer.passages, texts, shown)
+    return out
+
+
+def _scores(
+    q: GoldQuestion,
+    text: str,
+    abstained: bool,
+    passages: Sequence[Any],
+    texts: Sequence[str],
+    shown: Sequence[str],
+) -> dict[str, Any]:
+    """Key facts and citations of one answer text to ``q``."""
+    out: dict[str, Any] = {"abstained": abstained}
     if q.answerable:
-        found = [] if answer.abstained else m.key_facts_found(answer.answer, q.key_facts)
+        found = [] if abstained else m.key_facts_found(text, q.key_facts)
         out["key_facts_found"] = found
         out["key_fact_match"] = bool(found) and all(found)
-        out["token_f1"] = 0.0 if answer.abstained else m.token_f1(answer.answer, q.answer)
-    if not answer.abstained:
-        scores = m.citation_scores(answer.answer, texts, supports, shown)
+        out["token_f1"] = 0.0 if abstained else m.token_f1(text, q.answer)
+    if not abstained:
+        scores = m.citation_scores(text, texts, _supports(q), shown)
         out["sentences"] = list(scores.sentences)
         out["citations"] = [
-            {**dataclasses.asdict(v), "chunk_id": _chunk_id(answer.passages, v.n)}
-            for v in scores.verdicts
+            {**dataclasses.asdict(v), "chunk_id": _chunk_id(passages, v.n)} for v in scores.verdicts
         ]
         out["citation_precision"] = scores.precision
         out["citation_recall"] = scores.recall
@@ -233,7 +265,7 @@ def _cost(records: Sequence[dict[str, Any]]) -> dict[str, float | None]:
     if answers:
         stages = {
             s: [a["timings_ms"][s] for a in answers if s in a["timings_ms"]]
-            for s in ("retrieve", "generate", "total")
+            for s in ("retrieve", "first_token", "generate", "total")
         }
     out: dict[str, float | None] = {
         f"Latency.{s}.p{q}_ms": _round(m.percentile(v, q))

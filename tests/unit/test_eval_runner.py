@@ -177,3 +177,65 @@ def test_cli_ids_from_a_file_and_a_missing_baseline(
     assert json.loads(result.stdout)["by_lang"].keys() == {"en"}
     result = _eval(built, *args, "--baseline", str(tmp_path / "nope.json"))
     assert result.exit_code == 2 and "baseline file not found" in result.stderr
+
+
+def test_variants_and_curves_recompute_policies_and_thresholds(
+    built: Pipeline, fake_generator: FakeGenerator, gold: Path, tmp_path: Path
+) -> None:
+    from rag.eval import curves
+
+    # g1: a made-up number (fails verification: the extractive fallback answers);
+    # g2: the model refuses; g3 (unanswerable): the model refuses.
+    fake_generator.queue("На орбите 500 спутников [1].", "NO_ANSWER", "NO_ANSWER")
+    args = ("--gold", str(gold), "--out", str(tmp_path / "runs"), "--json")
+    result = _eval(built, *args)
+    assert result.exit_code == 0, result.output
+    run_dir = Path(json.loads(result.stdout)["report"]).parent
+    report = json.loads((run_dir / "report.json").read_text("utf-8"))
+    g1, g2, g3 = (q["answer"] for q in report["questions"])
+    assert g1["mode"] == "extractive-fallback" and g1["key_fact_match"]
+    assert g1["draft"] == "На орбите 500 спутников [1]."
+    assert not g1["variants"]["unverified"]["key_fact_match"]
+    assert g1["variants"]["no_fallback"]["abstained"]
+    assert g2["refusal"] == "model" and g2["variants"]["unverified"]["abstained"]
+    assert g3["abstained"] and g3["top_score"] > 0
+
+    rows = {(r["policy"], r["threshold"]): r for r in curves.table(report, (0.0, 2.0))}
+    assert rows[("generated, unchecked", 0.0)]["KeyFactAccuracy"] == 0.0
+    assert rows[("generated, verified", 0.0)]["KeyFactAccuracy"] == 0.0
+    assert rows[("verified + extractive fallback", 0.0)]["KeyFactAccuracy"] == 0.5
+    assert rows[("verified + extractive fallback", 0.0)]["HallucinationRate"] == 0.0
+    assert rows[("extractive only", 0.0)]["HallucinationRate"] == 1.0  # it never refuses
+    for policy in curves.POLICIES:  # above every score: all refused
+        row = rows[(policy, 2.0)]
+        assert row["answered"] == 0 and row["FalseRefusalRate"] == 1.0
+        assert row["HallucinationRate"] == 0.0
+
+    md = (run_dir / "curves.md").read_text("utf-8")
+    assert "| verified + extractive fallback | 0.30 |" in md
+    printed = _eval(built, "--curves", str(run_dir))
+    assert printed.exit_code == 0 and "| extractive only | 0.50 |" in printed.stdout
+
+
+def test_curves_of_a_retrieval_only_run_is_a_one_line_error(
+    built: Pipeline, gold: Path, tmp_path: Path
+) -> None:
+    options = EvalOptions(retrieval_only=True, gold_path=gold, out_dir=tmp_path, progress=False)
+    run_dir = run_eval(built, options).run_dir
+    result = _eval(built, "--curves", str(run_dir))
+    assert result.exit_code == 2 and "not a full eval run" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_modes_side_by_side(built: Pipeline, gold: Path, tmp_path: Path) -> None:
+    args = ("--retrieval-only", "--gold", str(gold), "--out", str(tmp_path / "runs"))
+    result = _eval(built, *args, "--modes", "dense,lexical,hybrid")
+    assert result.exit_code == 0, result.output
+    header, *rows = result.stdout.splitlines()
+    assert header.split()[1:] == [f"{m}/{lang}" for m in ("dense", "lexical", "hybrid")
+                                  for lang in ("all", "en")]  # fmt: skip
+    hit5 = next(r for r in rows if r.startswith("Hit@5")).split()[1:]
+    assert len(hit5) == 6 and all(0.0 <= float(x) <= 1.0 for x in hit5)
+    assert len(list((tmp_path / "runs").iterdir())) == 3
+    bad = _eval(built, *args, "--modes", "dense,semantic")
+    assert bad.exit_code == 2 and "semantic" in bad.stderr

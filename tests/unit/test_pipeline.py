@@ -1,7 +1,9 @@
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from rag.config import Config
 from rag.errors import BadInputError, IndexMissingError
 from rag.pipeline import Done, Pipeline, Retrieved, Token
 from tests.fakes import FakeEmbedder, FakeGenerator
@@ -73,7 +75,7 @@ def test_model_refusal_becomes_a_plain_sentence(
     fake_pipeline.build([corpus])
     fake_generator.queue("NO_ANSWER")
     answer = fake_pipeline.ask("Сколько спутников будет в 2030 году?")
-    assert answer.abstained and answer.citations == ()
+    assert answer.abstained and answer.citations == () and answer.refusal == "model"
     assert answer.answer == "В источниках нет ответа на этот вопрос."
     fake_generator.queue("NO_ANSWER")
     assert fake_pipeline.ask("How many satellites in 2030?").answer == "The sources do not say."
@@ -84,7 +86,7 @@ def test_weak_retrieval_abstains_without_calling_the_model(
 ) -> None:
     fake_pipeline.build([corpus])
     answer = fake_pipeline.ask("Погода в Париже завтра")  # shares no word with the corpus
-    assert answer.abstained and fake_generator.seen == []
+    assert answer.abstained and fake_generator.seen == [] and answer.refusal == "low score"
     assert answer.passages  # what was found is still shown
 
 
@@ -117,3 +119,43 @@ def test_follow_up_is_rewritten_with_history(
     assert answer.query == "Когда SpaceSail увеличит число спутников до 324?"
     assert "Сколько спутников SpaceSail?" in fake_generator.seen[0][-1]["content"]
     assert answer.answer == "В 2026 году [1]."
+
+
+def test_unsupported_generation_falls_back_to_the_passages_own_sentences(
+    fake_pipeline: Pipeline, fake_generator: FakeGenerator, corpus: Path
+) -> None:
+    fake_pipeline.build([corpus])
+    made_up = "На орбите 500 спутников компании Starlink [1]."
+    fake_generator.queue(made_up)
+    events = list(fake_pipeline.stream("Сколько спутников SpaceSail на орбите?"))
+    answer = events[-1].answer
+    assert isinstance(events[-1], Done)
+    # the model's sentence is reported unverified, and the answer says it is extractive
+    assert answer.draft == made_up and answer.mode == "extractive-fallback"
+    assert not answer.abstained and answer.refusal is None
+    assert "108 спутников" in answer.answer and "500" not in answer.answer
+    assert [s.verified for s in answer.sentences][0] is False
+    assert any(s.verified and "108" in s.text for s in answer.sentences)
+    assert answer.citations and answer.citations[0].doc_id == "a.txt"
+    streamed = "".join(e.text for e in events if isinstance(e, Token))
+    assert streamed.endswith(answer.answer)  # the user sees the replacement, too
+
+
+def test_fallback_abstain_refuses_an_unsupported_generation(
+    fake_config: Config, fake_generator: FakeGenerator, corpus: Path
+) -> None:
+    config = replace(fake_config, generation=replace(fake_config.generation, fallback="abstain"))
+    pipe = Pipeline(config, embedder=FakeEmbedder(64), generator=fake_generator)
+    pipe.build([corpus])
+    fake_generator.queue("На орбите 500 спутников компании Starlink [1].")
+    answer = pipe.ask("Сколько спутников SpaceSail на орбите?")
+    assert answer.abstained and answer.refusal == "unverified" and answer.mode == "generative"
+    assert answer.to_json()["refusal"] == "unverified"
+
+
+def test_a_name_no_passage_mentions_is_refused_before_generation(
+    fake_pipeline: Pipeline, fake_generator: FakeGenerator, corpus: Path
+) -> None:
+    fake_pipeline.build([corpus])
+    answer = fake_pipeline.ask("Сколько спутников Starlink на орбите?")
+    assert answer.abstained and answer.refusal == "unknown name" and fake_generator.seen == []
