@@ -246,7 +246,12 @@ def ask(ctx: click.Context, question: str, as_json: bool, k: int | None, mode: s
         elif isinstance(event, Done):
             answer = event.answer
     click.echo()
-    if answer is not None and not answer.abstained and answer.answer != streamed.strip():
+    if answer is not None and answer.mode == "extractive-fallback":
+        click.echo(
+            "\nThe generated answer was not supported by the passages; their best-matching "
+            f"sentences, verbatim:\n{answer.answer}"
+        )
+    elif answer is not None and not answer.abstained and answer.answer != streamed.strip():
         click.echo(f"\nChecked against the sources:\n{answer.answer}")
     if answer is not None and answer.citations:
         click.echo("\nSources:")

@@ -274,7 +274,8 @@ class Pipeline:
         t = time.perf_counter()
         hits = self.search(query, k)
         timings["retrieve"] = _since(t)
-        passages = context.select(query, hits, g.context_budget_tokens, g.trim_context)
+        selected = context.select(query, hits, g.context_budget_tokens, g.trim_context)
+        passages = context.by_article(selected)
         yield Retrieved(query, tuple(hits))
 
         t = time.perf_counter()
@@ -299,8 +300,8 @@ class Pipeline:
             # passages' own best sentences instead, and say so (mode).
             rescue = self._check(query, extractive.answer_text(query, passages), passages)
             if kept := [s for s in rescue if s.verified]:
+                # Not streamed: the final answer (Done) replaces the draft, and says why.
                 sentences, refusal, mode = [*sentences, *rescue], None, "extractive-fallback"
-                yield Token("\n\n" + " ".join(s.text for s in kept))
         text = " ".join(s.text for s in kept)
         if refusal is not None:
             text = prompts.ABSTAIN_TEXT.get(language, prompts.ABSTAIN_TEXT["en"])

@@ -35,6 +35,7 @@ class Turn:
     done: bool = False
     error: str | None = None
     dropped: tuple[str, ...] = ()  # sentences the pipeline left out as unsupported
+    mode: str = "generative"  # "extractive-fallback": the passages' sentences, verbatim
     first_token_s: float | None = None
     total_s: float | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
@@ -109,6 +110,11 @@ def turn_html(turn: Turn, index: int) -> str:
             body = '<span class="wait">searching…</span>' if not turn.hits else "…"
         klass = "a abstained" if turn.abstained else "a"
         out.append(f'<div class="{klass}"><span class="who">Assistant</span>{body}</div>')
+        if turn.done and turn.mode == "extractive-fallback":
+            out.append(
+                '<div class="dropped">The generated answer was not supported by the '
+                "passages; shown instead: their best-matching sentences, verbatim.</div>"
+            )
         if turn.done and turn.dropped:
             left_out = " ".join(escape(s) for s in turn.dropped)
             out.append(

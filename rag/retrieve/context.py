@@ -66,3 +66,13 @@ def select(query: str, hits: Sequence[Hit], budget_tokens: int, trim: bool = Tru
         chosen.append(passage)
         used += cost
     return chosen
+
+
+def by_article(passages: Sequence[Hit]) -> list[Hit]:
+    """Passages of one article together, articles in the order of their best passage
+    (the prompt then names each article once; [n] follows this order)."""
+    first: dict[str, int] = {}
+    for i, hit in enumerate(passages):
+        first.setdefault(hit.chunk.doc_id, i)
+    order = sorted(range(len(passages)), key=lambda i: (first[passages[i].chunk.doc_id], i))
+    return [passages[i] for i in order]

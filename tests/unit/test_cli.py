@@ -63,6 +63,17 @@ def test_human_ask_streams_answer_and_lists_sources(
     assert "Sources:" in out and "[1] Спутники SpaceSail (a.txt" in out
 
 
+def test_human_ask_says_when_the_answer_is_the_extractive_fallback(
+    fake_pipeline: Pipeline, fake_generator: FakeGenerator, corpus: Path
+) -> None:
+    fake_pipeline.build([corpus])
+    fake_generator.queue("На орбите 500 спутников [1].")
+    out = run(fake_pipeline, "ask", "Сколько спутников SpaceSail на орбите?").output
+    draft, note = out.split("\n\nThe generated answer was not supported by the passages")
+    assert draft.strip() == "На орбите 500 спутников [1]."
+    assert "108 спутников" in note and "Sources:" in note
+
+
 def test_errors_are_one_line_with_exit_codes(fake_pipeline: Pipeline, corpus: Path) -> None:
     result = run(fake_pipeline, "ask", "Сколько спутников?")
     assert result.exit_code == 1

@@ -1,4 +1,5 @@
-from rag.retrieve.context import estimate_tokens, select
+from rag.generate.prompts import answer_messages
+from rag.retrieve.context import by_article, estimate_tokens, select
 from rag.types import Chunk, Hit
 
 DOC = (
@@ -7,8 +8,8 @@ DOC = (
 )
 
 
-def hit(text: str, start: int, score: float, cid: str) -> Hit:
-    return Hit(Chunk(cid, "d.txt", "T", text, start, start + len(text)), score)
+def hit(text: str, start: int, score: float, cid: str, doc: str = "d.txt") -> Hit:
+    return Hit(Chunk(cid, doc, "T", text, start, start + len(text)), score)
 
 
 def test_first_passage_whole_then_matching_windows_with_exact_spans() -> None:
@@ -37,3 +38,19 @@ def test_budget_is_respected_but_the_best_passage_always_goes_in() -> None:
 def test_without_trimming_whole_chunks_go_in() -> None:
     hits = [hit("А.", 0, 0.9, "a"), hit(DOC, 0, 0.8, "b")]
     assert select("спутники", hits, 500, trim=False)[1] == hits[1]
+
+
+def test_passages_of_one_article_go_together_in_order_of_their_best() -> None:
+    rows = [("a1", "A"), ("b1", "B"), ("a2", "A"), ("c1", "C"), ("b2", "B")]
+    hits = [hit("x", i, 1.0 - i / 10, cid, doc) for i, (cid, doc) in enumerate(rows)]
+    assert [h.chunk.chunk_id for h in by_article(hits)] == ["a1", "a2", "b1", "b2", "c1"]
+    assert by_article([]) == []
+
+
+def test_the_prompt_names_each_article_once() -> None:
+    passages = [("Title A (2025-11-20)", "first"), ("Title A (2025-11-20)", "second"),
+                ("Title B", "third")]  # fmt: skip
+    prompt = answer_messages("Вопрос?", passages, "ru")[-1]["content"]
+    assert prompt.count("Title A") == 1 and prompt.count("Title B") == 1
+    expected = "Article: Title A (2025-11-20)\n[1] first\n[2] second\n\nArticle: Title B\n[3] third"
+    assert expected in prompt

@@ -64,6 +64,16 @@ def test_answer_streams_and_citations_become_buttons(
     assert f"{turn.hits[0].score:.3f}" in sources
 
 
+def test_the_extractive_fallback_replaces_the_draft_and_says_so(
+    ui: ChatUI, fake_generator: FakeGenerator
+) -> None:
+    fake_generator.queue("На орбите 500 спутников [1].")
+    chat, _, _, (turn,) = ask(ui, "Сколько спутников SpaceSail на орбите?")
+    assert turn.mode == "extractive-fallback" and "108" in turn.answer
+    assert "500" not in turn.answer and "not supported by the passages" in chat
+    assert '<button type="button" class="cite" data-turn="0" data-cite="1"' in chat
+
+
 def test_clicking_a_citation_marks_the_span_in_the_article(
     ui: ChatUI, fake_generator: FakeGenerator
 ) -> None:
