@@ -344,7 +344,8 @@ class Pipeline:
 
     def _check(self, query: str, answer: str, passages: Sequence[Hit]) -> list[SentenceCheck]:
         """Each sentence against its passages; unverified ones are reported, not printed."""
-        texts = [prompts.quote_passage(h.chunk.text) for h in passages]  # what the model read
+        # What the model read: the article's header (title, date) and the passage.
+        texts = [prompts.quote_passage(f"{h}\n{t}") for h, t in self._numbered(passages)]
         if not self.config.generation.verify:
             return [
                 SentenceCheck(s, tuple(citations.cited_numbers(s)), True, "unchecked", 0.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -62,3 +63,11 @@ class FakeGenerator(Generator):
             [reply[i : i + 3] for i in range(0, len(reply), 3)] if isinstance(reply, str) else reply
         )
         yield from pieces
+
+
+def use_extractive_fallback(pipeline: Any) -> None:
+    """Switch a pipeline to the extractive fallback (the default is to abstain)."""
+    from dataclasses import replace
+
+    g = replace(pipeline.config.generation, fallback="extractive")
+    pipeline.config = replace(pipeline.config, generation=g)

@@ -49,14 +49,37 @@ def _numbers(text: str) -> set[str]:
     return {n.replace(",", ".") for n in NUMBER.findall(text)}
 
 
-def _names(sentence: str) -> set[str]:
-    """Stems of the sentence's proper names: capitalised words after the first, and
-    Latin-script words in a Cyrillic sentence ("Starlink", "Рогозин")."""
-    words = re.findall(r"[^\W\d_][\w-]*", sentence)
-    names = {w for w in words[1:] if w[0].isupper()}
-    if detect_language(sentence) == "ru":
-        names |= {w for w in words if w.isascii()}
+def _names(text: str) -> set[str]:
+    """Stems of the proper names of ``text``: capitalised words that do not start a
+    sentence, and Latin-script words in a Cyrillic text ("Starlink", "Рогозин")."""
+    names: set[str] = set()
+    for start, end in sentence_spans(text):
+        words = re.findall(r"[^\W\d_][\w-]*", text[start:end])
+        names |= {w for w in words[1:] if w[0].isupper()}
+    if detect_language(text) == "ru":
+        names |= {w for w in re.findall(r"[^\W\d_][\w-]*", text) if w.isascii()}
     return set(tokens(" ".join(names)))
+
+
+NAME_PREFIX = 5  # stems agreeing on this many letters name the same thing
+
+
+def _mentioned(name: str, terms: set[str]) -> bool:
+    """Whether a name's stem is among ``terms``, allowing for the stemmer's inflection
+    noise ("Казахстана" -> казахста, "Казахстан" -> казахстан; "Китае" -> кита,
+    "Китая" -> кит): two stems match when they agree on their first letters, up to
+    NAME_PREFIX or the shorter one's length (at least 3)."""
+    if name in terms:
+        return True
+    for term in terms:
+        need = min(len(name), len(term), NAME_PREFIX)
+        if need >= 3 and name[:need] == term[:need]:
+            return True
+    return False
+
+
+def _unmentioned(names: set[str], terms: set[str]) -> set[str]:
+    return {n for n in names if not _mentioned(n, terms)}
 
 
 def ungrounded_names(question: str, passages: Sequence[str]) -> set[str]:
@@ -66,16 +89,19 @@ def ungrounded_names(question: str, passages: Sequence[str]) -> set[str]:
     text = "\n".join(passages)
     if not passages or detect_language(question) != detect_language(text):
         return set()
-    return _names(question) - set(tokens(text))
+    return _unmentioned(_names(question), set(tokens(text)))
 
 
-def lexical_support(sentence: str, passage: str) -> float:
+def lexical_support(sentence: str, passage: str, question: str = "") -> float:
     """Share of the sentence's content stems present in the passage; 0 if a number or a
-    proper name of the sentence is missing from the passage (substituted entities)."""
+    proper name of the sentence is missing from the passage (substituted entities).
+    Names the sentence repeats from the question need not be in the passage: the
+    question's names were checked against the retrieved passages before generation
+    (:func:`ungrounded_names`), and an answer may name its subject as asked."""
     if not _numbers(sentence) <= _numbers(passage):
         return 0.0
     passage_terms = set(tokens(passage))
-    if not _names(sentence) <= passage_terms:
+    if _unmentioned(_names(sentence) - _names(question), passage_terms):
         return 0.0
     words = set(tokens(sentence))
     if not words:
@@ -120,7 +146,7 @@ def verify(
             ]
             threshold, method = SEMANTIC_MIN, "semantic"
         else:
-            scores = [lexical_support(bare, p) for p in passages]
+            scores = [lexical_support(bare, p, question) for p in passages]
             threshold, method = LEXICAL_MIN, "lexical"
         good = [n for n in cited if scores[n - 1] >= threshold]
         if not good and scores:

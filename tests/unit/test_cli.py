@@ -5,7 +5,7 @@ from click.testing import CliRunner
 
 from rag.cli import main
 from rag.pipeline import Pipeline
-from tests.fakes import FakeGenerator
+from tests.fakes import FakeGenerator, use_extractive_fallback
 
 KEYS = {"question", "answer", "abstained", "citations", "passages", "timings_ms"}
 CITATION_KEYS = {"n", "doc_id", "title", "chunk_id", "start", "end", "text"}
@@ -66,6 +66,7 @@ def test_human_ask_streams_answer_and_lists_sources(
 def test_human_ask_says_when_the_answer_is_the_extractive_fallback(
     fake_pipeline: Pipeline, fake_generator: FakeGenerator, corpus: Path
 ) -> None:
+    use_extractive_fallback(fake_pipeline)
     fake_pipeline.build([corpus])
     fake_generator.queue("На орбите 500 спутников [1].")
     out = run(fake_pipeline, "ask", "Сколько спутников SpaceSail на орбите?").output

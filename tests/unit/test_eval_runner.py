@@ -13,7 +13,7 @@ from rag.errors import BadInputError
 from rag.eval.metrics import key_fact_match
 from rag.eval.runner import GOLD_PATH, EvalOptions, load_gold, run_eval, select
 from rag.pipeline import Pipeline
-from tests.fakes import FakeGenerator
+from tests.fakes import FakeGenerator, use_extractive_fallback
 
 GOLD = [
     {
@@ -186,6 +186,7 @@ def test_variants_and_curves_recompute_policies_and_thresholds(
 
     # g1: a made-up number (fails verification: the extractive fallback answers);
     # g2: the model refuses; g3 (unanswerable): the model refuses.
+    use_extractive_fallback(built)
     fake_generator.queue("На орбите 500 спутников [1].", "NO_ANSWER", "NO_ANSWER")
     args = ("--gold", str(gold), "--out", str(tmp_path / "runs"), "--json")
     result = _eval(built, *args)

@@ -1,4 +1,3 @@
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -6,7 +5,7 @@ import pytest
 from rag.config import Config
 from rag.errors import BadInputError, IndexMissingError
 from rag.pipeline import Done, Pipeline, Retrieved, Token
-from tests.fakes import FakeEmbedder, FakeGenerator
+from tests.fakes import FakeEmbedder, FakeGenerator, use_extractive_fallback
 
 
 def test_build_is_idempotent_and_add_embeds_only_new(fake_pipeline: Pipeline, corpus: Path) -> None:
@@ -124,6 +123,7 @@ def test_follow_up_is_rewritten_with_history(
 def test_unsupported_generation_falls_back_to_the_passages_own_sentences(
     fake_pipeline: Pipeline, fake_generator: FakeGenerator, corpus: Path
 ) -> None:
+    use_extractive_fallback(fake_pipeline)
     fake_pipeline.build([corpus])
     made_up = "На орбите 500 спутников компании Starlink [1]."
     fake_generator.queue(made_up)
@@ -141,11 +141,11 @@ def test_unsupported_generation_falls_back_to_the_passages_own_sentences(
     assert streamed == made_up  # the draft streamed; the final answer replaces it
 
 
-def test_fallback_abstain_refuses_an_unsupported_generation(
+def test_by_default_an_unsupported_generation_is_refused(
     fake_config: Config, fake_generator: FakeGenerator, corpus: Path
 ) -> None:
-    config = replace(fake_config, generation=replace(fake_config.generation, fallback="abstain"))
-    pipe = Pipeline(config, embedder=FakeEmbedder(64), generator=fake_generator)
+    assert fake_config.generation.fallback == "abstain"
+    pipe = Pipeline(fake_config, embedder=FakeEmbedder(64), generator=fake_generator)
     pipe.build([corpus])
     fake_generator.queue("На орбите 500 спутников компании Starlink [1].")
     answer = pipe.ask("Сколько спутников SpaceSail на орбите?")

@@ -15,7 +15,7 @@ from rag.config import Config
 from rag.errors import BadInputError, ModelError
 from rag.pipeline import Pipeline
 from rag.types import Chunk, Citation, Document, Hit
-from tests.fakes import FakeEmbedder, FakeGenerator
+from tests.fakes import FakeEmbedder, FakeGenerator, use_extractive_fallback
 from ui import render
 from ui.app import ChatUI, error_message, launch, safe_upload_name, store_upload
 from ui.render import Turn
@@ -67,6 +67,7 @@ def test_answer_streams_and_citations_become_buttons(
 def test_the_extractive_fallback_replaces_the_draft_and_says_so(
     ui: ChatUI, fake_generator: FakeGenerator
 ) -> None:
+    use_extractive_fallback(ui.pipeline)
     fake_generator.queue("На орбите 500 спутников [1].")
     chat, _, _, (turn,) = ask(ui, "Сколько спутников SpaceSail на орбите?")
     assert turn.mode == "extractive-fallback" and "108" in turn.answer

@@ -67,6 +67,38 @@ def test_question_names_missing_from_every_passage() -> None:
     assert ungrounded_names("How many Starlink satellites?", [P1]) == set()  # other script
 
 
+def test_names_match_across_the_stemmers_inflection_noise() -> None:
+    from rag.generate.verify import ungrounded_names
+
+    passage = "Делегация Китая и казахстанской стороны обсудила покрытие территории Казахстан."
+    # Китае/Китая and Казахстана/Казахстан stem differently; they are the same names
+    assert ungrounded_names("Кто возглавил делегацию в Китае от Казахстана?", [passage]) == set()
+    # a capitalised word that starts a second sentence is not a name
+    two = "Кто возглавил делегацию Китая? Назовите его должность."
+    assert ungrounded_names(two, [passage]) == set()
+    # names sharing only a short prefix are different ("Starlink" is not "Start")
+    assert ungrounded_names("Сколько спутников у Starlink?", ["Проект Start запущен."]) == {
+        "starlink"
+    }
+
+
+def test_names_repeated_from_the_question_need_not_be_in_the_passage() -> None:
+    question = "Какое покрытие Казахстана даст группировка SpaceSail?"
+    sentence = "Группировка SpaceSail даст полное покрытие Казахстана 24 часа в сутки."
+    passage = "Группировка SpaceSail обеспечит полное покрытие территории РК 24 часа в сутки."
+    assert lexical_support(sentence, passage) == 0.0  # "Казахстан" is not in the passage
+    assert lexical_support(sentence, passage, question) >= 0.5
+    # a name the question did not ask about still has to be there
+    swapped = "Группировка Starlink даст полное покрытие Казахстана 24 часа в сутки."
+    assert lexical_support(swapped, passage, question) == 0.0
+
+
+def test_a_date_in_the_article_header_supports_an_answer() -> None:
+    header_and_text = "Заседание рабочей группы (2025-11-20)\nСтороны обсудили планы."
+    (check,) = verify("2025-11-20 [1].", [header_and_text], question="Какая дата у новости?")
+    assert check.verified and check.citations == (1,)
+
+
 def test_a_sentence_that_restates_the_question_is_not_an_answer() -> None:
     question = "Решения какого заседания МПК стали основанием для приёма объектов?"
     echo = verify(f"{question[:-1]} [1].", [question], question=question)
