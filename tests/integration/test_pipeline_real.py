@@ -45,7 +45,10 @@ def test_cli_ask_json_answers_108_citing_the_spacesail_article(real_config: Conf
     for c in answer["citations"]:
         doc = store.load(real_config.index_dir).documents[c["doc_id"]]
         assert doc.text[c["start"] : c["end"]] == c["text"]
-    assert answer["timings_ms"]["total"] >= answer["timings_ms"]["retrieve"] > 0
+    timings = answer["timings_ms"]
+    assert timings["total"] >= timings["first_token"] > timings["retrieve"] > 0
+    assert answer["refusal"] is None and answer["mode"] == "generative"
+    assert "108" in answer["draft"]  # what the model wrote, before the checks
 
 
 @pytest.mark.parametrize(
@@ -60,6 +63,7 @@ def test_unanswerable_questions_abstain(real_pipeline: Pipeline, question: str) 
     assert answer.abstained is True
     assert answer.answer == "В источниках нет ответа на этот вопрос."
     assert answer.citations == ()
+    assert answer.refusal in ("low score", "unknown name", "model", "unverified")
 
 
 def test_english_question_gets_an_english_cited_answer(real_pipeline: Pipeline) -> None:
