@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
@@ -65,55 +65,65 @@ def term_counts(text: str) -> dict[str, int]:
 class BM25:
     """Okapi BM25 over rows of term counts (row i <-> chunk i).
 
-    Scoring is vectorised: each query term's postings are numpy arrays (made on
-    first use), added into one score array; at 100k passages a query took 124 ms
-    as a Python loop over postings (``rag bench``, hybrid section).
+    The postings are one CSR-style table (for each term, its rows and counts as
+    slices of two numpy arrays), and a query adds each term's slice into one
+    score array: at 100k passages a query took 124 ms as a Python loop over
+    postings (``rag bench``, hybrid section).
     """
 
     def __init__(self, rows: Sequence[dict[str, int]], k1: float = 1.2, b: float = 0.75) -> None:
+        import numpy as np
+
         self.k1, self.b = k1, b
         self.rows = list(rows)
         self.lengths = [sum(r.values()) for r in self.rows]
         self.avg = (sum(self.lengths) / len(self.rows)) if self.rows else 1.0
-        self.postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        vocab: dict[str, int] = {}
+        term_ids: list[int] = []
+        row_ids: list[int] = []
+        counts: list[int] = []
         for i, row in enumerate(self.rows):
             for term, tf in row.items():
-                self.postings[term].append((i, tf))
-        self._arrays: dict[str, tuple[Any, Any]] = {}
-        self._norm: Any = None
+                term_ids.append(vocab.setdefault(term, len(vocab)))
+                row_ids.append(i)
+                counts.append(tf)
+        order = np.argsort(np.array(term_ids, dtype=np.int64), kind="stable")
+        self._vocab = vocab
+        self._rows = np.array(row_ids, dtype=np.int64)[order]
+        self._tf = np.array(counts, dtype=np.float64)[order]
+        self._start = np.zeros(len(vocab) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(np.array(term_ids, dtype=np.int64), minlength=len(vocab)),
+                  out=self._start[1:])  # fmt: skip
+        lengths = np.array(self.lengths, dtype=np.float64)
+        self._norm = self.k1 * (1 - self.b + self.b * lengths / self.avg)
 
     def __len__(self) -> int:
         return len(self.rows)
 
+    def _posting(self, term: str) -> tuple[Any, Any] | None:
+        """The rows holding ``term`` and its counts there (None: no row holds it)."""
+        t = self._vocab.get(term)
+        if t is None:
+            return None
+        a, b = self._start[t], self._start[t + 1]
+        return self._rows[a:b], self._tf[a:b]
+
     def idf(self, term: str) -> float:
-        n = len(self.postings.get(term, ()))
+        posting = self._posting(term)
+        n = 0 if posting is None else len(posting[0])
         return math.log(1 + (len(self.rows) - n + 0.5) / (n + 0.5))
-
-    def _posting_arrays(self, term: str) -> tuple[Any, Any] | None:
-        import numpy as np
-
-        if term not in self._arrays:
-            posting = self.postings.get(term)
-            if not posting:
-                return None
-            rows, tfs = zip(*posting, strict=True)
-            self._arrays[term] = (np.array(rows, dtype=np.int64), np.array(tfs, dtype=np.float64))
-        return self._arrays[term]
 
     def _score_array(self, query_terms: Iterable[str]) -> tuple[Any, Any]:
         """Scores of every row, and which rows hold at least one query term."""
         import numpy as np
 
-        if self._norm is None:
-            lengths = np.array(self.lengths, dtype=np.float64)
-            self._norm = self.k1 * (1 - self.b + self.b * lengths / self.avg)
         total = np.zeros(len(self.rows))
         touched = np.zeros(len(self.rows), dtype=bool)
         for term in set(query_terms):
-            arrays = self._posting_arrays(term)
-            if arrays is None:
+            posting = self._posting(term)
+            if posting is None:
                 continue
-            rows, tf = arrays
+            rows, tf = posting
             total[rows] += self.idf(term) * tf * (self.k1 + 1) / (tf + self._norm[rows])
             touched[rows] = True
         return total, touched
