@@ -76,6 +76,11 @@ class Pipeline:
         self._prefilled = False
 
     # -- lazy parts ---------------------------------------------------------
+    def with_config(self, config: Config) -> Pipeline:
+        """A pipeline with other settings that shares this one's loaded models (for
+        settings that do not change the model files: retrieval mode, budgets)."""
+        return Pipeline(config, embedder=self._embedder, generator=self._generator)
+
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:

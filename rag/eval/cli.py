@@ -184,7 +184,6 @@ def _compare_modes(pipeline: Any, modes: str, retrieval_only: bool, limit: int |
 
     from rag.errors import BadInputError
     from rag.eval.runner import HEADLINE, EvalOptions, fmt, run_eval
-    from rag.pipeline import Pipeline
 
     names = [m.strip() for m in modes.split(",") if m.strip()]
     unknown = [m for m in names if m not in ("dense", "lexical", "hybrid")]
@@ -193,15 +192,14 @@ def _compare_modes(pipeline: Any, modes: str, retrieval_only: bool, limit: int |
                             "use dense, lexical, hybrid")  # fmt: skip
     config = pipeline.config
     results = {}
+    current = pipeline
     for mode in names:
-        cfg = dataclasses.replace(
-            config, retrieval=dataclasses.replace(config.retrieval, mode=mode)
-        )
-        pipe = Pipeline(cfg, embedder=pipeline.embedder, generator=pipeline._generator)
+        retrieval = dataclasses.replace(config.retrieval, mode=mode)
+        # chained, so the models the first mode loads serve the next ones
+        current = current.with_config(dataclasses.replace(config, retrieval=retrieval))
         options = EvalOptions(retrieval_only=retrieval_only, limit=limit, ids=ids, types=types,
                               gold_path=gold, out_dir=out)  # fmt: skip
-        result = run_eval(pipe, options)
-        pipeline._generator = pipe._generator  # loaded once, shared by the next mode
+        result = run_eval(current, options)
         results[mode] = result
         click.echo(f"{mode}: {result.run_dir / 'report.md'}", err=True)
     groups = [(f"{mode}/{lang}", r.report["by_lang"].get(lang, {}) if lang != "all"

@@ -159,3 +159,17 @@ def test_a_name_no_passage_mentions_is_refused_before_generation(
     fake_pipeline.build([corpus])
     answer = fake_pipeline.ask("Сколько спутников Starlink на орбите?")
     assert answer.abstained and answer.refusal == "unknown name" and fake_generator.seen == []
+
+
+def test_with_config_shares_the_loaded_models(fake_pipeline: Pipeline, corpus: Path) -> None:
+    from dataclasses import replace
+
+    fake_pipeline.build([corpus])
+    config = fake_pipeline.config
+    other = fake_pipeline.with_config(
+        replace(config, retrieval=replace(config.retrieval, mode="lexical"))
+    )
+    assert other.embedder is fake_pipeline.embedder
+    assert other.generator is fake_pipeline.generator
+    assert other.config.retrieval.mode == "lexical" and config.retrieval.mode == "dense"
+    assert other.search("Байконур", 1)[0].chunk.doc_id == "b.txt"
