@@ -185,7 +185,7 @@ class ChatUI:
                     turn.citations, turn.passages = a.citations, a.passages
                     turn.timings_ms = dict(a.timings_ms)
                     turn.dropped = tuple(s.text for s in a.sentences if not s.verified)
-                    turn.mode = a.mode
+                    turn.mode, turn.refusal = a.mode, a.refusal
                     turn.done = True
                     turn.total_s = time.perf_counter() - started
                 yield view()

@@ -36,6 +36,7 @@ class Turn:
     error: str | None = None
     dropped: tuple[str, ...] = ()  # sentences the pipeline left out as unsupported
     mode: str = "generative"  # "extractive-fallback": the passages' sentences, verbatim
+    refusal: str | None = None  # why an abstained answer is one (Answer.refusal)
     first_token_s: float | None = None
     total_s: float | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
@@ -82,17 +83,31 @@ def _seconds(turn: Turn) -> str:
     return " · ".join(parts)
 
 
+# Answer.refusal, said to a person.
+REFUSAL_REASONS = {
+    "no passages": "the index has no passages",
+    "low score": "no passage is close enough to the question",
+    "unknown name": "a name in the question appears in none of the passages found",
+    "model": "the model found no answer in the passages",
+    "unverified": "what the model wrote was not supported by the passages",
+}
+
+
 def found_instead_html(turn: Turn, turn_index: int, limit: int = 3) -> str:
-    """For an abstained answer: the closest passages, so the user sees what was there."""
+    """For an abstained answer: why, and the closest passages, so the user sees what was
+    there."""
+    why = REFUSAL_REASONS.get(turn.refusal or "")
+    reason = f'<div class="meta">Why: {escape(why)}.</div>' if why else ""
     if not turn.hits:
-        return '<div class="found">Nothing in the index came close.</div>'
+        return f'{reason}<div class="found">Nothing in the index came close.</div>'
     items = "".join(
         f'<li><button type="button" class="hit-link" data-turn="{turn_index}" data-hit="{i}">'
         f"{escape(h.chunk.title)}</button> <span class='score'>{h.score:.3f}</span>"
         f"<div class='snippet'>{escape(_snippet(h.chunk.text))}</div></li>"
         for i, h in enumerate(turn.hits[:limit])
     )
-    return f'<div class="found"><b>Closest passages found instead:</b><ol>{items}</ol></div>'
+    found = f'<div class="found"><b>Closest passages found instead:</b><ol>{items}</ol></div>'
+    return reason + found
 
 
 def turn_html(turn: Turn, index: int) -> str:

@@ -112,6 +112,10 @@ def test_no_answer_says_so_and_shows_what_was_found(
     assert "В источниках нет ответа на этот вопрос." in chat
     assert "Closest passages found instead" in chat and 'data-hit="0"' in chat
     assert "<table" in sources
+    assert turns[0].refusal == "model" and "Why: the model found no answer" in chat
+    # a name no passage mentions: refused before the model, and the reason says so
+    _, _, _, turns = ask(ui, "Сколько спутников Starlink на орбите?")
+    assert "Why: a name in the question appears in none" in render.turn_html(turns[0], 0)
 
 
 @pytest.mark.parametrize(
