@@ -285,8 +285,7 @@ class Pipeline:
 
         t = time.perf_counter()
         draft = _Draft()
-        found = [f"{h.chunk.title}\n{h.chunk.text}" for h in hits]
-        refusal = _gate(query, hits, passages, self.config.retrieval.min_score, found)
+        refusal = _gate(query, hits, passages, self.config.retrieval.min_score)
         if refusal is None:
             if mode == "extractive":
                 draft.text = extractive.answer_text(query, passages)
@@ -409,15 +408,13 @@ class _Draft:
         return self.refused or not self.text.strip()
 
 
-def _gate(
-    query: str, hits: Sequence[Hit], passages: Sequence[Hit], min_score: float, found: list[str]
-) -> str | None:
+def _gate(query: str, hits: Sequence[Hit], passages: Sequence[Hit], min_score: float) -> str | None:
     """Refuse before generating when retrieval says the articles cannot answer."""
     if not passages:
         return "no passages"
     if max(h.score for h in hits) < min_score:
         return "low score"
-    if verify.ungrounded_names(query, found):
+    if verify.ungrounded_names(query, [f"{h.chunk.title}\n{h.chunk.text}" for h in hits]):
         return "unknown name"
     return None
 

@@ -87,13 +87,13 @@ class BM25:
                 term_ids.append(vocab.setdefault(term, len(vocab)))
                 row_ids.append(i)
                 counts.append(tf)
-        order = np.argsort(np.array(term_ids, dtype=np.int64), kind="stable")
+        terms = np.array(term_ids, dtype=np.int64)
+        order = np.argsort(terms, kind="stable")
         self._vocab = vocab
         self._rows = np.array(row_ids, dtype=np.int64)[order]
         self._tf = np.array(counts, dtype=np.float64)[order]
         self._start = np.zeros(len(vocab) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(np.array(term_ids, dtype=np.int64), minlength=len(vocab)),
-                  out=self._start[1:])  # fmt: skip
+        np.cumsum(np.bincount(terms, minlength=len(vocab)), out=self._start[1:])
         lengths = np.array(self.lengths, dtype=np.float64)
         self._norm = self.k1 * (1 - self.b + self.b * lengths / self.avg)
 
