@@ -163,6 +163,31 @@ def index_remove(ctx: click.Context, doc_ids: tuple[str, ...], as_json: bool) ->
     _report(_pipeline(ctx).remove(list(doc_ids)), as_json)
 
 
+@index.command("compact")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def index_compact(ctx: click.Context, as_json: bool) -> None:
+    """Merge the index's segments into one and drop removed articles' rows."""
+    import time
+
+    started = time.perf_counter()
+    result = _pipeline(ctx).compact()
+    before, after = result["before"], result["after"]
+    out = {
+        "segments_before": len(before["segments"]), "segments_after": len(after["segments"]),
+        "deleted_rows_dropped": before.get("n_deleted_rows", 0), "n_chunks": after["n_chunks"],
+        "seconds": round(time.perf_counter() - started, 2),
+    }  # fmt: skip
+    if as_json:
+        _echo_json(out)
+        return
+    click.echo(
+        f"{out['segments_before']} segments -> {out['segments_after']}; "
+        f"{out['deleted_rows_dropped']} deleted rows dropped; {out['n_chunks']} chunks "
+        f"({out['seconds']:.1f} s)"
+    )
+
+
 @index.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @click.pass_context
@@ -177,6 +202,9 @@ def index_status(ctx: click.Context, as_json: bool) -> None:
         f" built {s['created']})"
     )
     click.echo(f"documents:  {s['n_documents']}   chunks: {s['n_chunks']}")
+    click.echo(
+        f"segments:   {s['n_segments']}   deleted rows awaiting compaction: {s['n_deleted_rows']}"
+    )
     click.echo(f"embedding:  {s['embedding_model']} ({s['dimension']} dims)")
     click.echo(f"llm:        {s['llm']} ({s['llm_path']})")
     for doc_id, d in sorted(s["documents"].items()):

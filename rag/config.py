@@ -51,6 +51,16 @@ class EmbeddingConfig:
 
 
 @dataclass(frozen=True)
+class IndexConfig:
+    # Each `rag index add` writes one segment; past this many, the small ones are
+    # merged into one (compaction; `rag index compact` merges all of them).
+    max_segments: int = 8
+    # Share of deleted rows (removed or replaced articles) above which the next
+    # write compacts everything, so searches do not skip over dead rows.
+    max_deleted_share: float = 0.25
+
+
+@dataclass(frozen=True)
 class RetrievalConfig:
     # dense | lexical | hybrid (rag.retrieve.hybrid.MODES). Dense is the default:
     # on the gold set hybrid fusion lowered hit@1 (see eval/README.md).
@@ -102,6 +112,7 @@ class Config:
     paths: PathsConfig = field(default_factory=PathsConfig)
     chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
     embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
+    index: IndexConfig = field(default_factory=IndexConfig)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)

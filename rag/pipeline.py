@@ -137,20 +137,34 @@ class Pipeline:
         return self._update(paths, replace_all=False, progress=progress)
 
     def remove(self, doc_ids: Sequence[str]) -> IndexReport:
+        """Mark articles deleted (a new manifest; no segment is rewritten)."""
         started = time.perf_counter()
-        with self._lock, store.writer_lock(self.config.index_dir):
-            current = store.load(self.config.index_dir, self.settings)
-            unknown = [d for d in doc_ids if d not in current.documents]
+        index_dir = self.config.index_dir
+        with self._lock, store.writer_lock(index_dir):
+            base = store.read_manifest(index_dir)
+            store.settings_of(base, index_dir, self.settings)
+            unknown = [d for d in doc_ids if d not in base["documents"]]
             if unknown:
                 raise BadInputError(
                     f"not in the index: {', '.join(unknown)} (see `rag index status`)"
                 )
-            updated = current.without(doc_ids)
-            store.save(self.config.index_dir, updated)
-            self._index = updated
+            manifest = self._compact_if_needed(
+                store.append(index_dir, self.settings, None, doc_ids, base)
+            )
+            self._refresh()
         return IndexReport(
-            (), (), tuple(doc_ids), (), len(updated.documents), len(updated), _since(started) / 1e3
-        )
+            (), (), tuple(doc_ids), (), manifest["n_documents"], manifest["n_chunks"],
+            _since(started) / 1e3,
+        )  # fmt: skip
+
+    def compact(self) -> dict[str, Any]:
+        """Merge every segment into one and drop deleted rows; the manifest before and after."""
+        index_dir = self.config.index_dir
+        with self._lock, store.writer_lock(index_dir):
+            before = store.read_manifest(index_dir)
+            after = store.compact(index_dir, self.settings)
+            self._refresh()
+        return {"before": before, "after": after}
 
     def _update(self, paths: Sequence[Path], replace_all: bool, progress: bool) -> IndexReport:
         started = time.perf_counter()
@@ -159,55 +173,84 @@ class Pipeline:
             where = ", ".join(str(p) for p in paths)
             why = "; ".join(f"{Path(p.path).name}: {p.reason}" for p in problems[:3])
             raise BadInputError(f"no readable articles in {where}" + (f" ({why})" if why else ""))
-        with self._lock, store.writer_lock(self.config.index_dir):
-            current = self._current_or_empty(rebuild=replace_all)
-            fresh = [d for d in docs if _changed(current, d)]
-            unchanged = [d.doc_id for d in docs if not _changed(current, d)]
-            gone = sorted(set(current.documents) - {d.doc_id for d in docs}) if replace_all else []
-            updated = current.without(gone) if gone else current
-            if fresh:
-                chunks = [c for d in fresh for c in self.chunk(d)]
-                vectors = self.embedder.embed_chunks(chunks, progress=progress)
-                updated = updated.with_documents(fresh, chunks, vectors)
-            if fresh or gone or not store.exists(self.config.index_dir):
-                store.save(self.config.index_dir, updated)
-            self._index = updated
+        index_dir = self.config.index_dir
+        with self._lock, store.writer_lock(index_dir):
+            base = self._base_manifest(rebuild=replace_all)
+            known = base["documents"] if base else {}
+            fresh = [d for d in docs if known.get(d.doc_id, {}).get("sha256") != d.sha256]
+            fresh_ids = {d.doc_id for d in fresh}
+            unchanged = [d.doc_id for d in docs if d.doc_id not in fresh_ids]
+            gone = sorted(set(known) - {d.doc_id for d in docs}) if replace_all else []
+            segment = self._segment(fresh, progress) if fresh else None
+            manifest = base
+            if fresh or gone or base is None:
+                manifest = store.append(index_dir, self.settings, segment, gone, base)
+            assert manifest is not None
+            manifest = self._compact_if_needed(manifest)
+            self._refresh()
         return IndexReport(
             tuple(d.doc_id for d in fresh),
             tuple(unchanged),
             tuple(gone),
             tuple(problems),
-            len(updated.documents),
-            len(updated),
+            manifest["n_documents"],
+            manifest["n_chunks"],
             _since(started) / 1e3,
         )
 
-    def _current_or_empty(self, rebuild: bool) -> IndexData:
-        """The index to update; for a full build, an unusable one is started afresh."""
+    def _segment(self, docs: Sequence[Document], progress: bool) -> store.Segment:
+        chunks = [c for d in docs for c in self.chunk(d)]
+        vectors = self.embedder.embed_chunks(chunks, progress=progress)
+        return store.Segment.create(self.settings.dimension, docs, chunks, vectors)
+
+    def _base_manifest(self, rebuild: bool) -> dict[str, Any] | None:
+        """The manifest to update (None: start empty); for a full build, an unusable
+        index (a bad manifest or a corrupt segment) is started afresh."""
+        index_dir = self.config.index_dir
         try:
-            return store.load(self.config.index_dir, self.settings)
+            manifest = store.read_manifest(index_dir)
+            store.settings_of(manifest, index_dir, self.settings)
+            if rebuild:  # every segment must read back, or the build would keep a broken one
+                self._index = store.load(index_dir, self.settings, reuse=self._index)
+            return manifest
         except IndexMissingError:
-            return IndexData(self.settings)
+            return None
         except IndexCorruptError:
             if rebuild:
-                return IndexData(self.settings)
+                self._index = None
+                return None
             raise
+
+    def _compact_if_needed(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Merge segments when they pile up or hold many deleted rows (config.index)."""
+        c = self.config.index
+        keep = store.compaction_plan(manifest, c.max_segments, c.max_deleted_share)
+        if keep is None:
+            return manifest
+        return store.compact(self.config.index_dir, self.settings, keep)
+
+    def _refresh(self) -> None:
+        """After a write: a loaded index is re-read, reusing its unchanged segments."""
+        if self._index is not None:
+            self._index = store.load(self.config.index_dir, self.settings, reuse=self._index)
 
     def chunk(self, document: Document) -> list[Chunk]:
         c = self.config.chunking
         return chunk(document, c.chunk_size, c.chunk_overlap)
 
     def status(self) -> dict[str, Any]:
-        manifest = store.read_manifest(self.config.index_dir)
-        gen = self.config.index_dir / manifest["generation"]
-        size = sum(f.stat().st_size for f in gen.iterdir() if f.is_file())
+        index_dir = self.config.index_dir
+        manifest = store.read_manifest(index_dir)
         return {
-            "index_dir": str(self.config.index_dir),
+            "index_dir": str(index_dir),
             "documents": manifest["documents"],
             "n_documents": manifest["n_documents"],
             "n_chunks": manifest["n_chunks"],
             "index_type": manifest["index_type"],
-            "index_bytes": size,
+            "index_bytes": store.index_bytes(index_dir, manifest),
+            "n_segments": len(manifest["segments"]),
+            "n_deleted_rows": sum(m["rows"] for m in manifest["segments"]) - manifest["n_chunks"],
+            "format": manifest["format"],
             "created": manifest["created"],
             "embedding_model": manifest["settings"]["embedding_model_id"],
             "dimension": manifest["settings"]["dimension"],
@@ -417,11 +460,6 @@ def _gate(query: str, hits: Sequence[Hit], passages: Sequence[Hit], min_score: f
     if verify.ungrounded_names(query, [f"{h.chunk.title}\n{h.chunk.text}" for h in hits]):
         return "unknown name"
     return None
-
-
-def _changed(index: IndexData, doc: Document) -> bool:
-    known = index.documents.get(doc.doc_id)
-    return known is None or known.sha256 != doc.sha256
 
 
 def _since(t: float) -> float:

@@ -82,7 +82,7 @@ def measure_corpus(
         "overhead": round(machine.overhead(build_s, raw_s) or 0.0, 4),
         "stages_s": {k: round(v, 3) for k, v in stages.items()},
         "index_kind": manifest["index_type"],
-        "index_bytes": machine.folder_bytes(index_dir / manifest["generation"]),
+        "index_bytes": store.index_bytes(index_dir, manifest),
         "peak_rss_mb": machine.peak_rss_mb(),
     }
 
@@ -192,7 +192,7 @@ def incremental_add(ctx: BenchContext, embedder: Any, n: int) -> dict[str, Any]:
         "passages_embedded": counting.passages,
         "reembedded_others": counting.passages - (report.n_chunks - n),
         "kind_after": manifest["index_type"],
-        "index_bytes": machine.folder_bytes(index_dir / manifest["generation"]),
+        "index_bytes": store.index_bytes(index_dir, manifest),
     }
 
 

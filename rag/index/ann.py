@@ -106,6 +106,30 @@ def build(vectors: np.ndarray, kind: str) -> Any:
     return index
 
 
+def build_streaming(
+    dimension: int, n_rows: int, kind: str, batches: Callable[[], Iterator[np.ndarray]]
+) -> Any:
+    """``build`` over ``n_rows`` vectors that arrive in batches (``batches()`` is called
+    once to add them, and once more before that to sample rows for an index that
+    trains): the same index as ``build`` of them all, never holding them all twice.
+    """
+    index = KINDS[kind](dimension, n_rows)
+    if not n_rows:
+        return index
+    if not index.is_trained:
+        step = max(1, n_rows // (index.nlist * IVF_TRAIN_PER_LIST))
+        sample, seen = [], 0
+        for batch in batches():
+            first = (-seen) % step  # the rows of vectors[::step] that fall in this batch
+            sample.append(np.asarray(batch[first::step], np.float32))
+            seen += len(batch)
+        index.train(np.ascontiguousarray(np.vstack(sample), dtype=np.float32))
+        index.make_direct_map()
+    for batch in batches():
+        index.add(np.ascontiguousarray(batch, dtype=np.float32))
+    return index
+
+
 def extend(index: Any, vectors: np.ndarray) -> Any:
     """A copy of ``index`` with ``vectors`` appended (the old rows are not re-embedded)."""
     copy = _faiss().clone_index(index)

@@ -148,3 +148,80 @@ class BM25:
 
     def subset(self, keep: Sequence[int]) -> BM25:
         return BM25([self.rows[i] for i in keep], self.k1, self.b)
+
+
+class SegmentedBM25:
+    """BM25 over several segments' ``BM25`` tables, minus deleted rows, scored as one.
+
+    The statistics BM25 depends on (the number of rows, each term's document
+    frequency, the average length) are taken over the live rows of all segments
+    together, so the scores equal those of one ``BM25`` over the live rows in
+    segment order (``tests/unit/test_segments.py``). Rows are numbered in that
+    order too: live row ``i`` of the whole index.
+    """
+
+    def __init__(self, parts: Sequence[tuple[BM25, Any]], k1: float = 1.2, b: float = 0.75) -> None:
+        import numpy as np
+
+        self.k1, self.b = k1, b
+        self.parts = [(bm, np.asarray(live, dtype=bool)) for bm, live in parts]
+        self.n = int(sum(int(live.sum()) for _, live in self.parts))
+        total = sum(float(np.asarray(bm.lengths, dtype=np.float64)[live].sum())
+                    for bm, live in self.parts)  # fmt: skip
+        self.avg = total / self.n if self.n else 1.0
+        self._norm = [
+            k1 * (1 - b + b * np.asarray(bm.lengths, dtype=np.float64) / self.avg)
+            for bm, _ in self.parts
+        ]
+        offsets = np.cumsum([0] + [int(live.sum()) for _, live in self.parts])
+        # local row -> live row of the whole index (-1: deleted)
+        self._to_live = []
+        for (_, live), start in zip(self.parts, offsets[:-1], strict=True):
+            to_live = np.full(len(live), -1, dtype=np.int64)
+            to_live[live] = np.arange(start, start + int(live.sum()))
+            self._to_live.append(to_live)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def search(self, query: str, k: int) -> list[tuple[int, float]]:
+        """The ``k`` best live rows, best first; equal scores in row order."""
+        import numpy as np
+
+        terms = set(tokens(query))
+        postings: dict[str, list[tuple[Any, Any]]] = {}
+        idf: dict[str, float] = {}
+        for term in terms:
+            per_part = []
+            df = 0
+            for bm, live in self.parts:
+                posting = bm._posting(term)
+                if posting is None:
+                    per_part.append((None, None))
+                    continue
+                rows, tf = posting
+                keep = live[rows]
+                per_part.append((rows[keep], tf[keep]))
+                df += int(keep.sum())
+            postings[term] = per_part
+            idf[term] = math.log(1 + (self.n - df + 0.5) / (df + 0.5))
+        all_rows, all_scores = [], []
+        for p, (bm, _) in enumerate(self.parts):
+            total = np.zeros(len(bm))
+            touched = np.zeros(len(bm), dtype=bool)
+            for term in terms:
+                rows, tf = postings[term][p]
+                if rows is None or not len(rows):
+                    continue
+                norm = self._norm[p][rows]
+                total[rows] += idf[term] * tf * (self.k1 + 1) / (tf + norm)
+                touched[rows] = True
+            local = np.flatnonzero(touched)
+            all_rows.append(self._to_live[p][local])
+            all_scores.append(total[local])
+        if not all_rows:
+            return []
+        rows = np.concatenate(all_rows)
+        scores = np.concatenate(all_scores)
+        order = np.lexsort((rows, -scores))[:k]
+        return [(int(rows[i]), float(scores[i])) for i in order]

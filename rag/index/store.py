@@ -1,19 +1,25 @@
-"""The index on disk: a FAISS file, a chunk store and a manifest, committed atomically.
+"""The index on disk: immutable segments and one manifest, committed atomically.
 
 Layout of ``index/``::
 
-    manifest.json          the commit point: settings, versions, documents, generation
-    gen-000007/
-        vectors.faiss      FAISS inner-product index (row i <-> line i of chunks.jsonl)
-        chunks.jsonl       one chunk per line (JSON, no pickle)
-        lexical.jsonl      the chunk's normalised term counts, for BM25 (row i <-> chunk i)
-        documents.jsonl    the cleaned articles (for showing a passage in context)
+    manifest.json          the commit point: settings, versions, segments, documents
+    seg-20261201.../       one folder per segment (see ``rag.index.segments``)
+    .checkpoint/           vectors of a build in progress (see ``rag.index.checkpoint``)
     .lock                  held by a writer
 
-A write builds a new ``gen-*`` folder under a temporary name, fsyncs it,
-renames it into place and only then replaces ``manifest.json`` (``os.replace``
-is atomic). A build killed at any point leaves the previous manifest pointing
-at the previous, complete generation.
+The manifest lists the segments in order, and for each the documents deleted
+from it (tombstones). Adding articles writes one new segment and a new
+manifest; removing one writes only a manifest; neither rewrites the other
+segments. ``compact`` merges segments into one without the deleted rows.
+
+A write puts every new file in place first (fsynced) and only then replaces
+``manifest.json`` (``os.replace`` is atomic). A write killed at any point leaves
+the previous manifest pointing at its own, complete, unchanged segments.
+Folders no manifest names any more are removed one commit later, so a reader
+that loaded the previous manifest a moment ago can still open its files.
+
+Format 2 (one ``gen-*`` folder) is read as a one-segment index; the next write
+turns it into format 3 without rewriting the folder.
 """
 
 from __future__ import annotations
@@ -24,138 +30,29 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from rag.errors import IndexCorruptError, IndexMissingError, LockedError
-from rag.index import ann
-from rag.index.lexical import BM25, term_counts
-from rag.types import Chunk, Document, Hit
+from rag.index import segments as segment_files
+from rag.index.data import IndexData, IndexSettings, Segment, lexical_row
+from rag.index.files import unique_name, write_json_atomic
+from rag.index.segments import REBUILD_HINT
+from rag.types import Document
 
-FORMAT_VERSION = 2
+__all__ = [
+    "IndexData", "IndexSettings", "Segment", "lexical_row", "load", "save", "append",
+    "compact", "compaction_plan", "read_manifest", "exists", "writer_lock", "index_bytes",
+]  # fmt: skip
+
+FORMAT_VERSION = 3
+READABLE = (2, 3)
 MANIFEST = "manifest.json"
-REBUILD_HINT = "run `rag index build` to rebuild it"
-
-
-@dataclass(frozen=True)
-class IndexSettings:
-    """What the vectors depend on; an index is only usable under the same settings."""
-
-    embedding_model_id: str
-    embedding_sha256: str
-    dimension: int
-    chunk_size: int
-    chunk_overlap: int
-
-    def mismatch(self, other: IndexSettings) -> str | None:
-        for name, mine in asdict(self).items():
-            theirs = getattr(other, name)
-            if mine != theirs:
-                return f"{name} is {theirs!r} in the index but {mine!r} in the config"
-        return None
-
-
-@dataclass
-class IndexData:
-    """An index in memory. Changes return a new ``IndexData``; ``save`` persists one."""
-
-    settings: IndexSettings
-    documents: dict[str, Document] = field(default_factory=dict)
-    chunks: list[Chunk] = field(default_factory=list)
-    ann_index: Any = None  # a faiss index with len(chunks) rows
-    kind: str = "flat"
-    lexical: BM25 | None = None  # BM25 over the same rows
-    _rows: dict[str, int] | None = field(default=None, init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if self.ann_index is None:
-            self.ann_index = ann.build(
-                np.zeros((0, self.settings.dimension), np.float32), self.kind
-            )
-        if self.lexical is None:
-            self.lexical = BM25([lexical_row(c, self.documents.get(c.doc_id)) for c in self.chunks])
-
-    # -- reading --------------------------------------------------------
-    def __len__(self) -> int:
-        return len(self.chunks)
-
-    def search(self, query: np.ndarray, k: int) -> list[Hit]:
-        """Dense search: the ``k`` chunks nearest to ``query`` by cosine similarity."""
-        return [Hit(self.chunks[r], s) for r, s in self.dense_rows(query, k)]
-
-    def dense_rows(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        if not self.chunks or k <= 0:
-            return []
-        scores, rows = ann.search(self.ann_index, query, min(k, len(self.chunks)))
-        return [(int(r), float(s)) for s, r in zip(scores, rows, strict=True) if r >= 0]
-
-    def lexical_rows(self, query: str, k: int) -> list[tuple[int, float]]:
-        assert self.lexical is not None
-        return self.lexical.search(query, k)
-
-    def similarity(self, query: np.ndarray, rows: Sequence[int]) -> list[float]:
-        """Cosine similarity of ``query`` to the given rows (exact, from stored vectors)."""
-        if not rows:
-            return []
-        vecs = np.vstack([self.ann_index.reconstruct(int(r)) for r in rows])
-        return [float(x) for x in vecs @ np.asarray(query, np.float32)]
-
-    def rows_of(self, chunk_ids: Sequence[str]) -> list[int]:
-        if self._rows is None:
-            self._rows = {c.chunk_id: i for i, c in enumerate(self.chunks)}
-        return [self._rows[c] for c in chunk_ids]
-
-    def vectors(self) -> np.ndarray:
-        return ann.vectors(self.ann_index, len(self.chunks), self.settings.dimension)
-
-    # -- changing -------------------------------------------------------
-    def with_documents(
-        self, docs: Sequence[Document], chunks: Sequence[Chunk], vectors: np.ndarray
-    ) -> IndexData:
-        """Add documents (replacing any with the same doc_id); other vectors are reused."""
-        replaced = {d.doc_id for d in docs}
-        base = self.without(replaced) if replaced & self.documents.keys() else self
-        documents = dict(base.documents)
-        documents.update({d.doc_id: d for d in docs})
-        all_chunks = [*base.chunks, *chunks]
-        index = ann.extend(base.ann_index, vectors)
-        kind = ann.choose_kind(len(all_chunks)) if len(all_chunks) else base.kind
-        if kind != base.kind:
-            index = ann.build(np.vstack([base.vectors(), vectors]), kind)
-        assert base.lexical is not None
-        lexical = base.lexical.extended([lexical_row(c, documents[c.doc_id]) for c in chunks])
-        return IndexData(self.settings, documents, all_chunks, index, kind, lexical)
-
-    def without(self, doc_ids: set[str] | Sequence[str]) -> IndexData:
-        doc_ids = set(doc_ids)
-        keep = [i for i, c in enumerate(self.chunks) if c.doc_id not in doc_ids]
-        vectors = self.vectors()[keep] if keep else np.zeros((0, self.settings.dimension))
-        kind = ann.choose_kind(len(keep))
-        assert self.lexical is not None
-        return IndexData(
-            self.settings,
-            {k: v for k, v in self.documents.items() if k not in doc_ids},
-            [self.chunks[i] for i in keep],
-            ann.build(np.asarray(vectors, np.float32), kind),
-            kind,
-            self.lexical.subset(keep),
-        )
-
-
-def lexical_row(chunk: Chunk, doc: Document | None) -> dict[str, int]:
-    """A chunk's terms for BM25, with its article's title and date (metadata is searchable)."""
-    meta = f"{chunk.title} {doc.date or ''}" if doc else chunk.title
-    return term_counts(f"{meta}\n{chunk.text}")
-
-
-# -- on disk ------------------------------------------------------------
+CHECKPOINT = ".checkpoint"
 
 
 def library_versions() -> dict[str, str]:
@@ -170,10 +67,13 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def corpus_sha256(documents: dict[str, Document]) -> str:
+def corpus_sha256(documents: dict[str, Any]) -> str:
+    """A hash of (doc_id, sha256) pairs; ``documents`` maps doc_id to a Document or its entry."""
     digest = hashlib.sha256()
     for doc_id in sorted(documents):
-        digest.update(f"{doc_id}\0{documents[doc_id].sha256}\n".encode())
+        d = documents[doc_id]
+        sha = d.sha256 if isinstance(d, Document) else d["sha256"]
+        digest.update(f"{doc_id}\0{sha}\n".encode())
     return digest.hexdigest()
 
 
@@ -181,26 +81,36 @@ def exists(index_dir: Path) -> bool:
     return (index_dir / MANIFEST).is_file()
 
 
+# -- the manifest --------------------------------------------------------------
 def read_manifest(index_dir: Path) -> dict[str, Any]:
+    """The committed manifest, in the format 3 shape (a format 2 one is converted)."""
     path = index_dir / MANIFEST
     if not path.is_file():
         raise IndexMissingError(
             f"no index at {index_dir}; run `rag index build` (default corpus: seeds/)"
         )
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        if manifest.get("format") != FORMAT_VERSION:
+        manifest = dict(json.loads(path.read_text(encoding="utf-8")))
+        if manifest.get("format") not in READABLE:
             raise ValueError(f"unknown format {manifest.get('format')!r}")
-        return dict(manifest)
-    except (OSError, ValueError) as exc:
+        if manifest["format"] == 2:  # one generation folder: one segment, nothing deleted
+            gen = manifest["generation"]
+            manifest["segments"] = [
+                {"name": gen, "rows": manifest["n_chunks"], "kind": manifest["index_type"],
+                 "deleted": []}
+            ]  # fmt: skip
+            for entry in manifest["documents"].values():
+                entry["segment"] = gen
+        return manifest
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise IndexCorruptError(
             f"index manifest {path} is unreadable ({exc}); {REBUILD_HINT}"
         ) from None
 
 
-def load(index_dir: Path, expected: IndexSettings | None = None) -> IndexData:
-    """Read the committed generation; refuse one built under other settings."""
-    manifest = read_manifest(index_dir)
+def settings_of(
+    manifest: dict[str, Any], index_dir: Path, expected: IndexSettings | None
+) -> IndexSettings:
     try:
         settings = IndexSettings(**manifest["settings"])
     except (KeyError, TypeError) as exc:
@@ -210,87 +120,175 @@ def load(index_dir: Path, expected: IndexSettings | None = None) -> IndexData:
             f"the index at {index_dir} does not match the configured models: {problem}; "
             f"{REBUILD_HINT}"
         )
-    gen = index_dir / str(manifest.get("generation", ""))
-    try:
-        documents = {d["doc_id"]: Document(**d) for d in _read_jsonl(gen / "documents.jsonl")}
-        chunks = [Chunk(**c) for c in _read_jsonl(gen / "chunks.jsonl")]
-        index = ann.read(gen / "vectors.faiss")
-        lexical = BM25(_read_jsonl(gen / "lexical.jsonl"))
-    except (OSError, ValueError, TypeError, RuntimeError) as exc:
-        raise IndexCorruptError(
-            f"index at {index_dir} is corrupt ({exc}); {REBUILD_HINT}"
-        ) from None
-    if index.ntotal != len(chunks) or len(lexical) != len(chunks) or index.d != settings.dimension:
-        raise IndexCorruptError(
-            f"index at {index_dir} is corrupt ({index.ntotal} vectors of dimension {index.d} "
-            f"for {len(chunks)} chunks); {REBUILD_HINT}"
-        )
-    kind = manifest.get("index_type", "flat")
-    return IndexData(settings, documents, chunks, index, kind, lexical)
+    return settings
 
 
-def save(index_dir: Path, data: IndexData) -> dict[str, Any]:
-    """Write a new generation and commit it by replacing the manifest."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        previous = read_manifest(index_dir).get("generation")
-    except (IndexMissingError, IndexCorruptError):
-        previous = None  # nothing usable to keep
-    name = f"gen-{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
-    staging = Path(tempfile.mkdtemp(dir=index_dir, prefix=".staging-"))
-    try:
-        ann.write(data.ann_index, staging / "vectors.faiss")
-        _write_jsonl(staging / "chunks.jsonl", (asdict(c) for c in data.chunks))
-        _write_jsonl(staging / "documents.jsonl", (asdict(d) for d in data.documents.values()))
-        assert data.lexical is not None
-        _write_jsonl(staging / "lexical.jsonl", data.lexical.rows)
-        for f in staging.iterdir():
-            _fsync(f)
-        staging.rename(index_dir / name)
-        _fsync_dir(index_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    counts = {doc_id: 0 for doc_id in data.documents}
-    for c in data.chunks:
-        counts[c.doc_id] += 1
+def _commit(
+    index_dir: Path,
+    settings: IndexSettings,
+    segments: list[dict[str, Any]],
+    documents: dict[str, dict[str, Any]],
+    previous: dict[str, Any] | None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write the manifest (the commit point), then remove what no manifest needs."""
+    largest = max(segments, key=lambda s: s["rows"], default={"kind": "flat"})
     manifest = {
         "format": FORMAT_VERSION,
-        "generation": name,
+        "generation": unique_name("commit"),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "settings": asdict(data.settings),
-        "index_type": data.kind,
-        "n_documents": len(data.documents),
-        "n_chunks": len(data.chunks),
-        "corpus_sha256": corpus_sha256(data.documents),
+        "settings": asdict(settings),
+        "index_type": largest["kind"],
+        "n_documents": len(documents),
+        "n_chunks": sum(d["chunks"] for d in documents.values()),
+        "n_segments": len(segments),
+        "n_deleted_rows": sum(s["rows"] for s in segments)
+        - sum(d["chunks"] for d in documents.values()),
+        "corpus_sha256": corpus_sha256(documents),
         "libraries": library_versions(),
-        "documents": {
-            d.doc_id: {"sha256": d.sha256, "title": d.title, "chunks": counts[d.doc_id]}
-            for d in data.documents.values()
-        },
+        **(extra or {}),
+        "segments": segments,
+        "documents": documents,
     }
-    tmp = index_dir / f".{MANIFEST}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-    _fsync(tmp)
-    os.replace(tmp, index_dir / MANIFEST)  # the commit point
-    _fsync_dir(index_dir)
-    _collect_garbage(index_dir, keep={name, previous or name})
+    write_json_atomic(index_dir / MANIFEST, manifest, indent=1)  # the commit point
+    keep = {s["name"] for s in segments} | {s["name"] for s in (previous or {}).get("segments", [])}
+    _collect_garbage(index_dir, keep)
     return manifest
 
 
-def _collect_garbage(index_dir: Path, keep: set[str]) -> None:
-    """Remove old generations and leftovers of interrupted writes.
+def _previous(index_dir: Path) -> dict[str, Any] | None:
+    try:
+        return read_manifest(index_dir)
+    except (IndexMissingError, IndexCorruptError):
+        return None  # nothing usable to keep
 
-    The previous generation is kept one round, so a reader that loaded the old
-    manifest a moment ago can still open its files.
-    """
+
+def _collect_garbage(index_dir: Path, keep: set[str]) -> None:
+    """Remove segments no manifest names and leftovers of interrupted writes."""
     for path in index_dir.iterdir():
-        stale = path.name.startswith(("gen-", ".staging-")) and path.name not in keep
+        stale = path.name.startswith(("seg-", "gen-", ".staging-")) and path.name not in keep
         if stale and path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
         elif path.name.startswith(f".{MANIFEST}.") and path.name.endswith(".tmp"):
             with contextlib.suppress(OSError):
                 path.unlink()
+
+
+def _document_entry(doc: Document, chunks: int, segment: str) -> dict[str, Any]:
+    return {"sha256": doc.sha256, "title": doc.title, "chunks": chunks, "segment": segment}
+
+
+# -- reading and writing whole indexes -------------------------------------------
+def load(
+    index_dir: Path, expected: IndexSettings | None = None, reuse: IndexData | None = None
+) -> IndexData:
+    """Read the committed index; refuse one built under other settings.
+
+    Segments never change, so those already in ``reuse`` (an earlier load of
+    the same folder) are taken from it instead of being read again.
+    """
+    manifest = read_manifest(index_dir)
+    settings = settings_of(manifest, index_dir, expected)
+    known = {s.name: s for s in (reuse.segments if reuse else ()) if s.home == index_dir}
+    segments, deleted = [], []
+    for meta in manifest["segments"]:
+        seg = known.get(meta["name"]) or segment_files.read(
+            index_dir, meta["name"], meta.get("kind", "flat"), settings.dimension, meta["rows"]
+        )
+        segments.append(seg)
+        deleted.append(frozenset(meta.get("deleted", ())))
+    return IndexData(settings, segments=segments, deleted=deleted)
+
+
+def save(index_dir: Path, data: IndexData) -> dict[str, Any]:
+    """Write the segments of ``data`` not yet in ``index_dir``, and commit a manifest of it."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    previous = _previous(index_dir)
+    metas, documents = [], {}
+    for seg, dead in zip(data.segments, data.deleted, strict=True):
+        if seg.name is None or seg.home != index_dir or not (index_dir / seg.name).is_dir():
+            if seg.name is not None:  # written elsewhere: a copy goes into this folder
+                seg = Segment(seg.documents, seg.chunks, seg.ann_index, seg.kind, seg.lexical)
+            segment_files.write(index_dir, seg)
+        assert seg.name is not None
+        metas.append({"name": seg.name, "rows": len(seg), "kind": seg.kind,
+                      "deleted": sorted(dead)})  # fmt: skip
+        counts = {k: 0 for k in seg.documents if k not in dead}
+        for c in seg.chunks:
+            if c.doc_id in counts:
+                counts[c.doc_id] += 1
+        for doc_id, n in counts.items():
+            documents[doc_id] = _document_entry(seg.documents[doc_id], n, seg.name)
+    return _commit(index_dir, data.settings, metas, documents, previous)
+
+
+def append(
+    index_dir: Path,
+    settings: IndexSettings,
+    segment: Segment | None,
+    remove: Iterable[str] = (),
+    base: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Commit ``base`` (a manifest; None: an empty index) plus ``segment``, minus ``remove``.
+
+    Only the new segment and the manifest are written: the other segments are
+    not read. A document in ``segment`` replaces the one of the same doc_id.
+    """
+    index_dir.mkdir(parents=True, exist_ok=True)
+    previous = _previous(index_dir)
+    metas = [dict(m) for m in (base or {}).get("segments", [])]
+    documents = dict((base or {}).get("documents", {}))
+    gone = set(remove) | (set(segment.documents) if segment is not None else set())
+    by_name = {m["name"]: m for m in metas}
+    for doc_id in gone & documents.keys():
+        meta = by_name[documents.pop(doc_id)["segment"]]
+        meta["deleted"] = sorted({*meta["deleted"], doc_id})
+    live = {d["segment"] for d in documents.values()}
+    metas = [m for m in metas if m["name"] in live]  # nothing left alive: dropped
+    if segment is not None and segment.documents:
+        name = segment_files.write(index_dir, segment)
+        metas.append({"name": name, "rows": len(segment), "kind": segment.kind, "deleted": []})
+        counts = {k: 0 for k in segment.documents}
+        for c in segment.chunks:
+            counts[c.doc_id] += 1
+        for doc_id, doc in segment.documents.items():
+            documents[doc_id] = _document_entry(doc, counts[doc_id], name)
+    return _commit(index_dir, settings, metas, documents, previous)
+
+
+# -- compaction ------------------------------------------------------------------
+def compaction_plan(
+    manifest: dict[str, Any], max_segments: int, max_deleted_share: float
+) -> int | None:
+    """How many leading segments a compaction keeps (None: no compaction needed).
+
+    Many deleted rows: everything is rewritten (0). Too many segments: when the
+    first segment is the largest (an archive, then what was added to it), the
+    ones after it are merged and it stays; otherwise all are merged.
+    """
+    metas = manifest.get("segments", [])
+    rows = sum(m["rows"] for m in metas)
+    if rows and (rows - manifest["n_chunks"]) / rows > max_deleted_share:
+        return 0
+    if len(metas) > max(1, max_segments):
+        first_is_largest = metas[0]["rows"] >= max(m["rows"] for m in metas)
+        return 1 if first_is_largest else 0
+    return None
+
+
+def compact(index_dir: Path, settings: IndexSettings, keep: int = 0) -> dict[str, Any]:
+    """Merge the segments after the first ``keep`` into one, dropping deleted rows."""
+    data = load(index_dir, settings)
+    return save(index_dir, data.compacted(keep))
+
+
+def index_bytes(index_dir: Path, manifest: dict[str, Any]) -> int:
+    total = 0
+    for meta in manifest.get("segments", []):
+        folder = index_dir / meta["name"]
+        if folder.is_dir():
+            total += sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+    return total
 
 
 @contextlib.contextmanager
@@ -316,27 +314,3 @@ def writer_lock(index_dir: Path) -> Iterator[None]:
             fh.seek(0)
             fh.truncate()
             fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
-def _write_jsonl(path: Path, rows: Any) -> None:
-    with path.open("w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        _fsync(path)

@@ -1,6 +1,7 @@
 """A child process that builds an index with a slow fake embedder (for kill tests).
 
-Usage: python -m tests.reliability.build_worker INDEX_DIR CORPUS_DIR [add]
+Usage: python -m tests.reliability.build_worker INDEX_DIR CORPUS_DIR [add | compact |
+remove DOC_ID...]
 The storage, chunking and loading are the real ones; only the model is fake,
 slowed down so that kills land in every phase: loading, embedding, writing.
 """
@@ -52,6 +53,10 @@ def main(argv: list[str]) -> int:
     pipeline = Pipeline(config_for(index_dir), embedder=SlowEmbedder(64))
     if argv[2:] == ["add"]:
         pipeline.add([corpus])
+    elif argv[2:] == ["compact"]:
+        pipeline.compact()
+    elif argv[2:3] == ["remove"]:
+        pipeline.remove(argv[3:])
     else:
         pipeline.build([corpus])
     return 0

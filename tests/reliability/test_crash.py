@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import signal
 import subprocess
@@ -79,6 +80,50 @@ def test_sigkill_during_builds_never_loses_the_previous_index(tmp_path: Path) ->
     assert docs == {p.name for p in corpus.iterdir()}
     leftovers = [p for p in index_dir.iterdir() if p.name.startswith((".staging-", ".manifest"))]
     assert leftovers == []  # a completed run cleans up after the killed ones
+
+
+def test_sigkill_during_add_remove_compact_leaves_a_committed_index(tmp_path: Path) -> None:
+    """Segments: an add (new segment), a remove (tombstones) or a compaction (merge)
+    killed at a random point leaves the index before it or after it, never between."""
+    index_dir, corpus = tmp_path / "index", tmp_path / "corpus"
+    write_corpus(corpus, 6, "base")
+    t0 = time.perf_counter()
+    assert worker(index_dir, corpus).wait(timeout=300) == 0
+    full = time.perf_counter() - t0
+    committed, _ = answers(index_dir)
+    rng = random.Random(20261201)
+    killed = 0
+    for round_ in range(9):
+        op = ("add", "remove", "compact")[round_ % 3]
+        if op == "add":
+            new = tmp_path / f"new{round_}"
+            write_corpus(new, 2, f"new{round_}")
+            args, after = ["add"], committed | {p.name for p in new.iterdir()}
+            proc = worker(index_dir, new, *args)
+        elif op == "remove":
+            gone = sorted(committed)[0]
+            after = committed - {gone}
+            proc = worker(index_dir, corpus, "remove", gone)
+        else:
+            after = committed
+            proc = worker(index_dir, corpus, "compact")
+        time.sleep(rng.uniform(0.1, 0.9) * full)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            killed += 1
+        proc.wait(timeout=60)
+        docs, text = answers(index_dir)
+        assert docs in (committed, after), (round_, op)
+        assert text == "Это предложение о космодроме [1]."
+        committed = docs
+    print(f"killed {killed} of 9 add/remove/compact runs; every time the index loaded")
+    assert killed >= 1
+    assert worker(index_dir, corpus, "compact").wait(timeout=300) == 0
+    assert answers(index_dir)[0] == committed
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    on_disk = {p.name for p in index_dir.iterdir() if p.name.startswith(("seg-", "gen-"))}
+    assert {s["name"] for s in manifest["segments"]} <= on_disk
+    assert len(on_disk) <= 2 * len(manifest["segments"]) + 2  # garbage is collected
 
 
 def test_second_writer_is_refused_with_a_clear_message(tmp_path: Path) -> None:

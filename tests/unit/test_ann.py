@@ -87,8 +87,11 @@ def test_index_switches_to_ivf_past_flat_max_and_the_manifest_says_so(
 
     small = IndexData(replace(SETTINGS)).with_documents(*docs(0, 900), vectors[:900])
     assert small.kind == "flat"
-    big = small.with_documents(*docs(900, 1500), vectors[900:])
-    assert big.kind == "ivf" and len(big) == 1500
+    grown = small.with_documents(*docs(900, 1500), vectors[900:])
+    # an addition is a segment of its own (flat, small); compaction merges them: IVF
+    assert [s.kind for s in grown.segments] == ["flat", "flat"]
+    big = grown.compacted()
+    assert big.kind == "ivf" and len(big) == 1500 and len(big.segments) == 1
     np.testing.assert_allclose(big.similarity(vectors[1200], [1200]), [1.0], atol=1e-5)
     store.save(tmp_path, big)
     assert store.read_manifest(tmp_path)["index_type"] == "ivf"

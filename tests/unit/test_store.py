@@ -42,7 +42,11 @@ def test_save_load_roundtrip_and_manifest(tmp_path: Path) -> None:
     loaded = store.load(tmp_path, SETTINGS)
     assert loaded.chunks == data.chunks and loaded.documents == data.documents
     np.testing.assert_allclose(loaded.vectors(), v1, atol=1e-6)
-    assert manifest["documents"] == {"a": {"sha256": "sha-a", "title": "T a", "chunks": 2}}
+    (segment,) = manifest["segments"]
+    assert manifest["documents"] == {
+        "a": {"sha256": "sha-a", "title": "T a", "chunks": 2, "segment": segment["name"]}
+    }
+    assert segment["rows"] == 2 and segment["deleted"] == [] and manifest["format"] == 3
     assert manifest["settings"]["dimension"] == 4 and "faiss-cpu" in manifest["libraries"]
 
 
@@ -70,9 +74,10 @@ def test_missing_and_corrupt_index(tmp_path: Path) -> None:
         store.load(tmp_path / "nothing", SETTINGS)
     d1, c1, v1 = make("a", [[1, 0, 0, 0]])
     store.save(tmp_path, IndexData(SETTINGS).with_documents([d1], c1, v1))
-    gen = tmp_path / json.loads((tmp_path / "manifest.json").read_text())["generation"]
-    (gen / "vectors.faiss").write_bytes(b"garbage")
-    with pytest.raises(IndexCorruptError):
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    seg = tmp_path / manifest["segments"][0]["name"]
+    (seg / "vectors.faiss").write_bytes(b"garbage")
+    with pytest.raises(IndexCorruptError, match="segment .* corrupt.*rag index build"):
         store.load(tmp_path, SETTINGS)
     (tmp_path / "manifest.json").write_text("{not json")
     with pytest.raises(IndexCorruptError):
@@ -95,7 +100,7 @@ def test_interrupted_write_leaves_previous_generation(tmp_path: Path, monkeypatc
     assert list(store.load(tmp_path, SETTINGS).documents) == ["a"]
     store.save(tmp_path, bigger)  # and a rerun completes, cleaning up leftovers
     assert sorted(store.load(tmp_path, SETTINGS).documents) == ["a", "b"]
-    assert len([p for p in tmp_path.iterdir() if p.name.startswith("gen-")]) == 2
+    assert len([p for p in tmp_path.iterdir() if p.name.startswith("seg-")]) == 2
 
 
 def test_second_writer_gets_a_clear_message(tmp_path: Path) -> None:
