@@ -58,6 +58,9 @@ class IndexConfig:
     # Share of deleted rows (removed or replaced articles) above which the next
     # write compacts everything, so searches do not skip over dead rows.
     max_deleted_share: float = 0.25
+    # A build commits its vectors to a checkpoint every this many passages; a killed
+    # build resumes from there (at most this many passages are embedded again).
+    checkpoint_passages: int = 256
 
 
 @dataclass(frozen=True)

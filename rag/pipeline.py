@@ -6,7 +6,9 @@ lazily, once per process, on first use.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -20,6 +22,7 @@ from rag.errors import BadInputError, IndexCorruptError, IndexMissingError
 from rag.generate import citations, extractive, prompts, verify
 from rag.generate.base import Generator
 from rag.index import store
+from rag.index.checkpoint import Checkpoint
 from rag.index.store import IndexData, IndexSettings
 from rag.ingest.chunk import chunk
 from rag.ingest.load import LoadProblem, load_paths
@@ -74,6 +77,7 @@ class Pipeline:
         self._index: IndexData | None = None
         self._lock = threading.RLock()  # llama.cpp and the index are not re-entrant
         self._prefilled = False
+        self._checkpoint: Checkpoint | None = None
 
     # -- lazy parts ---------------------------------------------------------
     def with_config(self, config: Config) -> Pipeline:
@@ -185,6 +189,9 @@ class Pipeline:
             manifest = base
             if fresh or gone or base is None:
                 manifest = store.append(index_dir, self.settings, segment, gone, base)
+            if self._checkpoint is not None:
+                self._checkpoint.clear()
+                self._checkpoint = None
             assert manifest is not None
             manifest = self._compact_if_needed(manifest)
             self._refresh()
@@ -199,9 +206,21 @@ class Pipeline:
         )
 
     def _segment(self, docs: Sequence[Document], progress: bool) -> store.Segment:
+        """Embed ``docs`` through the checkpoint (resuming a killed build), as a segment."""
         chunks = [c for d in docs for c in self.chunk(d)]
-        vectors = self.embedder.embed_chunks(chunks, progress=progress)
-        return store.Segment.create(self.settings.dimension, docs, chunks, vectors)
+        ckpt = Checkpoint(self.config.index_dir / store.CHECKPOINT, self.settings)
+        todo = [c for c in chunks if c not in ckpt]
+        step = max(1, self.config.index.checkpoint_passages)
+        with _progress(len(chunks), len(chunks) - len(todo), progress) as bar:
+            for lo in range(0, len(todo), step):
+                batch = todo[lo : lo + step]
+                ckpt.add(batch, self.embedder.embed_chunks(batch))
+                bar.update(len(batch))
+        segment = store.Segment.streamed(
+            self.settings.dimension, docs, chunks, lambda: ckpt.batches(chunks)
+        )
+        self._checkpoint = ckpt  # cleared once the segment is committed
+        return segment
 
     def _base_manifest(self, rebuild: bool) -> dict[str, Any] | None:
         """The manifest to update (None: start empty); for a full build, an unusable
@@ -460,6 +479,21 @@ def _gate(query: str, hits: Sequence[Hit], passages: Sequence[Hit], min_score: f
     if verify.ungrounded_names(query, [f"{h.chunk.title}\n{h.chunk.text}" for h in hits]):
         return "unknown name"
     return None
+
+
+@contextlib.contextmanager
+def _progress(total: int, done: int, show: bool) -> Iterator[Any]:
+    """A progress bar over passages with rate and ETA (tqdm), starting at ``done``; on a
+    terminal only (JSON output and logs stay clean)."""
+    from tqdm import tqdm
+
+    show = show and total > done and sys.stderr.isatty()
+    bar = tqdm(total=total, initial=done, unit="passage", desc="embedding", file=sys.stderr,
+               disable=not show, smoothing=0.05, dynamic_ncols=True)  # fmt: skip
+    try:
+        yield bar
+    finally:
+        bar.close()
 
 
 def _since(t: float) -> float:

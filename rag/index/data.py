@@ -16,7 +16,7 @@ live rows, ``SegmentedBM25``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -78,6 +78,21 @@ class Segment:
         documents = {d.doc_id: d for d in docs}
         kind = ann.choose_kind(len(chunks))
         index = ann.build(np.asarray(vectors, np.float32).reshape(-1, dimension), kind)
+        lexical = BM25([lexical_row(c, documents.get(c.doc_id)) for c in chunks])
+        return cls(documents, list(chunks), index, kind, lexical)
+
+    @classmethod
+    def streamed(
+        cls,
+        dimension: int,
+        docs: Sequence[Document],
+        chunks: Sequence[Chunk],
+        batches: Callable[[], Iterator[np.ndarray]],
+    ) -> Segment:
+        """``create`` with the vectors of ``chunks`` arriving in batches (from a checkpoint)."""
+        documents = {d.doc_id: d for d in docs}
+        kind = ann.choose_kind(len(chunks))
+        index = ann.build_streaming(dimension, len(chunks), kind, batches)
         lexical = BM25([lexical_row(c, documents.get(c.doc_id)) for c in chunks])
         return cls(documents, list(chunks), index, kind, lexical)
 

@@ -8,6 +8,8 @@ slowed down so that kills land in every phase: loading, embedding, writing.
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -23,6 +25,9 @@ from tests.fakes import FakeEmbedder
 
 
 class SlowEmbedder(FakeEmbedder):
+    """The fake embedder, 10 ms a text ($RAG_TEST_SLOW seconds); with $RAG_TEST_EMBED_LOG
+    it appends each text it starts to embed to that file (one JSON string a line)."""
+
     def encode(
         self,
         texts: Sequence[str],
@@ -31,8 +36,13 @@ class SlowEmbedder(FakeEmbedder):
         progress: bool = False,
     ) -> np.ndarray:
         out = []
+        delay = float(os.environ.get("RAG_TEST_SLOW", "0.01"))
+        log = os.environ.get("RAG_TEST_EMBED_LOG")
         for text in texts:
-            time.sleep(0.01)
+            if log and kind == "document":
+                with open(log, "a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(text, ensure_ascii=False) + "\n")
+            time.sleep(delay)
             out.append(super().encode([text], kind)[0])
         return np.asarray(out, dtype=np.float32).reshape(len(texts), self.dimension)
 
@@ -45,6 +55,8 @@ def config_for(index_dir: Path):  # type: ignore[no-untyped-def]
         embedding=replace(config.embedding, model_id=FakeEmbedder.model_id, sha256="",
                           dimension=64),
         retrieval=replace(config.retrieval, min_score=0.05),
+        index=replace(config.index, checkpoint_passages=int(
+            os.environ.get("RAG_TEST_CHECKPOINT", config.index.checkpoint_passages))),
     )  # fmt: skip
 
 
