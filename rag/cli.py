@@ -123,14 +123,17 @@ def _report(report: Any, as_json: bool) -> None:
     if as_json:
         _echo_json({
             "added": list(report.added), "unchanged": list(report.unchanged),
-            "removed": list(report.removed), "n_documents": report.n_documents,
+            "removed": list(report.removed), "folded": list(report.folded),
+            "n_documents": report.n_documents,
             "n_chunks": report.n_chunks, "seconds": round(report.seconds, 2),
             "problems": [{"path": p.path, "reason": p.reason} for p in report.problems],
         })  # fmt: skip
         return
     click.echo(
         f"{len(report.added)} added, {len(report.unchanged)} unchanged, "
-        f"{len(report.removed)} removed; index: {report.n_documents} documents, "
+        f"{len(report.removed)} removed"
+        + (f", {len(report.folded)} folded as near-duplicates" if report.folded else "")
+        + f"; index: {report.n_documents} documents, "
         f"{report.n_chunks} chunks ({report.seconds:.1f} s)"
     )
 
@@ -205,10 +208,13 @@ def index_status(ctx: click.Context, as_json: bool) -> None:
     click.echo(
         f"segments:   {s['n_segments']}   deleted rows awaiting compaction: {s['n_deleted_rows']}"
     )
+    click.echo(f"near-duplicates folded: {s['n_folded']}")
     click.echo(f"embedding:  {s['embedding_model']} ({s['dimension']} dims)")
     click.echo(f"llm:        {s['llm']} ({s['llm_path']})")
     for doc_id, d in sorted(s["documents"].items()):
         click.echo(f"  {doc_id:32} {d['chunks']:4} chunks  {d['title'][:70]}")
+    for doc_id, c in sorted(s["copies"].items()):
+        click.echo(f"  {doc_id:32} copy of {c['of']}")
 
 
 # -- search and ask ------------------------------------------------------------

@@ -61,6 +61,10 @@ class IndexConfig:
     # A build commits its vectors to a checkpoint every this many passages; a killed
     # build resumes from there (at most this many passages are embedded again).
     checkpoint_passages: int = 256
+    # Near-duplicates (reprints, lightly edited copies): an article whose estimated
+    # Jaccard similarity of word 4-gram shingles (MinHash) to an indexed one reaches
+    # this is stored once, as a copy of it (rag.ingest.dedup); 0 turns folding off.
+    near_duplicate_threshold: float = 0.6
 
 
 @dataclass(frozen=True)

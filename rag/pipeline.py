@@ -62,6 +62,7 @@ class IndexReport:
     n_documents: int
     n_chunks: int
     seconds: float  # wall time of the whole operation
+    folded: tuple[str, ...] = ()  # near-duplicates stored as copies of an indexed article
 
 
 class Pipeline:
@@ -180,15 +181,20 @@ class Pipeline:
         index_dir = self.config.index_dir
         with self._lock, store.writer_lock(index_dir):
             base = self._base_manifest(rebuild=replace_all)
-            known = base["documents"] if base else {}
-            fresh = [d for d in docs if known.get(d.doc_id, {}).get("sha256") != d.sha256]
-            fresh_ids = {d.doc_id for d in fresh}
-            unchanged = [d.doc_id for d in docs if d.doc_id not in fresh_ids]
-            gone = sorted(set(known) - {d.doc_id for d in docs}) if replace_all else []
-            segment = self._segment(fresh, progress) if fresh else None
+            known = {**(base or {}).get("copies", {}), **(base or {}).get("documents", {})}
+            wanted = {d.doc_id for d in docs}
+            gone = sorted(set(known) - wanted) if replace_all else []
+            changed = {d.doc_id for d in docs if known.get(d.doc_id, {}).get("sha256") != d.sha256}
+            # copies of an article that changes or goes are looked at again
+            moving = set(gone) | changed
+            orphans = {c for c, e in (base or {}).get("copies", {}).items() if e["of"] in moving}
+            fresh = [d for d in docs if d.doc_id in changed | orphans]
+            unchanged = [d.doc_id for d in docs if d.doc_id not in changed | orphans]
+            kept, copies, sigs = self._fold(fresh, base, moving)
+            segment = self._segment(kept, sigs, progress) if kept else None
             manifest = base
             if fresh or gone or base is None:
-                manifest = store.append(index_dir, self.settings, segment, gone, base)
+                manifest = store.append(index_dir, self.settings, segment, gone, base, copies)
             if self._checkpoint is not None:
                 self._checkpoint.clear()
                 self._checkpoint = None
@@ -196,16 +202,50 @@ class Pipeline:
             manifest = self._compact_if_needed(manifest)
             self._refresh()
         return IndexReport(
-            tuple(d.doc_id for d in fresh),
+            tuple(d.doc_id for d in fresh if d.doc_id not in copies),
             tuple(unchanged),
             tuple(gone),
             tuple(problems),
             manifest["n_documents"],
             manifest["n_chunks"],
             _since(started) / 1e3,
+            tuple(sorted(copies)),
         )
 
-    def _segment(self, docs: Sequence[Document], progress: bool) -> store.Segment:
+    def _fold(
+        self, docs: Sequence[Document], base: dict[str, Any] | None, moving: set[str]
+    ) -> tuple[list[Document], dict[str, dict[str, Any]], dict[str, Any]]:
+        """Near-duplicates of indexed articles (or of each other) among ``docs``: the
+        articles to index, the copies' manifest records, and the kept ones' signatures."""
+        from rag.index import segments as segment_files
+        from rag.ingest import dedup
+
+        if not docs:
+            return [], {}, {}
+        sigs = dedup.signatures_of(docs)
+        threshold = self.config.index.near_duplicate_threshold
+        if threshold <= 0:
+            return list(docs), {}, sigs
+        known = dedup.NearDuplicates(threshold)
+        live = (base or {}).get("documents", {})
+        for meta in (base or {}).get("segments", []):
+            for doc_id, sig in segment_files.read_signatures(
+                self.config.index_dir, meta["name"]
+            ).items():
+                entry = live.get(doc_id)
+                if entry and entry["segment"] == meta["name"] and doc_id not in moving:
+                    known.add(doc_id, sig)
+        kept, copies = dedup.fold(docs, sigs, known)
+        by_id = {d.doc_id: d for d in docs}
+        records = {
+            c: {"of": k, "sha256": by_id[c].sha256, "title": by_id[c].title}
+            for c, k in copies.items()
+        }
+        return kept, records, {d.doc_id: sigs[d.doc_id] for d in kept}
+
+    def _segment(
+        self, docs: Sequence[Document], signatures: dict[str, Any], progress: bool
+    ) -> store.Segment:
         """Embed ``docs`` through the checkpoint (resuming a killed build), as a segment."""
         chunks = [c for d in docs for c in self.chunk(d)]
         ckpt = Checkpoint(self.config.index_dir / store.CHECKPOINT, self.settings)
@@ -217,7 +257,7 @@ class Pipeline:
                 ckpt.add(batch, self.embedder.embed_chunks(batch))
                 bar.update(len(batch))
         segment = store.Segment.streamed(
-            self.settings.dimension, docs, chunks, lambda: ckpt.batches(chunks)
+            self.settings.dimension, docs, chunks, lambda: ckpt.batches(chunks), signatures
         )
         self._checkpoint = ckpt  # cleared once the segment is committed
         return segment
@@ -268,6 +308,8 @@ class Pipeline:
             "index_type": manifest["index_type"],
             "index_bytes": store.index_bytes(index_dir, manifest),
             "n_segments": len(manifest["segments"]),
+            "n_folded": len(manifest.get("copies", {})),
+            "copies": manifest.get("copies", {}),
             "n_deleted_rows": sum(m["rows"] for m in manifest["segments"]) - manifest["n_chunks"],
             "format": manifest["format"],
             "created": manifest["created"],
@@ -299,7 +341,9 @@ class Pipeline:
             return retriever.search(query, k or self.config.retrieval.k)
 
     def document(self, doc_id: str) -> Document | None:
-        return self.index.documents.get(doc_id)
+        """An article by doc_id; a folded near-duplicate gives the copy that was kept."""
+        index = self.index
+        return index.documents.get(doc_id) or index.documents.get(index.copies.get(doc_id, ""))
 
     # -- passages -> cited answer ------------------------------------------
     def rewrite(self, question: str, history: Sequence[tuple[str, str]]) -> str:

@@ -24,6 +24,8 @@ class Document:
     date: str | None = None
     source: str | None = None
     path: str | None = None
+    # doc_ids of near-duplicate copies (reprints) folded into this article at ingest
+    copies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ live rows, ``SegmentedBM25``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,19 +67,26 @@ class Segment:
     lexical: BM25
     name: str | None = None
     home: Path | None = None
+    # doc_id -> MinHash signature (near-duplicate detection at the next ingest)
+    signatures: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.chunks)
 
     @classmethod
     def create(
-        cls, dimension: int, docs: Sequence[Document], chunks: Sequence[Chunk], vectors: Any
+        cls,
+        dimension: int,
+        docs: Sequence[Document],
+        chunks: Sequence[Chunk],
+        vectors: Any,
+        signatures: dict[str, np.ndarray] | None = None,
     ) -> Segment:
         documents = {d.doc_id: d for d in docs}
         kind = ann.choose_kind(len(chunks))
         index = ann.build(np.asarray(vectors, np.float32).reshape(-1, dimension), kind)
         lexical = BM25([lexical_row(c, documents.get(c.doc_id)) for c in chunks])
-        return cls(documents, list(chunks), index, kind, lexical)
+        return cls(documents, list(chunks), index, kind, lexical, signatures=dict(signatures or {}))
 
     @classmethod
     def streamed(
@@ -88,13 +95,14 @@ class Segment:
         docs: Sequence[Document],
         chunks: Sequence[Chunk],
         batches: Callable[[], Iterator[np.ndarray]],
+        signatures: dict[str, np.ndarray] | None = None,
     ) -> Segment:
         """``create`` with the vectors of ``chunks`` arriving in batches (from a checkpoint)."""
         documents = {d.doc_id: d for d in docs}
         kind = ann.choose_kind(len(chunks))
         index = ann.build_streaming(dimension, len(chunks), kind, batches)
         lexical = BM25([lexical_row(c, documents.get(c.doc_id)) for c in chunks])
-        return cls(documents, list(chunks), index, kind, lexical)
+        return cls(documents, list(chunks), index, kind, lexical, signatures=dict(signatures or {}))
 
     def vectors(self, rows: Any = None) -> np.ndarray:
         out = ann.vectors(self.ann_index, len(self.chunks), self.ann_index.d)
@@ -112,6 +120,7 @@ def merge(dimension: int, parts: Sequence[tuple[Segment, frozenset[str]]]) -> Se
     documents = {k: d for s, dead in parts for k, d in s.documents.items() if k not in dead}
     chunks = [s.chunks[i] for s, rows in live for i in rows]
     lexical = BM25([s.lexical.rows[i] for s, rows in live for i in rows])
+    signatures = {k: v for s, _ in parts for k, v in s.signatures.items() if k in documents}
     kind = ann.choose_kind(n)
 
     def batches() -> Iterator[np.ndarray]:
@@ -120,7 +129,7 @@ def merge(dimension: int, parts: Sequence[tuple[Segment, frozenset[str]]]) -> Se
                 yield s.vectors(rows)
 
     index = ann.build_streaming(dimension, n, kind, batches)
-    return Segment(documents, chunks, index, kind, lexical)
+    return Segment(documents, chunks, index, kind, lexical, signatures=signatures)
 
 
 class IndexData:
@@ -188,6 +197,22 @@ class IndexData:
             ]
         )
         self._rows: dict[str, int] | None = None
+        self.copies: dict[str, str] = {}  # a folded near-duplicate's doc_id -> the kept one
+
+        self.copy_entries: dict[str, dict[str, Any]] = {}  # the manifest's records of them
+
+    def with_copies(self, entries: dict[str, dict[str, Any]]) -> IndexData:
+        """The same index, its documents listing their folded copies (the manifest's
+        ``copies``: doc_id -> {"of": kept doc_id, "sha256", "title"})."""
+        entries = {c: e for c, e in entries.items() if e["of"] in self.documents}
+        by_kept: dict[str, list[str]] = {}
+        for copy, entry in sorted(entries.items()):
+            by_kept.setdefault(entry["of"], []).append(copy)
+        for kept, ids in by_kept.items():
+            self.documents[kept] = replace(self.documents[kept], copies=tuple(ids))
+        self.copies = {c: e["of"] for c, e in entries.items()}
+        self.copy_entries = entries
+        return self
 
     # -- reading --------------------------------------------------------
     def __len__(self) -> int:
@@ -267,7 +292,7 @@ class IndexData:
             self.settings,
             segments=[*base.segments, segment],
             deleted=[*base.deleted, frozenset()],
-        )
+        ).with_copies(self.copy_entries)
 
     def without(self, doc_ids: set[str] | Sequence[str] | Any) -> IndexData:
         """Mark documents deleted; a segment left with no live document is dropped."""
@@ -280,7 +305,8 @@ class IndexData:
             if seg.documents.keys() - dead:
                 segments.append(seg)
                 deleted.append(dead)
-        return IndexData(self.settings, segments=segments, deleted=deleted)
+        entries = {c: e for c, e in self.copy_entries.items() if c not in doc_ids}
+        return IndexData(self.settings, segments=segments, deleted=deleted).with_copies(entries)
 
     def compacted(self, keep: int = 0) -> IndexData:
         """Segments after the first ``keep`` merged into one, deleted rows dropped."""
@@ -291,4 +317,6 @@ class IndexData:
         merged = merge(self.settings.dimension, tail)
         segments = [s for s, _ in head] + ([merged] if merged.documents else [])
         deleted = [d for _, d in head] + ([frozenset()] if merged.documents else [])
-        return IndexData(self.settings, segments=segments, deleted=deleted)
+        return IndexData(self.settings, segments=segments, deleted=deleted).with_copies(
+            self.copy_entries
+        )

@@ -14,10 +14,14 @@ it becomes part of the index only when a manifest naming it is committed.
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from rag.errors import IndexCorruptError
 from rag.index import ann
@@ -38,6 +42,10 @@ def write(index_dir: Path, segment: Segment) -> str:
         write_jsonl(staging / "chunks.jsonl", (asdict(c) for c in segment.chunks))
         write_jsonl(staging / "documents.jsonl", (asdict(d) for d in segment.documents.values()))
         write_jsonl(staging / "lexical.jsonl", segment.lexical.rows)
+        ids = [k for k in segment.documents if k in segment.signatures]
+        if ids:
+            np.save(staging / "minhash.npy", np.vstack([segment.signatures[k] for k in ids]))
+            (staging / "minhash-ids.json").write_text(json.dumps(ids, ensure_ascii=False), "utf-8")
         for f in staging.iterdir():
             fsync(f)
         staging.rename(index_dir / name)
@@ -53,7 +61,7 @@ def read(index_dir: Path, name: str, kind: str, dimension: int, rows: int | None
     """Read one segment; a missing or damaged one is an ``IndexCorruptError`` with the fix."""
     folder = index_dir / name
     try:
-        documents = {d["doc_id"]: Document(**d) for d in read_jsonl(folder / "documents.jsonl")}
+        documents = {d["doc_id"]: _document(d) for d in read_jsonl(folder / "documents.jsonl")}
         chunks = [Chunk(**c) for c in read_jsonl(folder / "chunks.jsonl")]
         index = ann.read(folder / "vectors.faiss")
         lexical = BM25(read_jsonl(folder / "lexical.jsonl"))
@@ -67,4 +75,23 @@ def read(index_dir: Path, name: str, kind: str, dimension: int, rows: int | None
             f"index segment {name} in {index_dir} is corrupt ({index.ntotal} vectors of "
             f"dimension {index.d} for {len(chunks)} chunks); {REBUILD_HINT}"
         )
-    return Segment(documents, chunks, index, kind, lexical, name, index_dir)
+    return Segment(
+        documents, chunks, index, kind, lexical, name, index_dir, read_signatures(index_dir, name)
+    )
+
+
+def read_signatures(index_dir: Path, name: str) -> dict[str, np.ndarray]:
+    """The MinHash signatures of a segment's documents ({} for a segment without them)."""
+    folder = index_dir / name
+    try:
+        ids = json.loads((folder / "minhash-ids.json").read_text(encoding="utf-8"))
+        sigs = np.load(folder / "minhash.npy", allow_pickle=False)
+    except (OSError, ValueError):
+        return {}
+    if len(ids) != len(sigs):
+        return {}
+    return {k: sigs[i] for i, k in enumerate(ids)}
+
+
+def _document(row: dict[str, Any]) -> Document:
+    return Document(**{**row, "copies": tuple(row.get("copies", ()))})

@@ -129,7 +129,7 @@ def _commit(
     segments: list[dict[str, Any]],
     documents: dict[str, dict[str, Any]],
     previous: dict[str, Any] | None,
-    extra: dict[str, Any] | None = None,
+    copies: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Write the manifest (the commit point), then remove what no manifest needs."""
     largest = max(segments, key=lambda s: s["rows"], default={"kind": "flat"})
@@ -146,9 +146,10 @@ def _commit(
         - sum(d["chunks"] for d in documents.values()),
         "corpus_sha256": corpus_sha256(documents),
         "libraries": library_versions(),
-        **(extra or {}),
+        "n_folded": len(copies or {}),
         "segments": segments,
         "documents": documents,
+        "copies": copies or {},
     }
     write_json_atomic(index_dir / MANIFEST, manifest, indent=1)  # the commit point
     keep = {s["name"] for s in segments} | {s["name"] for s in (previous or {}).get("segments", [])}
@@ -197,7 +198,8 @@ def load(
         )
         segments.append(seg)
         deleted.append(frozenset(meta.get("deleted", ())))
-    return IndexData(settings, segments=segments, deleted=deleted)
+    data = IndexData(settings, segments=segments, deleted=deleted)
+    return data.with_copies(manifest.get("copies", {}))
 
 
 def save(index_dir: Path, data: IndexData) -> dict[str, Any]:
@@ -219,7 +221,8 @@ def save(index_dir: Path, data: IndexData) -> dict[str, Any]:
                 counts[c.doc_id] += 1
         for doc_id, n in counts.items():
             documents[doc_id] = _document_entry(seg.documents[doc_id], n, seg.name)
-    return _commit(index_dir, data.settings, metas, documents, previous)
+    copies = {c: e for c, e in data.copy_entries.items() if e["of"] in documents}
+    return _commit(index_dir, data.settings, metas, documents, previous, copies)
 
 
 def append(
@@ -228,17 +231,25 @@ def append(
     segment: Segment | None,
     remove: Iterable[str] = (),
     base: dict[str, Any] | None = None,
+    copies: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Commit ``base`` (a manifest; None: an empty index) plus ``segment``, minus ``remove``.
+    """Commit ``base`` (a manifest; None: an empty index) plus ``segment`` and ``copies``
+    (near-duplicates folded into a kept document), minus ``remove``.
 
     Only the new segment and the manifest are written: the other segments are
-    not read. A document in ``segment`` replaces the one of the same doc_id.
+    not read. A document in ``segment`` or ``copies`` replaces the one of the
+    same doc_id; the copies of a removed or replaced document go with it.
     """
     index_dir.mkdir(parents=True, exist_ok=True)
     previous = _previous(index_dir)
     metas = [dict(m) for m in (base or {}).get("segments", [])]
     documents = dict((base or {}).get("documents", {}))
-    gone = set(remove) | (set(segment.documents) if segment is not None else set())
+    copies = dict(copies or {})
+    gone = set(remove) | (set(segment.documents) if segment is not None else set()) | set(copies)
+    kept_copies = {
+        c: e for c, e in (base or {}).get("copies", {}).items()
+        if c not in gone and e["of"] not in gone
+    }  # fmt: skip
     by_name = {m["name"]: m for m in metas}
     for doc_id in gone & documents.keys():
         meta = by_name[documents.pop(doc_id)["segment"]]
@@ -253,7 +264,8 @@ def append(
             counts[c.doc_id] += 1
         for doc_id, doc in segment.documents.items():
             documents[doc_id] = _document_entry(doc, counts[doc_id], name)
-    return _commit(index_dir, settings, metas, documents, previous)
+    kept_copies.update({c: e for c, e in copies.items() if e["of"] in documents})
+    return _commit(index_dir, settings, metas, documents, previous, kept_copies)
 
 
 # -- compaction ------------------------------------------------------------------

@@ -29,11 +29,21 @@ def worker(index_dir: Path, corpus: Path, *extra: str) -> subprocess.Popen:
     )  # fmt: skip
 
 
+WORDS = ("орбита ракета станция запуск модуль антенна спутниковый связь сигнал телескоп топливо "
+         "двигатель экипаж полёт миссия орбитальный наземный центр управления данные снимок "
+         "карта прогноз погода зонд датчик панель батарея корпус ступень").split()
+
+
 def write_corpus(folder: Path, n: int, tag: str) -> None:
+    """``n`` articles; each sentence carries two words drawn for its article, so articles
+    are not near-duplicates of each other (the ingest would fold them)."""
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(n):
+        rng = random.Random(f"{tag}-{i}")
         body = " ".join(
-            f"Спутник {tag} номер {i} и предложение {j} о космодроме." for j in range(40)
+            f"Спутник {tag} номер {i} {rng.choice(WORDS)} {rng.choice(WORDS)} и предложение {j} "
+            "о космодроме."
+            for j in range(40)
         )
         (folder / f"{tag}-{i:03d}.txt").write_text(f"Статья {tag} {i}\n\n{body}\n", "utf-8")
 
