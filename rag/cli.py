@@ -218,14 +218,40 @@ def index_status(ctx: click.Context, as_json: bool) -> None:
 
 
 # -- search and ask ------------------------------------------------------------
+def filter_options(f: Any) -> Any:
+    """--since/--until/--source: keep passages of articles by date and source."""
+    f = click.option("--source", default=None, help="Only articles whose source contains this.")(f)
+    f = click.option("--until", default=None, help="Only articles dated on or before YYYY-MM-DD.")(
+        f
+    )
+    f = click.option("--since", default=None, help="Only articles dated on or after YYYY-MM-DD.")(f)
+    return f
+
+
+def _filters(since: str | None, until: str | None, source: str | None) -> Any:
+    from rag.retrieve.filters import make_filters
+
+    return make_filters(since, until, source)  # a bad date: one line, exit 2
+
+
 @main.command()
 @click.argument("query")
 @click.option("-k", "k", default=5, show_default=True, help="Number of passages.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+@filter_options
 @click.pass_context
-def search(ctx: click.Context, query: str, k: int, as_json: bool) -> None:
+def search(
+    ctx: click.Context,
+    query: str,
+    k: int,
+    as_json: bool,
+    since: str | None,
+    until: str | None,
+    source: str | None,
+) -> None:
     """Show the best passages for QUERY with their scores."""
-    hits = _pipeline(ctx).search(query, k)
+    filters = _filters(since, until, source)
+    hits = _pipeline(ctx).search(query, k, filters=filters)
     for rank, h in enumerate(hits, start=1):
         if as_json:
             _echo_json(
@@ -260,20 +286,31 @@ def search(ctx: click.Context, query: str, k: int, as_json: bool) -> None:
     default=None,
     help="generative: the LLM answers; extractive: best sentences, no LLM.",
 )
+@filter_options
 @click.pass_context
-def ask(ctx: click.Context, question: str, as_json: bool, k: int | None, mode: str | None) -> None:
+def ask(
+    ctx: click.Context,
+    question: str,
+    as_json: bool,
+    k: int | None,
+    mode: str | None,
+    since: str | None,
+    until: str | None,
+    source: str | None,
+) -> None:
     """Answer QUESTION from the articles, with numbered citations ('-': read stdin)."""
     from rag.pipeline import Done, Token
 
+    filters = _filters(since, until, source)
     pipe = _pipeline(ctx)
     if question == "-":
-        _ask_batch(pipe, k, as_json, mode)
+        _ask_batch(pipe, k, as_json, mode, filters)
         return
     if as_json:
-        _echo_json(pipe.ask(question, k=k, mode=mode).to_json())
+        _echo_json(pipe.ask(question, k=k, mode=mode, filters=filters).to_json())
         return
     answer, streamed = None, ""
-    for event in pipe.stream(question, k=k, mode=mode):
+    for event in pipe.stream(question, k=k, mode=mode, filters=filters):
         if isinstance(event, Token):
             streamed += event.text
             click.echo(event.text, nl=False)
@@ -294,14 +331,16 @@ def ask(ctx: click.Context, question: str, as_json: bool, k: int | None, mode: s
             click.echo(textwrap.indent(textwrap.fill(c.text, 96), "    "))
 
 
-def _ask_batch(pipe: Any, k: int | None, as_json: bool, mode: str | None) -> None:
+def _ask_batch(
+    pipe: Any, k: int | None, as_json: bool, mode: str | None, filters: Any = None
+) -> None:
     """One question per stdin line, models loaded once; a bad line gets an error object."""
     failed = 0
     for line in sys.stdin:
         if not line.strip():
             continue
         try:
-            answer = pipe.ask(line.rstrip("\n"), k=k, mode=mode)
+            answer = pipe.ask(line.rstrip("\n"), k=k, mode=mode, filters=filters)
         except RagError as exc:
             if exc.exit_code != 2:
                 raise  # no index, no model: every other line would fail the same way

@@ -27,8 +27,9 @@ from rag.index.store import IndexData, IndexSettings
 from rag.ingest.chunk import chunk
 from rag.ingest.load import LoadProblem, load_paths
 from rag.retrieve import context
+from rag.retrieve import filters as search_filters
 from rag.retrieve.hybrid import Retriever
-from rag.types import Answer, Chunk, Citation, Document, Hit, SentenceCheck
+from rag.types import Answer, Chunk, Citation, Document, Hit, SearchFilters, SentenceCheck
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -334,11 +335,27 @@ class Pipeline:
             raise BadInputError("the question has no words in it")
         return question
 
-    def search(self, query: str, k: int | None = None) -> list[Hit]:
+    def search(
+        self, query: str, k: int | None = None, filters: SearchFilters | None = None
+    ) -> list[Hit]:
+        """The best passages for ``query``; ``filters`` keep those of matching articles
+        (date range, source), and a year the query names is preferred (a mild boost)."""
         query = self.check_question(query)
+        filters = search_filters.check(filters)
+        k = k or self.config.retrieval.k
         with self._lock:
-            retriever = Retriever(self.embedder, self.index, self.config.retrieval.mode)
-            return retriever.search(query, k or self.config.retrieval.k)
+            index = self.index
+            retriever = Retriever(self.embedder, index, self.config.retrieval.mode)
+            allowed = None
+            if filters is not None:
+                doc_ids = [c.doc_id for c in index.chunks]
+                allowed = search_filters.allowed_rows(index.documents, doc_ids, filters)
+            dated = filters is not None and (filters.since or filters.until)
+            year = None if dated else search_filters.named_year(query)
+            if year is None:
+                return retriever.search(query, k, allowed)
+            hits = retriever.search(query, max(3 * k, 15), allowed)
+            return search_filters.prefer_year(hits, index.documents, year, k)
 
     def document(self, doc_id: str) -> Document | None:
         """An article by doc_id; a folded near-duplicate gives the copy that was kept."""
@@ -363,6 +380,8 @@ class Pipeline:
         k: int | None = None,
         language: str | None = None,
         mode: str | None = None,
+        *,
+        filters: SearchFilters | None = None,
     ) -> Iterator[Event]:
         """Retrieve, then stream the answer; the last event carries the checked Answer.
 
@@ -383,7 +402,7 @@ class Pipeline:
         if history:
             timings["rewrite"] = _since(started)
         t = time.perf_counter()
-        hits = self.search(query, k)
+        hits = self.search(query, k, filters=filters)
         timings["retrieve"] = _since(t)
         selected = context.select(query, hits, g.context_budget_tokens, g.trim_context)
         passages = context.by_article(selected)
@@ -477,8 +496,10 @@ class Pipeline:
         k: int | None = None,
         language: str | None = None,
         mode: str | None = None,
+        *,
+        filters: SearchFilters | None = None,
     ) -> Answer:
-        for event in self.stream(question, history, k, language, mode):
+        for event in self.stream(question, history, k, language, mode, filters=filters):
             if isinstance(event, Done):
                 return event.answer
         raise AssertionError("stream ended without an answer")

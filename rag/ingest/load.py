@@ -8,7 +8,9 @@ can index the rest and say what was skipped and why.
 from __future__ import annotations
 
 import codecs
+import datetime
 import hashlib
+import json
 import os
 import re
 import unicodedata
@@ -198,8 +200,75 @@ def _doc_id(path: Path, root: Path) -> str:
         return path.name
 
 
+# --- metadata a user gives: a sidecar JSON, Markdown front matter ----------------
+
+META_KEYS = ("date", "source", "title")
+_FRONT_LINE = re.compile(r"^\s*(date|source|title)\s*:\s*(.*?)\s*$", re.IGNORECASE)
+
+
+def _meta_date(value: str) -> str | None:
+    """An ISO date from a metadata value ("2025-03-04", "2025-03-04T10:00Z", "4 марта 2025")."""
+    from rag.ingest.clean import _date_from_line
+
+    m = re.match(r"\s*(\d{4}-\d{2}-\d{2})", value)
+    if m:
+        try:
+            return datetime.date.fromisoformat(m.group(1)).isoformat()
+        except ValueError:
+            return None
+    return _date_from_line(value)
+
+
+def _checked_meta(raw: dict[str, object], where: str) -> dict[str, str]:
+    meta = {}
+    for k in META_KEYS:
+        value = raw.get(k)
+        if value is None or value == "":
+            continue
+        if not isinstance(value, str):
+            raise _Skip(f"{where}: {k} must be a string")
+        if k == "date":
+            date = _meta_date(value)
+            if date is None:
+                raise _Skip(f"{where}: date {value!r} is not a date (use YYYY-MM-DD)")
+            value = date
+        meta[k] = " ".join(value.split())
+    return meta
+
+
+def _sidecar(path: Path) -> dict[str, str]:
+    """``article.html.json`` beside ``article.html``: {"date", "source", "title"} (any)."""
+    side = path.with_name(path.name + ".json")
+    if not side.is_file():
+        return {}
+    try:
+        raw = json.loads(side.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise _Skip(f"sidecar {side.name} is not valid JSON ({exc})") from None
+    if not isinstance(raw, dict):
+        raise _Skip(f"sidecar {side.name} must hold a JSON object")
+    return _checked_meta(raw, f"sidecar {side.name}")
+
+
+def _front_matter(text: str) -> dict[str, str]:
+    """``date:``/``source:``/``title:`` lines of a Markdown file's front matter."""
+    m = _FRONT_MATTER.match(text.replace("\r\n", "\n"))
+    if not m:
+        return {}
+    raw = {}
+    for line in m.group(0).split("\n")[1:-2]:
+        if fm := _FRONT_LINE.match(line):
+            raw[fm.group(1).lower()] = fm.group(2).strip("'\"")
+    return _checked_meta(raw, "front matter")
+
+
 def _load(path: Path, root: Path) -> Document:
-    """One file to a Document; raises _Skip with the reason it cannot be used."""
+    """One file to a Document; raises _Skip with the reason it cannot be used.
+
+    Metadata given with the file (a sidecar JSON, else Markdown front matter)
+    takes precedence over what the text states; it is part of the document's
+    hash, so changing it re-indexes the article.
+    """
     data = _read(path)
     try:
         text = decode_bytes(data)
@@ -207,16 +276,19 @@ def _load(path: Path, root: Path) -> Document:
         raise _Skip(str(exc)) from None
     if not text.strip():
         raise _Skip("empty file")
-    cleaned = _clean(text, path.suffix.lower())
+    suffix = path.suffix.lower()
+    meta = _sidecar(path) or (_front_matter(text) if suffix in {".md", ".markdown"} else {})
+    cleaned = _clean(text, suffix)
     if not cleaned.text.strip():
         raise _Skip("empty after cleaning")
+    digest = cleaned.text if not meta else f"{cleaned.text}\0{json.dumps(meta, sort_keys=True)}"
     return Document(
         doc_id=_doc_id(path, root),
-        title=cleaned.title,
+        title=meta.get("title") or cleaned.title,
         text=cleaned.text,
-        sha256=hashlib.sha256(cleaned.text.encode("utf-8")).hexdigest(),
-        date=cleaned.date,
-        source=cleaned.source,
+        sha256=hashlib.sha256(digest.encode("utf-8")).hexdigest(),
+        date=meta.get("date") or cleaned.date,
+        source=meta.get("source") or cleaned.source,
         path=str(path),
     )
 

@@ -52,8 +52,21 @@ class Retriever:
         self.index = index
         self.mode = mode
 
-    def search(self, query: str, k: int) -> list[Hit]:
+    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[Hit]:
+        """The ``k`` best passages; with ``allowed`` (a mask over rows, from metadata
+        filters) only those, searching deeper until ``k`` of them are found."""
         qvec = self.embedder.embed_query(query)
-        rows = MODES[self.mode](self.index, query, qvec, k)
+        search = MODES[self.mode]
+        if allowed is None:
+            rows = search(self.index, query, qvec, k)
+        else:
+            n_ok = int(allowed.sum())
+            depth = max(4 * k, 50)
+            rows = []
+            while n_ok:
+                rows = [r for r in search(self.index, query, qvec, depth) if allowed[r]][:k]
+                if len(rows) >= min(k, n_ok) or depth >= len(self.index):
+                    break
+                depth *= 4
         scores = self.index.similarity(qvec, rows)
         return [Hit(self.index.chunks[r], s) for r, s in zip(rows, scores, strict=True)]
