@@ -6,31 +6,31 @@ lazily, once per process, on first use.
 
 from __future__ import annotations
 
-import contextlib
 import re
-import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rag.config import Config
 from rag.embed import Embedder, make_embedder
-from rag.errors import BadInputError, IndexCorruptError, IndexMissingError
+from rag.errors import BadInputError
 from rag.generate import citations, extractive, prompts, verify
 from rag.generate.base import Generator
 from rag.index import store
-from rag.index.checkpoint import Checkpoint
 from rag.index.store import IndexData, IndexSettings
+from rag.index.writer import IndexReport, IndexWriter
+
+__all__ = ["Done", "Event", "IndexReport", "Pipeline", "Retrieved", "Token"]
 from rag.ingest.chunk import chunk
-from rag.ingest.load import LoadProblem, load_paths
 from rag.retrieve import context
 from rag.retrieve import filters as search_filters
 from rag.retrieve.hybrid import Retriever
 from rag.types import Answer, Chunk, Citation, Document, Hit, SearchFilters, SentenceCheck
 
+_T = TypeVar("_T")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -54,18 +54,6 @@ class Done:
 Event = Retrieved | Token | Done
 
 
-@dataclass(frozen=True)
-class IndexReport:
-    added: tuple[str, ...]
-    unchanged: tuple[str, ...]
-    removed: tuple[str, ...]
-    problems: tuple[LoadProblem, ...]
-    n_documents: int
-    n_chunks: int
-    seconds: float  # wall time of the whole operation
-    folded: tuple[str, ...] = ()  # near-duplicates stored as copies of an indexed article
-
-
 class Pipeline:
     def __init__(
         self,
@@ -79,7 +67,6 @@ class Pipeline:
         self._index: IndexData | None = None
         self._lock = threading.RLock()  # llama.cpp and the index are not re-entrant
         self._prefilled = False
-        self._checkpoint: Checkpoint | None = None
 
     # -- lazy parts ---------------------------------------------------------
     def with_config(self, config: Config) -> Pipeline:
@@ -137,162 +124,30 @@ class Pipeline:
     # -- documents -> chunks -> vectors -> index ----------------------------
     def build(self, paths: Sequence[Path], progress: bool = False) -> IndexReport:
         """Make the index hold exactly these articles (unchanged ones are not re-embedded)."""
-        return self._update(paths, replace_all=True, progress=progress)
+        return self._write(lambda w: w.update(paths, replace_all=True, progress=progress))
 
     def add(self, paths: Sequence[Path], progress: bool = False) -> IndexReport:
-        return self._update(paths, replace_all=False, progress=progress)
+        return self._write(lambda w: w.update(paths, replace_all=False, progress=progress))
 
     def remove(self, doc_ids: Sequence[str]) -> IndexReport:
         """Mark articles deleted (a new manifest; no segment is rewritten)."""
-        started = time.perf_counter()
-        index_dir = self.config.index_dir
-        with self._lock, store.writer_lock(index_dir):
-            base = store.read_manifest(index_dir)
-            store.settings_of(base, index_dir, self.settings)
-            unknown = [d for d in doc_ids if d not in base["documents"]]
-            if unknown:
-                raise BadInputError(
-                    f"not in the index: {', '.join(unknown)} (see `rag index status`)"
-                )
-            manifest = self._compact_if_needed(
-                store.append(index_dir, self.settings, None, doc_ids, base)
-            )
-            self._refresh()
-        return IndexReport(
-            (), (), tuple(doc_ids), (), manifest["n_documents"], manifest["n_chunks"],
-            _since(started) / 1e3,
-        )  # fmt: skip
+        return self._write(lambda w: w.remove(doc_ids))
 
     def compact(self) -> dict[str, Any]:
         """Merge every segment into one and drop deleted rows; the manifest before and after."""
-        index_dir = self.config.index_dir
-        with self._lock, store.writer_lock(index_dir):
-            before = store.read_manifest(index_dir)
-            after = store.compact(index_dir, self.settings)
-            self._refresh()
-        return {"before": before, "after": after}
+        return self._write(lambda w: w.compact())
 
-    def _update(self, paths: Sequence[Path], replace_all: bool, progress: bool) -> IndexReport:
-        started = time.perf_counter()
-        docs, problems = load_paths(paths)
-        if not docs:
-            where = ", ".join(str(p) for p in paths)
-            why = "; ".join(f"{Path(p.path).name}: {p.reason}" for p in problems[:3])
-            raise BadInputError(f"no readable articles in {where}" + (f" ({why})" if why else ""))
-        index_dir = self.config.index_dir
-        with self._lock, store.writer_lock(index_dir):
-            base = self._base_manifest(rebuild=replace_all)
-            known = {**(base or {}).get("copies", {}), **(base or {}).get("documents", {})}
-            wanted = {d.doc_id for d in docs}
-            gone = sorted(set(known) - wanted) if replace_all else []
-            changed = {d.doc_id for d in docs if known.get(d.doc_id, {}).get("sha256") != d.sha256}
-            # copies of an article that changes or goes are looked at again
-            moving = set(gone) | changed
-            orphans = {c for c, e in (base or {}).get("copies", {}).items() if e["of"] in moving}
-            fresh = [d for d in docs if d.doc_id in changed | orphans]
-            unchanged = [d.doc_id for d in docs if d.doc_id not in changed | orphans]
-            kept, copies, sigs = self._fold(fresh, base, moving)
-            segment = self._segment(kept, sigs, progress) if kept else None
-            manifest = base
-            if fresh or gone or base is None:
-                manifest = store.append(index_dir, self.settings, segment, gone, base, copies)
-            if self._checkpoint is not None:
-                self._checkpoint.clear()
-                self._checkpoint = None
-            assert manifest is not None
-            manifest = self._compact_if_needed(manifest)
-            self._refresh()
-        return IndexReport(
-            tuple(d.doc_id for d in fresh if d.doc_id not in copies),
-            tuple(unchanged),
-            tuple(gone),
-            tuple(problems),
-            manifest["n_documents"],
-            manifest["n_chunks"],
-            _since(started) / 1e3,
-            tuple(sorted(copies)),
-        )
-
-    def _fold(
-        self, docs: Sequence[Document], base: dict[str, Any] | None, moving: set[str]
-    ) -> tuple[list[Document], dict[str, dict[str, Any]], dict[str, Any]]:
-        """Near-duplicates of indexed articles (or of each other) among ``docs``: the
-        articles to index, the copies' manifest records, and the kept ones' signatures."""
-        from rag.index import segments as segment_files
-        from rag.ingest import dedup
-
-        if not docs:
-            return [], {}, {}
-        sigs = dedup.signatures_of(docs)
-        threshold = self.config.index.near_duplicate_threshold
-        if threshold <= 0:
-            return list(docs), {}, sigs
-        known = dedup.NearDuplicates(threshold)
-        live = (base or {}).get("documents", {})
-        for meta in (base or {}).get("segments", []):
-            for doc_id, sig in segment_files.read_signatures(
-                self.config.index_dir, meta["name"]
-            ).items():
-                entry = live.get(doc_id)
-                if entry and entry["segment"] == meta["name"] and doc_id not in moving:
-                    known.add(doc_id, sig)
-        kept, copies = dedup.fold(docs, sigs, known)
-        by_id = {d.doc_id: d for d in docs}
-        records = {
-            c: {"of": k, "sha256": by_id[c].sha256, "title": by_id[c].title}
-            for c, k in copies.items()
-        }
-        return kept, records, {d.doc_id: sigs[d.doc_id] for d in kept}
-
-    def _segment(
-        self, docs: Sequence[Document], signatures: dict[str, Any], progress: bool
-    ) -> store.Segment:
-        """Embed ``docs`` through the checkpoint (resuming a killed build), as a segment."""
-        chunks = [c for d in docs for c in self.chunk(d)]
-        ckpt = Checkpoint(self.config.index_dir / store.CHECKPOINT, self.settings)
-        todo = [c for c in chunks if c not in ckpt]
-        step = max(1, self.config.index.checkpoint_passages)
-        with _progress(len(chunks), len(chunks) - len(todo), progress) as bar:
-            for lo in range(0, len(todo), step):
-                batch = todo[lo : lo + step]
-                ckpt.add(batch, self.embedder.embed_chunks(batch))
-                bar.update(len(batch))
-        segment = store.Segment.streamed(
-            self.settings.dimension, docs, chunks, lambda: ckpt.batches(chunks), signatures
-        )
-        self._checkpoint = ckpt  # cleared once the segment is committed
-        return segment
-
-    def _base_manifest(self, rebuild: bool) -> dict[str, Any] | None:
-        """The manifest to update (None: start empty); for a full build, an unusable
-        index (a bad manifest or a corrupt segment) is started afresh."""
-        index_dir = self.config.index_dir
-        try:
-            manifest = store.read_manifest(index_dir)
-            store.settings_of(manifest, index_dir, self.settings)
-            if rebuild:  # every segment must read back, or the build would keep a broken one
-                self._index = store.load(index_dir, self.settings, reuse=self._index)
-            return manifest
-        except IndexMissingError:
-            return None
-        except IndexCorruptError:
-            if rebuild:
-                self._index = None
-                return None
-            raise
-
-    def _compact_if_needed(self, manifest: dict[str, Any]) -> dict[str, Any]:
-        """Merge segments when they pile up or hold many deleted rows (config.index)."""
-        c = self.config.index
-        keep = store.compaction_plan(manifest, c.max_segments, c.max_deleted_share)
-        if keep is None:
-            return manifest
-        return store.compact(self.config.index_dir, self.settings, keep)
-
-    def _refresh(self) -> None:
-        """After a write: a loaded index is re-read, reusing its unchanged segments."""
-        if self._index is not None:
-            self._index = store.load(self.config.index_dir, self.settings, reuse=self._index)
+    def _write(self, op: Callable[[IndexWriter], _T]) -> _T:
+        """Run a write; a loaded index is then re-read, reusing its unchanged segments."""
+        with self._lock:
+            writer = IndexWriter(
+                self.config, self.settings, lambda: self.embedder, self.chunk, self._index
+            )
+            result = op(writer)
+            self._index = writer.loaded
+            if self._index is not None:
+                self._index = store.load(self.config.index_dir, self.settings, reuse=self._index)
+        return result
 
     def chunk(self, document: Document) -> list[Chunk]:
         c = self.config.chunking
@@ -544,21 +399,6 @@ def _gate(query: str, hits: Sequence[Hit], passages: Sequence[Hit], min_score: f
     if verify.ungrounded_names(query, [f"{h.chunk.title}\n{h.chunk.text}" for h in hits]):
         return "unknown name"
     return None
-
-
-@contextlib.contextmanager
-def _progress(total: int, done: int, show: bool) -> Iterator[Any]:
-    """A progress bar over passages with rate and ETA (tqdm), starting at ``done``; on a
-    terminal only (JSON output and logs stay clean)."""
-    from tqdm import tqdm
-
-    show = show and total > done and sys.stderr.isatty()
-    bar = tqdm(total=total, initial=done, unit="passage", desc="embedding", file=sys.stderr,
-               disable=not show, smoothing=0.05, dynamic_ncols=True)  # fmt: skip
-    try:
-        yield bar
-    finally:
-        bar.close()
 
 
 def _since(t: float) -> float:
