@@ -182,17 +182,52 @@ def incremental_add(ctx: BenchContext, embedder: Any, n: int) -> dict[str, Any]:
     path = write_corpus(ctx.work_dir / "add", [article])[0]
     with machine.timer() as t:
         report = pipeline.add([path])
+    add_s = t["s"]
+    embedded, embed_s = counting.passages, counting.seconds
     manifest = store.read_manifest(index_dir)
+    scale = segment_costs(ctx, pipeline, index_dir, path, report.added[0])
     return {
         **made,
         "index_load_s": round(load_s, 2),
-        "add_s": round(t["s"], 2),
-        "add_embed_s": round(counting.seconds, 2),
+        "add_s": round(add_s, 2),
+        "add_embed_s": round(embed_s, 2),
         "article_passages": report.n_chunks - n,
-        "passages_embedded": counting.passages,
-        "reembedded_others": counting.passages - (report.n_chunks - n),
+        "passages_embedded": embedded,
+        "reembedded_others": embedded - (report.n_chunks - n),
         "kind_after": manifest["index_type"],
         "index_bytes": store.index_bytes(index_dir, manifest),
+        **scale,
+        "add_speedup_vs_rewrite": _round(machine.ratio(scale["rewrite_baseline_s"], add_s)),
+    }
+
+
+def segment_costs(ctx: BenchContext, pipeline: Any, index_dir: Path, article: Path,
+                  doc_id: str) -> dict[str, Any]:  # fmt: skip
+    """After the add: removing that article, adding it back, compacting, and the
+    baseline, a rewrite of the whole index with the article in it (what every add cost
+    before segments: load, one FAISS index and BM25 over everything, write it all)."""
+    from rag.index import store
+    from rag.index.data import IndexData
+
+    with machine.timer() as t:
+        pipeline.remove([doc_id])
+    remove_s = t["s"]
+    pipeline.add([article])  # back in: a second small segment
+    with machine.timer() as t:
+        loaded = store.load(index_dir, pipeline.settings)
+        merged = loaded.compacted().segments[0]
+        store.save(
+            ctx.work_dir / "rewrite-baseline", IndexData(pipeline.settings, segments=[merged])
+        )
+    rewrite_s = t["s"]
+    del loaded, merged
+    with machine.timer() as t:
+        result = pipeline.compact()
+    return {
+        "remove_s": round(remove_s, 3),
+        "rewrite_baseline_s": round(rewrite_s, 2),
+        "compact_s": round(t["s"], 2),
+        "segments_before_compact": len(result["before"]["segments"]),
     }
 
 
@@ -221,3 +256,7 @@ def run(ctx: BenchContext, embedder: Any = None) -> dict[str, Any]:
     out["incremental_add"] = incremental_add(ctx, embedder, ctx.add_index_size)
     out["peak_rss_mb"] = machine.peak_rss_mb()
     return out
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 1)

@@ -162,6 +162,16 @@ def build_lines(b: dict[str, Any]) -> list[str]:
             f"building it took FAISS {fmt(a['faiss_build_s'])} s, BM25 {fmt(a['bm25_build_s'])} s,"
             f" writing {fmt(a['save_s'])} s; {size(a['index_bytes'])} on disk.",
         ]
+        if "remove_s" in a:
+            out += [
+                "",
+                f"Segments: the add wrote one segment; the baseline, rewriting the whole index "
+                f"with the article (the design before segments), takes "
+                f"{fmt(a['rewrite_baseline_s'])} s (add {fmt(a.get('add_speedup_vs_rewrite'))}x "
+                f"faster). Removing the article: **{fmt(a['remove_s'])} s** (tombstones in the "
+                f"manifest); compacting {a['segments_before_compact']} segments into one: "
+                f"{fmt(a['compact_s'])} s.",
+            ]
     return out
 
 

@@ -231,6 +231,9 @@ def test_build_section_on_the_fake_embedder(bench_ctx: BenchContext) -> None:
     assert add["passages"] == 300 and add["kind"] == "flat"
     assert add["passages_embedded"] == add["article_passages"] > 0
     assert add["reembedded_others"] == 0
+    # the removed article's segment went with it: the base and the re-added article
+    assert add["remove_s"] >= 0 and add["segments_before_compact"] == 2
+    assert add["rewrite_baseline_s"] > 0 and add["add_speedup_vs_rewrite"] is not None
     assert out["peak_rss_mb"] > 0
 
 
