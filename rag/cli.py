@@ -209,7 +209,9 @@ def index_status(ctx: click.Context, as_json: bool) -> None:
         f"segments:   {s['n_segments']}   deleted rows awaiting compaction: {s['n_deleted_rows']}"
     )
     click.echo(f"near-duplicates folded: {s['n_folded']}")
-    click.echo(f"embedding:  {s['embedding_model']} ({s['dimension']} dims)")
+    click.echo(
+        f"embedding:  {s['embedding_model']} ({s['dimension']} dims, on {s['embedding_device']})"
+    )
     click.echo(f"llm:        {s['llm']} ({s['llm_path']})")
     for doc_id, d in sorted(s["documents"].items()):
         click.echo(f"  {doc_id:32} {d['chunks']:4} chunks  {d['title'][:70]}")

@@ -48,6 +48,9 @@ class EmbeddingConfig:
     batch_size: int = 8
     max_seq_length: int = 512
     dimension: int = 768  # Matryoshka: 512/256/128 are valid truncations
+    # "auto": the GPU when torch sees one (cuda, then mps), else the CPU; or name one
+    # ("cpu", "cuda", "cuda:1", "mps"). `rag index status` shows the one in use.
+    device: str = "auto"
 
 
 @dataclass(frozen=True)

@@ -153,6 +153,13 @@ class Pipeline:
         c = self.config.chunking
         return chunk(document, c.chunk_size, c.chunk_overlap)
 
+    def embedding_device(self) -> str:
+        """The device the embedder runs (or will run) on: ``embedding.device`` resolved."""
+        from rag.embed import resolve_device
+
+        loaded = getattr(self._embedder, "device", None)
+        return str(loaded) if loaded else resolve_device(self.config.embedding.device)
+
     def status(self) -> dict[str, Any]:
         index_dir = self.config.index_dir
         manifest = store.read_manifest(index_dir)
@@ -171,6 +178,7 @@ class Pipeline:
             "created": manifest["created"],
             "embedding_model": manifest["settings"]["embedding_model_id"],
             "dimension": manifest["settings"]["dimension"],
+            "embedding_device": self.embedding_device(),
             "llm": self.config.generation.model_id,
             "llm_path": str(self.config.llm_path),
             "libraries": manifest["libraries"],

@@ -241,6 +241,7 @@ def run(ctx: BenchContext, embedder: Any = None) -> dict[str, Any]:
         raw_encode(embedder, [Chunk("w:0", "w", "Прогрев", "Прогрев модели перед замерами.", 0, 1)])
     out: dict[str, Any] = {
         "embedder": embedder.model_id,
+        "embedder_device": getattr(embedder, "device", "cpu"),
         "model_load_s": round(t["s"], 2),
         "rss_after_load_mb": machine.rss_mb(),
         "corpora": [],

@@ -143,7 +143,8 @@ def build_lines(b: dict[str, Any]) -> list[str]:
         for c in b.get("corpora", [])
     ]  # fmt: skip
     out = [
-        f"Model {b.get('embedder')} loaded in {fmt(b.get('model_load_s'))} s "
+        f"Model {b.get('embedder')} (on {b.get('embedder_device', 'cpu')}) loaded in "
+        f"{fmt(b.get('model_load_s'))} s "
         f"(RSS {fmt(b.get('rss_after_load_mb'))} MB after load).",
         "",
         *table(["corpus", "passages", "raw encode p/s", "pipeline p/s", "overhead",

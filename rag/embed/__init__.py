@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from rag.config import Config
 from rag.embed.base import Embedder, normalise
+from rag.embed.device import resolve_device
 
 
 def _sentence_transformers(config: Config) -> Embedder:
@@ -19,6 +20,7 @@ def _sentence_transformers(config: Config) -> Embedder:
         batch_size=e.batch_size,
         max_seq_length=e.max_seq_length,
         threads=config.threads,
+        device=e.device,
     )
 
 
@@ -37,4 +39,4 @@ def make_embedder(config: Config) -> Embedder:
     return factory(config)
 
 
-__all__ = ["BACKENDS", "Embedder", "make_embedder", "normalise"]
+__all__ = ["BACKENDS", "Embedder", "make_embedder", "normalise", "resolve_device"]

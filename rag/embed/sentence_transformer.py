@@ -26,6 +26,7 @@ class SentenceTransformerEmbedder(Embedder):
         batch_size: int = 8,
         max_seq_length: int = 512,
         threads: int | None = None,
+        device: str = "auto",
     ) -> None:
         self.path = Path(path)
         self.model_id = model_id
@@ -33,6 +34,7 @@ class SentenceTransformerEmbedder(Embedder):
         self.batch_size = batch_size
         self.max_seq_length = max_seq_length
         self.threads = threads
+        self.device = device  # "auto" until the model loads, then the one it runs on
         self._model: Any = None
 
     @property
@@ -55,9 +57,12 @@ class SentenceTransformerEmbedder(Embedder):
                 raise ModelError(
                     f"no sentence-transformers model at {self.path}; run `rag models fetch`"
                 )
+            from rag.embed.device import resolve_device
+
+            self.device = resolve_device(self.device)
             try:
                 model = SentenceTransformer(
-                    str(self.path), device="cpu", truncate_dim=self.dimension
+                    str(self.path), device=self.device, truncate_dim=self.dimension
                 )
             except Exception as exc:  # a broken folder: say so in one line
                 raise ModelError(f"cannot load embedding model {self.path}: {exc}") from None
