@@ -257,6 +257,8 @@ class ChatUI:
                     lines.append(f"✓ added {d}")
                 for d in report.unchanged:
                     lines.append(f"= {d} is already indexed, unchanged")
+                for d in report.folded:
+                    lines.append(f"≈ {d} repeats an indexed article; stored as its copy")
             except Exception as exc:
                 if not isinstance(exc, RagError):
                     log.exception("upload of %s failed", src)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import sys
 from functools import lru_cache
+from pathlib import Path
 
 from rag.errors import BadInputError
 
@@ -21,7 +24,9 @@ def resolve_device(name: str) -> str:
                 f"config: embedding.device must be auto, cpu, cuda, cuda:N or mps, got {name!r}"
             )
         return name
-    import torch  # lazy: seconds to import, and only a model load or status needs it
+    if "torch" not in sys.modules and _cpu_only_build():
+        return "cpu"  # a CPU build of torch sees no GPU; known without importing it
+    import torch  # lazy: seconds to import
 
     if torch.cuda.is_available():
         return "cuda"
@@ -29,3 +34,20 @@ def resolve_device(name: str) -> str:
     if mps is not None and mps.is_available():
         return "mps"
     return "cpu"
+
+
+def _cpu_only_build() -> bool:
+    """torch/version.py of a CPU build says ``cuda = None`` (and no ROCm): no GPU to find.
+    Apple's MPS needs no CUDA, so on macOS torch is asked."""
+    if sys.platform == "darwin":
+        return False
+    spec = importlib.util.find_spec("torch")
+    if spec is None or spec.origin is None:
+        return True  # no torch at all: the embedder cannot use a GPU either
+    try:
+        text = (Path(spec.origin).parent / "version.py").read_text(encoding="utf-8")
+    except OSError:
+        return False
+    cuda = re.search(r"^cuda\b[^=]*=\s*(.+)$", text, re.MULTILINE)
+    hip = re.search(r"^hip\b[^=]*=\s*(.+)$", text, re.MULTILINE)
+    return all(m is not None and m.group(1).strip() == "None" for m in (cuda, hip))

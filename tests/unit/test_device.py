@@ -33,6 +33,30 @@ def test_auto_prefers_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
     resolve_device.cache_clear()
 
 
+def test_a_cpu_build_of_torch_is_known_without_importing_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+    import sys
+    from types import SimpleNamespace
+
+    from rag.embed import device
+
+    (tmp_path / "torch").mkdir()
+    version = tmp_path / "torch" / "version.py"
+    spec = SimpleNamespace(origin=str(tmp_path / "torch" / "__init__.py"))
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec)
+    monkeypatch.setattr(sys, "platform", "linux")
+    version.write_text("cuda: Optional[str] = None\nhip: Optional[str] = None\n")
+    assert device._cpu_only_build() is True
+    monkeypatch.delitem(sys.modules, "torch", raising=False)  # as in a fresh process
+    resolve_device.cache_clear()
+    assert resolve_device("auto") == "cpu" and "torch" not in sys.modules  # not imported
+    resolve_device.cache_clear()
+    version.write_text("cuda: Optional[str] = '12.8'\nhip: Optional[str] = None\n")
+    assert device._cpu_only_build() is False
+
+
 def test_status_shows_the_device(fake_pipeline: Pipeline, corpus: Path) -> None:
     fake_pipeline.build([corpus])
     fake_pipeline.embedder.device = "cuda"  # type: ignore[attr-defined]  # as a loaded model says
