@@ -67,6 +67,7 @@ class Pipeline:
         self._index: IndexData | None = None
         self._lock = threading.RLock()  # llama.cpp and the index are not re-entrant
         self._prefilled = False
+        self._filter_cache: tuple[IndexData, SearchFilters, Any] | None = None
 
     # -- lazy parts ---------------------------------------------------------
     def with_config(self, config: Config) -> Pipeline:
@@ -209,16 +210,22 @@ class Pipeline:
         with self._lock:
             index = self.index
             retriever = Retriever(self.embedder, index, self.config.retrieval.mode)
-            allowed = None
-            if filters is not None:
-                doc_ids = [c.doc_id for c in index.chunks]
-                allowed = search_filters.allowed_rows(index.documents, doc_ids, filters)
+            allowed = self._allowed(index, filters) if filters is not None else None
             dated = filters is not None and (filters.since or filters.until)
             year = None if dated else search_filters.named_year(query)
             if year is None:
                 return retriever.search(query, k, allowed)
             hits = retriever.search(query, max(3 * k, 15), allowed)
             return search_filters.prefer_year(hits, index.documents, year, k)
+
+    def _allowed(self, index: IndexData, filters: SearchFilters) -> Any:
+        """The rows ``filters`` keep (cached per index and filters: 100k rows take ms)."""
+        cache = self._filter_cache
+        if cache is None or cache[0] is not index or cache[1] != filters:
+            doc_ids = [c.doc_id for c in index.chunks]
+            mask = search_filters.allowed_rows(index.documents, doc_ids, filters)
+            self._filter_cache = cache = (index, filters, mask)
+        return cache[2]
 
     def document(self, doc_id: str) -> Document | None:
         """An article by doc_id; a folded near-duplicate gives the copy that was kept."""

@@ -186,10 +186,23 @@ def load(
     """Read the committed index; refuse one built under other settings.
 
     Segments never change, so those already in ``reuse`` (an earlier load of
-    the same folder) are taken from it instead of being read again.
+    the same folder) are taken from it instead of being read again. A segment
+    removed under a reader by two commits in a row is a retry, not an error.
     """
-    manifest = read_manifest(index_dir)
-    settings = settings_of(manifest, index_dir, expected)
+    for attempt in range(3):
+        manifest = read_manifest(index_dir)
+        settings = settings_of(manifest, index_dir, expected)
+        try:
+            return _load(index_dir, manifest, settings, reuse)
+        except IndexCorruptError:
+            if attempt == 2 or read_manifest(index_dir)["generation"] == manifest["generation"]:
+                raise  # the committed index itself is damaged
+    raise AssertionError("unreachable")
+
+
+def _load(
+    index_dir: Path, manifest: dict[str, Any], settings: IndexSettings, reuse: IndexData | None
+) -> IndexData:
     known = {s.name: s for s in (reuse.segments if reuse else ()) if s.home == index_dir}
     segments, deleted = [], []
     for meta in manifest["segments"]:

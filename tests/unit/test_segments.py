@@ -258,3 +258,30 @@ def test_build_over_a_corrupt_segment_starts_afresh(
     report = fresh.build([corpus])
     assert sorted(report.added) == ["old-000.txt", "old-001.txt"]
     assert len(fresh.search("Спутник номер 1", k=2)) == 2
+
+
+def test_a_reader_racing_two_commits_retries_instead_of_failing(
+    fake_pipeline: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_corpus(tmp_path / "c", 2, "old")
+    fake_pipeline.build([tmp_path / "c"])
+    index_dir = fake_pipeline.config.index_dir
+    real_read = segments.read
+    calls = []
+
+    def racing_read(*args: object, **kw: object) -> Segment:
+        calls.append(args[1])
+        if len(calls) == 1:  # a writer commits (and collects this segment) meanwhile
+            write_corpus(tmp_path / "n", 1, "new")
+            Pipeline(fake_pipeline.config, embedder=FakeEmbedder(64)).add([tmp_path / "n"])
+            raise IndexCorruptError(f"index segment {args[1]} is corrupt (missing)")
+        return real_read(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(segments, "read", racing_read)
+    loaded = store.load(index_dir, SETTINGS)
+    assert sorted(loaded.documents) == ["new-000.txt", "old-000.txt", "old-001.txt"]
+    # a segment damaged in the committed index is still an error
+    monkeypatch.setattr(segments, "read", lambda *a, **k: (_ for _ in ()).throw(
+        IndexCorruptError("index segment x is corrupt")))  # fmt: skip
+    with pytest.raises(IndexCorruptError):
+        store.load(index_dir, SETTINGS)
