@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rag.bench.resume import resume_lines
+
 SCHEMA = 1
 TARGET_OVERHEAD = 0.10
 TARGET_SEARCH_MS = 20.0
@@ -309,6 +311,7 @@ SECTIONS: dict[str, tuple[str, Callable[[dict[str, Any]], list[str]]]] = {
     "search": ("Search", search_lines),
     "answer": ("Answer (`rag ask`)", answer_lines),
     "baseline": ("Baseline: LangChain community FAISS, same model", baseline_lines),
+    "resume": ("Resume: a build killed at random points", resume_lines),
     "threads": ("Threads: OpenMP waiting under load", threads_lines),
 }
 

@@ -274,3 +274,13 @@ def test_cli_help_lists_the_options() -> None:
     assert result.exit_code == 0
     for option in ("--quick", "--sizes", "--sections", "--out"):
         assert option in result.output
+
+
+def test_resume_section_kills_and_resumes(bench_ctx: BenchContext) -> None:
+    from rag.bench import resume
+
+    out = resume.run(bench_ctx)  # quick: 3 kills
+    assert out["kills"] == resume.QUICK_KILLS and out["killed_while_embedding"] >= 1
+    assert out["reembedded_after_checkpoint"] == 0 and out["identical_to_uninterrupted"]
+    assert 0 <= out["embedded_twice"] <= out["kills"] * out["shard_passages"]
+    assert "identical to an uninterrupted build: **yes**" in report.SECTIONS["resume"][1](out)[0]
