@@ -284,3 +284,15 @@ def test_resume_section_kills_and_resumes(bench_ctx: BenchContext) -> None:
     assert out["reembedded_after_checkpoint"] == 0 and out["identical_to_uninterrupted"]
     assert 0 <= out["embedded_twice"] <= out["kills"] * out["shard_passages"]
     assert "identical to an uninterrupted build: **yes**" in report.SECTIONS["resume"][1](out)[0]
+
+
+def test_targets_of_issue_12() -> None:
+    add = {"add_s": 2.1, "passages": 100_000, "rewrite_baseline_s": 14.0, "remove_s": 0.08}
+    resumed = {"kills": 20, "reembedded_after_checkpoint": 0, "identical_to_uninterrupted": True}
+    got = report.targets({"sections": {"build": {"incremental_add": add}, "resume": resumed}})
+    met = {t["target"].split(" ")[0]: t["met"] for t in got}
+    assert met == {"add": True, "remove": True, "a": True}
+    slow = {**add, "add_s": 3.5, "remove_s": 1.5}
+    broken = {**resumed, "identical_to_uninterrupted": False}
+    got = report.targets({"sections": {"build": {"incremental_add": slow}, "resume": broken}})
+    assert [t["met"] for t in got] == [False, False, False]
