@@ -110,7 +110,7 @@ def run(ctx: BenchContext) -> dict[str, Any]:
 
     kills = QUICK_KILLS if ctx.quick else KILLS
     corpus = ctx.work_dir / "resume-corpus"
-    n_articles = 30 if ctx.quick else 150  # more passages than the kills can get through
+    n_articles = 30 if ctx.quick else 320  # more passages than the kills can get through
     write_corpus(corpus, generate_articles(seed_sentences([ctx.seeds_dir]), n_articles, ctx.seed))
     reference = Pipeline(resume_config(ctx.config, ctx.work_dir / "resume-ref"), HashEmbedder())
     with_ref = reference.build([corpus])
