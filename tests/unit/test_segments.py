@@ -285,3 +285,37 @@ def test_a_reader_racing_two_commits_retries_instead_of_failing(
         IndexCorruptError("index segment x is corrupt")))  # fmt: skip
     with pytest.raises(IndexCorruptError):
         store.load(index_dir, SETTINGS)
+
+
+def test_a_full_disk_during_an_add_or_a_compaction_keeps_the_index(
+    fake_pipeline: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from rag.index import ann
+
+    write_corpus(tmp_path / "c", 3, "old")
+    fake_pipeline.build([tmp_path / "c"])
+    fake_pipeline.add([_one(tmp_path, "second")])
+    index_dir = fake_pipeline.config.index_dir
+    before = store.read_manifest(index_dir)
+
+    def full(*a: object, **k: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(ann, "write", full)
+    runner = CliRunner()
+    for args in (["index", "add", str(_one(tmp_path, "third"))], ["index", "compact"]):
+        result = runner.invoke(main, args, obj={"pipeline": fake_pipeline})
+        assert result.exit_code == 1 and "No space left on device" in result.output
+        assert result.output.strip().count("\n") == 0  # one line, no traceback
+        assert store.read_manifest(index_dir)["generation"] == before["generation"]
+    monkeypatch.undo()
+    assert not [p for p in index_dir.iterdir() if p.name.startswith(".staging-")]
+    fresh = Pipeline(fake_pipeline.config, embedder=FakeEmbedder(64))
+    assert sorted(fresh.index.documents) == sorted(before["documents"])
+
+
+def _one(tmp_path: Path, tag: str) -> Path:
+    write_corpus(tmp_path / tag, 1, tag)
+    return tmp_path / tag / f"{tag}-000.txt"
