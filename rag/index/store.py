@@ -223,7 +223,8 @@ def save(index_dir: Path, data: IndexData) -> dict[str, Any]:
     for seg, dead in zip(data.segments, data.deleted, strict=True):
         if seg.name is None or seg.home != index_dir or not (index_dir / seg.name).is_dir():
             if seg.name is not None:  # written elsewhere: a copy goes into this folder
-                seg = Segment(seg.documents, seg.chunks, seg.ann_index, seg.kind, seg.lexical)
+                seg = Segment(seg.documents, seg.chunks, seg.ann_index, seg.kind, seg.lexical,
+                              signatures=seg.signatures)  # fmt: skip
             segment_files.write(index_dir, seg)
         assert seg.name is not None
         metas.append({"name": seg.name, "rows": len(seg), "kind": seg.kind,

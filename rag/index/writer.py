@@ -77,8 +77,9 @@ class IndexWriter:
             # copies of an article that changes or goes are looked at again
             moving = set(gone) | changed
             orphans = {c for c, e in (base or {}).get("copies", {}).items() if e["of"] in moving}
-            fresh = [d for d in docs if d.doc_id in changed | orphans]
-            unchanged = [d.doc_id for d in docs if d.doc_id not in changed | orphans]
+            redo = changed | orphans
+            fresh = [d for d in docs if d.doc_id in redo]
+            unchanged = [d.doc_id for d in docs if d.doc_id not in redo]
             kept, copies, sigs = self._fold(fresh, base, moving)
             ckpt = Checkpoint(self.index_dir / store.CHECKPOINT, self.settings)
             segment = self._segment(kept, sigs, ckpt, progress) if kept else None
