@@ -147,7 +147,9 @@ class Pipeline:
             result = op(writer)
             self._index = writer.loaded
             if self._index is not None:
-                self._index = store.load(self.config.index_dir, self.settings, reuse=self._index)
+                self._index = store.load(
+                    self.config.index_dir, self.settings, self._index, writer.written
+                )
         return result
 
     def chunk(self, document: Document) -> list[Chunk]:

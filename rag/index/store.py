@@ -31,7 +31,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
@@ -181,19 +181,23 @@ def _document_entry(doc: Document, chunks: int, segment: str) -> dict[str, Any]:
 
 # -- reading and writing whole indexes -------------------------------------------
 def load(
-    index_dir: Path, expected: IndexSettings | None = None, reuse: IndexData | None = None
+    index_dir: Path,
+    expected: IndexSettings | None = None,
+    reuse: IndexData | None = None,
+    also: Sequence[Segment] = (),
 ) -> IndexData:
     """Read the committed index; refuse one built under other settings.
 
     Segments never change, so those already in ``reuse`` (an earlier load of
-    the same folder) are taken from it instead of being read again. A segment
+    the same folder) or in ``also`` (just written) are taken from there instead
+    of being read again. A segment
     removed under a reader by two commits in a row is a retry, not an error.
     """
     for attempt in range(3):
         manifest = read_manifest(index_dir)
         settings = settings_of(manifest, index_dir, expected)
         try:
-            return _load(index_dir, manifest, settings, reuse)
+            return _load(index_dir, manifest, settings, [*(reuse.segments if reuse else ()), *also])
         except IndexCorruptError:
             if attempt == 2 or read_manifest(index_dir)["generation"] == manifest["generation"]:
                 raise  # the committed index itself is damaged
@@ -201,9 +205,9 @@ def load(
 
 
 def _load(
-    index_dir: Path, manifest: dict[str, Any], settings: IndexSettings, reuse: IndexData | None
+    index_dir: Path, manifest: dict[str, Any], settings: IndexSettings, reuse: Sequence[Segment]
 ) -> IndexData:
-    known = {s.name: s for s in (reuse.segments if reuse else ()) if s.home == index_dir}
+    known = {s.name: s for s in reuse if s.home == index_dir and s.name}
     segments, deleted = [], []
     for meta in manifest["segments"]:
         seg = known.get(meta["name"]) or segment_files.read(

@@ -59,6 +59,7 @@ class IndexWriter:
         self._embedder = embedder
         self._chunk = chunk
         self.loaded = loaded
+        self.written: list[Segment] = []  # segments this write added (in memory already)
 
     # -- the operations -----------------------------------------------------------
     def update(self, paths: Sequence[Path], replace_all: bool, progress: bool) -> IndexReport:
@@ -83,6 +84,7 @@ class IndexWriter:
             kept, copies, sigs = self._fold(fresh, base, moving)
             ckpt = Checkpoint(self.index_dir / store.CHECKPOINT, self.settings)
             segment = self._segment(kept, sigs, ckpt, progress) if kept else None
+            self.written += [segment] if segment is not None else []
             manifest = base
             if fresh or gone or base is None:
                 manifest = store.append(self.index_dir, self.settings, segment, gone, base, copies)

@@ -319,3 +319,15 @@ def test_a_full_disk_during_an_add_or_a_compaction_keeps_the_index(
 def _one(tmp_path: Path, tag: str) -> Path:
     write_corpus(tmp_path / tag, 1, tag)
     return tmp_path / tag / f"{tag}-000.txt"
+
+
+def test_a_loaded_index_takes_in_an_add_without_reading_any_segment(
+    fake_pipeline: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_corpus(tmp_path / "c", 3, "old")
+    fake_pipeline.build([tmp_path / "c"])
+    assert len(fake_pipeline.index) > 0  # loaded
+    monkeypatch.setattr(segments, "read", lambda *a, **k: pytest.fail("a segment was read"))
+    fake_pipeline.add([_one(tmp_path, "late")])
+    assert "late-000.txt" in fake_pipeline.index.documents
+    assert fake_pipeline.search("Спутник late номер 0", k=1)[0].chunk.doc_id == "late-000.txt"
