@@ -28,13 +28,23 @@ def test_choose_kind_is_exact_up_to_flat_max_then_ivf() -> None:
 
 
 def test_ivf_lists_grow_with_the_square_root_and_nprobe_with_the_lists() -> None:
-    assert ann.ivf_nlist(1_000_000) == 2000
-    assert ann.ivf_nlist(100_000) == 632
+    assert ann.ivf_nlist(1_000_000) == 4000
+    assert ann.ivf_nlist(100_000) == 1265
     assert ann.ivf_nlist(400) == 10  # capped: 40 training rows per list
     assert ann.ivf_nlist(0) == 1
-    assert ann.ivf_nprobe(2000) == 125
-    assert ann.ivf_nprobe(632) == 40
+    assert ann.ivf_nprobe(4000) == 133
+    assert ann.ivf_nprobe(1265) == 42
     assert ann.ivf_nprobe(10) == 10  # never more lists than there are
+
+
+def test_an_index_keeps_the_nprobe_it_was_built_with(tmp_path: Path) -> None:
+    """An IVF index built under an earlier rule (2·sqrt(n) lists, nprobe nlist/16) reads
+    back with its own nprobe, not one the current rule would give its nlist."""
+    vectors = _space(2000).rows(0, 2000)
+    old = ann.build(vectors, "ivf")
+    old.nprobe = 7
+    ann.write(old, tmp_path / "v.faiss")
+    assert ann.read(tmp_path / "v.faiss").nprobe == 7
 
 
 def test_ivf_build_reads_rows_back_exactly_and_finds_what_flat_finds() -> None:
