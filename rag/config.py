@@ -82,6 +82,22 @@ class GenerationConfig:
     # says so: mode "extractive-fallback"). On the gold set the fallback rescued 2
     # answers and made 5 hallucinations out of refusals (eval/experiments/).
     fallback: str = "abstain"
+    # The answer step (rag.generate.registry): "select" chooses the sentence that
+    # answers, then phrases it; "free" lets the model write, then checks each sentence.
+    strategy: str = "free"
+
+
+@dataclass(frozen=True)
+class SelectionConfig:
+    """The select strategy (rag/generate/select.py)."""
+
+    max_candidates: int = 6  # sentences the judge reads (one-digit numbers: at most 9)
+    budget_tokens: int = 260  # estimated tokens of those sentences
+    # Refuse when the best sentence's calibrated score is below this; chosen from the
+    # hallucination / false-refusal curve (eval/experiments/).
+    threshold: float = 0.5
+    calibration: Path = Path("rag/generate/calibration.json")  # fitted weights
+    max_tokens: int = 80  # the phrased answer
 
 
 @dataclass(frozen=True)
@@ -104,6 +120,7 @@ class Config:
     embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     ui: UIConfig = field(default_factory=UIConfig)
 

@@ -89,6 +89,10 @@ class Answer:
     # sentence was supported by its passages); None when it is an answer.
     refusal: str | None = None
     draft: str = ""  # what the model generated, before the checks
+    strategy: str = "free"  # the answer strategy (rag.generate.strategy.STRATEGIES)
+    # The select strategy's candidate sentences with their features and calibrated
+    # scores, best first (for the eval's calibration; not part of the JSON).
+    candidates: tuple[dict[str, object], ...] = ()
 
     def to_json(self) -> dict[str, object]:
         """The stable JSON shape of ``rag ask --json`` (scripts depend on these names)."""
@@ -124,6 +128,7 @@ class Answer:
             "mode": self.mode,
             "refusal": self.refusal,
             "draft": self.draft,
+            "strategy": self.strategy,
             "sentences": [
                 {"text": s.text, "citations": list(s.citations), "verified": s.verified,
                  "method": s.method, "support": s.support}

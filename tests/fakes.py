@@ -52,6 +52,10 @@ class FakeGenerator(Generator):
     def __init__(self, *replies: str | Sequence[str]) -> None:
         self.replies = list(replies)
         self.seen: list[list[Message]] = []
+        # The judge's votes: one list of per-option probabilities per question
+        # (default: all on option "1", the first candidate).
+        self.votes: list[Sequence[float]] = []
+        self.prefixes: list[str] = []  # what each stream_reply was started with
 
     def queue(self, *replies: str | Sequence[str]) -> None:
         self.replies.extend(replies)
@@ -63,6 +67,24 @@ class FakeGenerator(Generator):
             [reply[i : i + 3] for i in range(0, len(reply), 3)] if isinstance(reply, str) else reply
         )
         yield from pieces
+
+    def option_logprobs(self, messages: Sequence[Message], options: Sequence[str]) -> list[float]:
+        import math
+
+        self.seen.append(list(messages))
+        probs = list(self.votes.pop(0)) if self.votes else [0.0, 1.0]
+        probs += [0.0] * (len(options) - len(probs))
+        return [math.log(p) if p > 0 else -math.inf for p in probs[: len(options)]]
+
+    def stream_reply(
+        self,
+        messages: Sequence[Message],
+        reply_prefix: str,
+        max_tokens: int,
+        grammar: str | None = None,
+    ) -> Iterator[str]:
+        self.prefixes.append(reply_prefix)
+        yield from self.stream(messages, max_tokens)
 
 
 def use_extractive_fallback(pipeline: Any) -> None:

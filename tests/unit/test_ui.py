@@ -194,8 +194,8 @@ def test_stream_survives_being_advanced_from_different_threads(
         assert not isinstance(views[-1], BaseException), views[-1]
     release.set()
     assert views[-2][3][0].done and not views[-2][3][0].error
-    assert ui.pipeline._lock.acquire(blocking=False)  # released
-    ui.pipeline._lock.release()
+    assert ui.pipeline.lock.acquire(blocking=False)  # released
+    ui.pipeline.lock.release()
 
 
 def test_settings_reach_the_pipeline() -> None:
