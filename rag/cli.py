@@ -229,7 +229,7 @@ def search(ctx: click.Context, query: str, k: int, as_json: bool) -> None:
 @click.pass_context
 def ask(ctx: click.Context, question: str, as_json: bool, k: int | None, mode: str | None) -> None:
     """Answer QUESTION from the articles, with numbered citations ('-': read stdin)."""
-    from rag.pipeline import Done, Token
+    from rag.pipeline import Done, Evidence, Token
 
     pipe = _pipeline(ctx)
     if question == "-":
@@ -240,13 +240,20 @@ def ask(ctx: click.Context, question: str, as_json: bool, k: int | None, mode: s
         return
     answer, streamed = None, ""
     for event in pipe.stream(question, k=k, mode=mode):
-        if isinstance(event, Token):
+        if isinstance(event, Evidence):
+            # The source is known before the answer is phrased: show it at once.
+            for hit in event.sentences:
+                click.echo(f"» «{' '.join(hit.chunk.text.split())}» ({hit.chunk.doc_id})", err=True)
+        elif isinstance(event, Token):
             streamed += event.text
             click.echo(event.text, nl=False)
         elif isinstance(event, Done):
             answer = event.answer
     click.echo()
-    if answer is not None and answer.mode == "extractive-fallback":
+    if answer is not None and answer.mode == "select-quote":
+        click.echo(f"\nThe phrased answer said more than its source; the source, verbatim:\n"
+                   f"{answer.answer}")  # fmt: skip
+    elif answer is not None and answer.mode == "extractive-fallback":
         click.echo(
             "\nThe generated answer was not supported by the passages; their best-matching "
             f"sentences, verbatim:\n{answer.answer}"
@@ -256,7 +263,8 @@ def ask(ctx: click.Context, question: str, as_json: bool, k: int | None, mode: s
     if answer is not None and answer.citations:
         click.echo("\nSources:")
         for c in answer.citations:
-            click.echo(f"[{c.n}] {c.title} ({c.doc_id}, chars {c.start}-{c.end})")
+            dated = f", published {c.date}" if c.date else ""
+            click.echo(f"[{c.n}] {c.title} ({c.doc_id}{dated}, chars {c.start}-{c.end})")
             click.echo(textwrap.indent(textwrap.fill(c.text, 96), "    "))
 
 

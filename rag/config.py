@@ -93,9 +93,10 @@ class SelectionConfig:
 
     max_candidates: int = 6  # sentences the judge reads (one-digit numbers: at most 9)
     budget_tokens: int = 260  # estimated tokens of those sentences
-    # Refuse when the best sentence's calibrated score is below this; chosen from the
-    # hallucination / false-refusal curve (eval/experiments/).
-    threshold: float = 0.5
+    # Refuse when the best sentence's calibrated score is below this; negative: the
+    # threshold saved with the calibration, chosen from the hallucination /
+    # false-refusal curve (eval/experiments/calibration.md).
+    threshold: float = -1.0
     calibration: Path = Path("rag/generate/calibration.json")  # fitted weights
     max_tokens: int = 80  # the phrased answer
 

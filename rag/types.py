@@ -57,6 +57,9 @@ class Citation:
     start: int
     end: int
     text: str
+    # The article's publication date: metadata shown with the citation, not evidence
+    # for when the events it reports happened.
+    date: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ class Answer:
                     "start": c.start,
                     "end": c.end,
                     "text": c.text,
+                    "date": c.date,
                 }
                 for c in self.citations
             ],

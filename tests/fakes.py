@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -52,9 +52,9 @@ class FakeGenerator(Generator):
     def __init__(self, *replies: str | Sequence[str]) -> None:
         self.replies = list(replies)
         self.seen: list[list[Message]] = []
-        # The judge's votes: one list of per-option probabilities per question
-        # (default: all on option "1", the first candidate).
-        self.votes: list[Sequence[float]] = []
+        # The judge: P(yes) for the text of the last message (default: 0.5 each).
+        self.judge: Callable[[str], float] = lambda _text: 0.5
+        self.judged: list[str] = []  # the last message of every judge call
         self.prefixes: list[str] = []  # what each stream_reply was started with
 
     def queue(self, *replies: str | Sequence[str]) -> None:
@@ -69,12 +69,14 @@ class FakeGenerator(Generator):
         yield from pieces
 
     def option_logprobs(self, messages: Sequence[Message], options: Sequence[str]) -> list[float]:
+        """For options ("yes", "Yes", "no", "No"): P(yes) from ``judge``, split evenly."""
         import math
 
-        self.seen.append(list(messages))
-        probs = list(self.votes.pop(0)) if self.votes else [0.0, 1.0]
-        probs += [0.0] * (len(options) - len(probs))
-        return [math.log(p) if p > 0 else -math.inf for p in probs[: len(options)]]
+        text = messages[-1]["content"]
+        self.judged.append(text)
+        yes = min(max(self.judge(text), 1e-6), 1 - 1e-6)
+        probs = [yes / 2, yes / 2, (1 - yes) / 2, (1 - yes) / 2]
+        return [math.log(p) for p in probs[: len(options)]]
 
     def stream_reply(
         self,

@@ -31,7 +31,7 @@ import gradio as gr
 
 from rag.errors import BadInputError, RagError
 from rag.ingest.load import SUPPORTED
-from rag.pipeline import Done, Event, Pipeline, Retrieved, Token
+from rag.pipeline import Done, Event, Evidence, Pipeline, Retrieved, Token
 from ui import render
 from ui.render import Turn
 
@@ -175,6 +175,10 @@ class ChatUI:
             for event in self._events(turn.question, history, settings):
                 if isinstance(event, Retrieved):
                     turn.query, turn.hits = event.query, event.hits
+                elif isinstance(event, Evidence):
+                    turn.evidence = tuple(self._evidence(h) for h in event.sentences)
+                    if turn.first_token_s is None:
+                        turn.first_token_s = time.perf_counter() - started
                 elif isinstance(event, Token):
                     if turn.first_token_s is None and event.text.strip():
                         turn.first_token_s = time.perf_counter() - started
@@ -194,6 +198,10 @@ class ChatUI:
                 log.exception("answering %r failed", question)
             turn.error, turn.done = error_message(exc), True
             yield view()
+
+    def _evidence(self, hit: Any) -> tuple[str, str, str]:
+        doc = self.pipeline.document(hit.chunk.doc_id)
+        return hit.chunk.text, hit.chunk.title, (doc.date or "") if doc else ""
 
     def show_passage(self, turns: list[Turn], evt: gr.EventData) -> str:
         """The viewer for a clicked citation (``cite``) or source row (``hit``)."""

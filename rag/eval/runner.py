@@ -183,6 +183,14 @@ def _answer(pipeline: Any, q: GoldQuestion) -> dict[str, Any]:
         "unverified": _scores(q, answer.draft, draft_refused, answer.passages, texts, shown),
         "extractive": _scores(q, extract, not extract, answer.passages, texts, shown),
     }
+    out["strategy"] = answer.strategy
+    if answer.candidates:
+        # The select strategy's judged sentences (features, votes, calibrated scores),
+        # for `rag eval --calibrate RUN`; and its answer as the chosen sentence verbatim.
+        out["candidates"] = [dict(c) for c in answer.candidates]
+        quote = " ".join(f"{c['text']} [{c['n']}]" for c in answer.candidates if c["chosen"])
+        out["variants"]["quote"] = _scores(q, quote, not quote or answer.abstained,
+                                           answer.passages, texts, shown)  # fmt: skip
     if out["mode"] == "extractive-fallback":
         out["variants"]["no_fallback"] = _scores(q, "", True, answer.passages, texts, shown)
     return out
@@ -265,7 +273,7 @@ def _cost(records: Sequence[dict[str, Any]]) -> dict[str, float | None]:
     if answers:
         stages = {
             s: [a["timings_ms"][s] for a in answers if s in a["timings_ms"]]
-            for s in ("retrieve", "first_token", "generate", "total")
+            for s in ("retrieve", "judge", "first_shown", "first_token", "generate", "total")
         }
     out: dict[str, float | None] = {
         f"Latency.{s}.p{q}_ms": _round(m.percentile(v, q))

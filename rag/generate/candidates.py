@@ -58,7 +58,10 @@ def sentences(hits: Sequence[Hit]) -> list[tuple[int, Hit]]:
             if len(body) < MIN_CHARS or key in seen or not any(ch.isalpha() for ch in body):
                 continue
             seen.add(key)
-            chunk = replace(hit.chunk, text=text[a:b].strip(), start=start, end=hit.chunk.start + b)
+            a += len(text[a:b]) - len(text[a:b].lstrip())  # the span is the text, exactly
+            b -= len(text[a:b]) - len(text[a:b].rstrip())
+            chunk = replace(hit.chunk, text=text[a:b], start=hit.chunk.start + a,
+                            end=hit.chunk.start + b)  # fmt: skip
             out.append((rank, Hit(chunk, hit.score)))
     return out
 

@@ -8,7 +8,7 @@ Kept for comparison (``rag eval --strategies free,select``) and for the
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from rag.generate import citations, extractive, prompts, verify
@@ -22,7 +22,7 @@ from rag.generate.strategy import (
     since,
 )
 from rag.retrieve import context
-from rag.types import Answer, Citation, Hit, SentenceCheck
+from rag.types import Answer, Citation, Document, Hit, SentenceCheck
 
 
 @dataclass
@@ -83,7 +83,7 @@ class FreeStrategy(Strategy):
                 question=request.question,
                 answer=text,
                 abstained=refusal is not None,
-                citations=() if refusal is not None else cite(text, passages),
+                citations=() if refusal is not None else cite(text, passages, res.index.documents),
                 passages=tuple(passages),
                 timings_ms=timings,
                 language=request.language,
@@ -145,9 +145,14 @@ def gate(query: str, hits: Sequence[Hit], passages: Sequence[Hit], min_score: fl
     return None
 
 
-def cite(text: str, passages: Sequence[Hit]) -> tuple[Citation, ...]:
+def cite(
+    text: str, passages: Sequence[Hit], documents: Mapping[str, Document] | None = None
+) -> tuple[Citation, ...]:
+    """The citations ``[n]`` of ``text``, with their article's date where known."""
     out = []
     for n in citations.cited_numbers(text):
         c = passages[n - 1].chunk
-        out.append(Citation(n, c.doc_id, c.title, c.chunk_id, c.start, c.end, c.text))
+        doc = (documents or {}).get(c.doc_id)
+        date = doc.date if doc is not None else None
+        out.append(Citation(n, c.doc_id, c.title, c.chunk_id, c.start, c.end, c.text, date))
     return tuple(out)

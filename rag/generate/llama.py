@@ -153,8 +153,9 @@ class LlamaGenerator(Generator):
             file = cache_dir / f"prefix-{hashlib.sha256(key.encode()).hexdigest()[:16]}.bin"
             if file.is_file() and self._load_session(file):
                 return
-        for _ in self.stream(probe, max_tokens=1):
-            pass
+        # The prefix as the chat template renders it (the same tokens a later prompt
+        # starts with), evaluated without generating.
+        self._eval_reusing_cache(self._prompt_tokens(probe))
         if file is not None:
             self._save_session(file)
 

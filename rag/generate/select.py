@@ -3,19 +3,23 @@ sources are silent (``generation.strategy = "select"``).
 
 1. Candidates: every sentence of the retrieved passages, each with its exact span
    (:mod:`candidates`); the best few by cheap features go to the judge.
-2. Judge: one prompt holds the question and the shortlisted sentences; the
-   model's probability of each sentence's number as the first token of its
-   reply is its vote (read from the log-probabilities, not from generated
-   text; the instructions and worked examples stay in the KV cache).
-3. Calibrated score: a logistic model over the vote and the cheap features
-   (passage score, lexical overlap, answer type, novelty, rank), fitted on
-   the gold set (``rag eval --calibrate RUN``, weights in ``calibration.json``).
-   Below ``selection.threshold`` the answer is a refusal.
-4. Say: the model continues the same reply after the chosen number(s), so it
-   reads nothing again; an English answer is constrained by a grammar to
-   Latin script and uses the names' standard transliteration. The phrase is
-   checked against the chosen sentence; if it fails, the answer is the
-   sentence itself, verbatim ("quote").
+2. Judge: for each shortlisted sentence the LLM is asked "does it state the
+   answer?", and its vote is P(yes) against P(no) as the first token of the
+   reply (read from the log-probabilities, not from generated text). The
+   instructions, worked examples and the question come first, so the KV cache
+   keeps them while the sentences change: each costs only its own tokens.
+3. Calibrated score: a logistic model over the vote, its margin over the other
+   sentences' votes and the cheap features (passage score, lexical overlap,
+   answer type, novelty, rank), fitted on the gold set
+   (``rag eval --calibrate RUN``, weights in ``calibration.json``). Below the
+   threshold the answer is a refusal.
+4. Say: the judge's conversation about the chosen sentence goes on ("yes", then
+   the request for a short answer), so the model reads almost nothing new; the
+   sentences are judged best-prior last, so that conversation is usually still
+   in the KV cache. An English answer is constrained by a grammar to Latin
+   script and uses the names' standard transliteration. The phrase is checked
+   against the chosen sentence; if it says more, the answer is the sentence
+   itself, verbatim ("select-quote").
 
 A question that asks two things ("Где и когда ...") gets a second sentence when
 the first lacks the second part's answer type.
@@ -47,10 +51,10 @@ from rag.generate.strategy import (
 from rag.types import Answer, SentenceCheck
 
 CALIBRATION = Path(__file__).with_name("calibration.json")
-FEATURES = ("judge", "none", "dense", "lexical", "type", "novel", "rank")
+FEATURES = ("judge", "margin", "dense", "lexical", "type", "novel", "rank")
 # Before calibration: the judge's vote first, then lexical overlap and answer type.
 DEFAULT_WEIGHTS = {
-    "bias": -3.0, "judge": 5.0, "none": -2.0, "dense": 2.0, "lexical": 2.0,
+    "bias": -4.0, "judge": 4.0, "margin": 2.0, "dense": 2.0, "lexical": 2.0,
     "type": 1.0, "novel": 0.5, "rank": 0.3,
 }  # fmt: skip
 # English answers: any character but a newline or a Cyrillic letter.
@@ -59,14 +63,19 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _CAPITAL = re.compile(r"(?<=\s)[A-Z][\w-]+")
 
 
+DEFAULT_THRESHOLD = 0.5
+
+
 @lru_cache(maxsize=4)
-def load_weights(path: Path) -> dict[str, float]:
-    """The calibrated weights (``calibration.json``); defaults when there is none."""
+def load_calibration(path: Path) -> tuple[dict[str, float], float]:
+    """The calibrated weights and refusal threshold (``calibration.json``); the
+    hand-set defaults when there is none."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return {k: float(v) for k, v in data["weights"].items()}
-    except (OSError, ValueError, KeyError):
-        return dict(DEFAULT_WEIGHTS)
+        weights = {k: float(v) for k, v in data["weights"].items()}
+        return weights, float(data.get("threshold", DEFAULT_THRESHOLD))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return dict(DEFAULT_WEIGHTS), DEFAULT_THRESHOLD
 
 
 def score(features: dict[str, float], weights: dict[str, float]) -> float:
@@ -78,7 +87,7 @@ class SelectStrategy(Strategy):
     name = "select"
 
     def prefix(self) -> list[prompts.Message]:
-        return prompts.select_prefix_messages()
+        return prompts.judge_prefix_messages()
 
     def answer(self, request: AnswerRequest, res: Resources) -> Iterator[Event]:
         cfg = res.config.selection
@@ -90,25 +99,20 @@ class SelectStrategy(Strategy):
         short = shortlist(pool, cfg.max_candidates, cfg.budget_tokens) if refusal is None else []
         if refusal is None and not short:
             refusal = "no answer sentence"
-        names = _names(short) if language == "en" else {}
-        messages = prompts.select_messages(
-            query, [c.text for c in short], "; ".join(f"{k} = {v}" for k, v in names.items()),
-            language,
-        )  # fmt: skip
         scored: list[tuple[float, Candidate, dict[str, float]]] = []
+        threshold = DEFAULT_THRESHOLD
         if refusal is None:
             res.prefill(self.prefix())
-            options = [str(i) for i in range(len(short) + 1)]
-            with res.lock:
-                logprobs = res.generator.option_logprobs(messages, options)
-            votes = _softmax(logprobs)
-            weights = load_weights(res.config.resolve(cfg.calibration))
-            for i, c in enumerate(short, start=1):
-                f = {**c.features, "judge": votes[i], "none": votes[0]}
+            votes = self._judge(query, short, res)
+            weights, calibrated = load_calibration(res.config.resolve(cfg.calibration))
+            threshold = cfg.threshold if cfg.threshold >= 0 else calibrated
+            for i, c in enumerate(short):
+                others = max((v for j, v in enumerate(votes) if j != i), default=0.0)
+                f = {**c.features, "judge": votes[i], "margin": votes[i] - others}
                 scored.append((score(f, weights), c, f))
             timings["judge"] = since(t)
         order = sorted(range(len(scored)), key=lambda i: -scored[i][0])
-        chosen = _choose(query, scored, order, cfg.threshold) if refusal is None else []
+        chosen = _choose(query, scored, order, threshold) if refusal is None else []
         if refusal is None and not chosen:
             refusal = "no answer sentence"
         passages = [c.hit for c in short]
@@ -117,11 +121,15 @@ class SelectStrategy(Strategy):
         if refusal is None:
             yield Evidence(tuple(passages[n - 1] for n in numbers))
             timings["first_shown"] = request.since_start()
-            forced = ",".join(str(n) for n in numbers) + "\n"
+            evidence = [passages[n - 1].chunk.text for n in numbers]
+            names = _names(evidence) if language == "en" else {}
+            # Names are not listed for the model: the glossary holds inflected forms
+            # ("Китая" -> "Kitaya"); its spellings are applied to what it writes.
+            messages = prompts.say_messages(query, evidence, language)
             grammar = LATIN_GRAMMAR if language == "en" else None
             held = ""  # the phrase's final punctuation goes after its citation
             with res.lock:
-                for piece in res.generator.stream_reply(messages, forced, cfg.max_tokens, grammar):
+                for piece in res.generator.stream_reply(messages, "", cfg.max_tokens, grammar):
                     tokens += 1
                     if "first_token" not in timings:
                         timings["first_token"] = request.since_start()
@@ -132,7 +140,6 @@ class SelectStrategy(Strategy):
                     if body:
                         yield Token(body)
             phrase = " ".join(phrase.split())
-            evidence = [passages[n - 1].chunk.text for n in numbers]
             if language == "en":
                 phrase = translit.latinise_answer(phrase, names)
             ok, method, support = check_phrase(phrase, evidence, query, language)
@@ -150,14 +157,13 @@ class SelectStrategy(Strategy):
             yield Token(text)
         timings["generate"] = since(t)
         timings["total"] = request.since_start()
-        dated = tuple(passages)
         yield Done(
             Answer(
                 question=request.question,
                 answer=text,
                 abstained=refusal is not None,
-                citations=() if refusal is not None else cite(text, dated),
-                passages=dated,
+                citations=() if refusal is not None else cite(text, passages, res.index.documents),
+                passages=tuple(passages),
                 timings_ms=timings,
                 language=language,
                 query=query,
@@ -167,31 +173,51 @@ class SelectStrategy(Strategy):
                 refusal=refusal,
                 draft=phrase,
                 strategy=self.name,
-                candidates=tuple(
-                    {
-                        "n": short.index(c) + 1,
-                        "score": round(s, 4),
-                        "chosen": i in chosen,
-                        "features": {k: round(v, 4) for k, v in f.items()},
-                        "chunk_id": c.hit.chunk.chunk_id,
-                        "start": c.hit.chunk.start,
-                        "end": c.hit.chunk.end,
-                    }
-                    for i, (s, c, f) in enumerate(scored)
-                ),
-            )  # fmt: skip
+                candidates=tuple(_record(short, scored, chosen)),
+            )
         )
+
+    @staticmethod
+    def _judge(query: str, short: Sequence[Candidate], res: Resources) -> list[float]:
+        """P(yes) for each candidate, judged best-prior last (its conversation then
+        stays in the KV cache for the answer)."""
+        votes = [0.0] * len(short)
+        with res.lock:
+            for i in sorted(range(len(short)), key=lambda i: short[i].prior):
+                lp = res.generator.option_logprobs(
+                    prompts.judge_messages(query, short[i].text), JUDGE_OPTIONS
+                )
+                p = [math.exp(x) if x > -math.inf else 0.0 for x in lp]
+                votes[i] = (p[0] + p[1]) / ((p[0] + p[1] + p[2] + p[3]) or 1.0)
+        return votes
+
+
+JUDGE_OPTIONS = ("yes", "Yes", "no", "No")
+
+
+def _record(
+    short: Sequence[Candidate],
+    scored: Sequence[tuple[float, Candidate, dict[str, float]]],
+    chosen: Sequence[int],
+) -> list[dict[str, object]]:
+    """The judged sentences, for the eval (``rag eval --calibrate``)."""
+    return [
+        {
+            "n": short.index(c) + 1,
+            "score": round(s, 4),
+            "chosen": i in chosen,
+            "text": c.text,
+            "features": {k: round(v, 4) for k, v in f.items()},
+            "chunk_id": c.hit.chunk.chunk_id,
+            "start": c.hit.chunk.start,
+            "end": c.hit.chunk.end,
+        }
+        for i, (s, c, f) in enumerate(scored)
+    ]
 
 
 def _marks(numbers: Sequence[int]) -> str:
     return "".join(f"[{n}]" for n in numbers)
-
-
-def _softmax(logprobs: Sequence[float]) -> list[float]:
-    top = max(logprobs)
-    exps = [math.exp(x - top) if x > -math.inf else 0.0 for x in logprobs]
-    total = sum(exps) or 1.0
-    return [e / total for e in exps]
 
 
 def _choose(
@@ -253,9 +279,9 @@ def _english_word(word: str) -> bool:
     return word in _ENGLISH_CAPITALS
 
 
-def _names(short: Sequence[Candidate]) -> dict[str, str]:
+def _names(texts: Sequence[str]) -> dict[str, str]:
     out: dict[str, str] = {}
-    for c in short:
-        for k, v in translit.glossary(c.text).items():
+    for text in texts:
+        for k, v in translit.glossary(text).items():
             out.setdefault(k, v)
     return dict(list(out.items())[:12])

@@ -234,9 +234,31 @@ def test_modes_side_by_side(built: Pipeline, gold: Path, tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     header, *rows = result.stdout.splitlines()
     assert header.split()[1:] == [f"{m}/{lang}" for m in ("dense", "lexical", "hybrid")
-                                  for lang in ("all", "en")]  # fmt: skip
+                                  for lang in ("all", "ru", "en")]  # fmt: skip
     hit5 = next(r for r in rows if r.startswith("Hit@5")).split()[1:]
-    assert len(hit5) == 6 and all(0.0 <= float(x) <= 1.0 for x in hit5)
+    assert len(hit5) == 9 and all(0.0 <= float(x) <= 1.0 for x in hit5)
     assert len(list((tmp_path / "runs").iterdir())) == 3
     bad = _eval(built, *args, "--modes", "dense,semantic")
     assert bad.exit_code == 2 and "semantic" in bad.stderr
+
+
+def test_strategies_side_by_side(built: Pipeline, gold: Path, tmp_path: Path) -> None:
+    args = ("--gold", str(gold), "--out", str(tmp_path / "runs"), "--limit", "2")
+    result = _eval(built, *args, "--strategies", "free,select")
+    assert result.exit_code == 0, result.output
+    header, *rows = result.stdout.splitlines()
+    assert header.split()[1:] == [f"{s}/{lang}" for s in ("free", "select")
+                                  for lang in ("all", "ru", "en")]  # fmt: skip
+    assert any(r.startswith("Latency.total.p50_ms") for r in rows)
+    runs = sorted((tmp_path / "runs").iterdir())
+    assert len(runs) == 2
+    import json
+
+    strategies = {
+        q["answer"]["strategy"]
+        for run in runs
+        for q in json.loads((run / "report.json").read_text("utf-8"))["questions"]
+    }
+    assert strategies == {"free", "select"}
+    bad = _eval(built, *args, "--strategies", "free,magic")
+    assert bad.exit_code == 2 and "magic" in bad.stderr

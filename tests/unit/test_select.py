@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def test_candidates_keep_exact_spans_and_count_overlaps_once() -> None:
     texts = [h.chunk.text for _, h in found]
     assert texts.count("На орбите находится 108 спутников SpaceSail.") == 1
     for _, h in found:
-        assert article[h.chunk.start : h.chunk.end].strip() == h.chunk.text
+        assert article[h.chunk.start : h.chunk.end] == h.chunk.text
 
 
 def test_candidates_rank_the_answering_sentence_first() -> None:
@@ -124,8 +125,14 @@ def _events(pipe: Pipeline, question: str) -> tuple[list[object], Done]:
     return events, events[-1]
 
 
-def _number_of(answer_passages: tuple[Hit, ...], needle: str) -> int:
-    return next(i for i, h in enumerate(answer_passages, 1) if needle in h.chunk.text)
+def _judge_for(needle: str) -> Callable[[str], float]:
+    """P(yes) high only for the sentence that holds ``needle``."""
+
+    def judge(message: str) -> float:
+        sentence = message.split("Sentence:", 1)[1] if "Sentence:" in message else message
+        return 0.97 if needle in sentence else 0.03
+
+    return judge
 
 
 def test_the_judged_sentence_is_shown_first_then_phrased_and_cited(
@@ -133,34 +140,36 @@ def test_the_judged_sentence_is_shown_first_then_phrased_and_cited(
 ) -> None:
     gen = select_pipeline.generator
     assert isinstance(gen, FakeGenerator)
-    question = "Сколько спутников группировки SpaceSail на орбите?"
-    # First a dry run to learn the candidates' order, then vote for the 108 sentence.
-    _, dry = _events(select_pipeline, question)
-    n = _number_of(dry.answer.passages, "108")
-    gen.votes = [[0.05] + [0.9 if i == n else 0.05 / 8 for i in range(1, 10)]]
+    gen.judge = _judge_for("108")
     gen.queue("На орбите находится 108 спутников.")
-    events, done = _events(select_pipeline, question)
+    events, done = _events(select_pipeline, "Сколько спутников группировки SpaceSail на орбите?")
     kinds = [type(e).__name__ for e in events]
     assert kinds.index("Evidence") < kinds.index("Token")
     evidence = next(e for e in events if isinstance(e, Evidence))
     assert "108" in evidence.sentences[0].chunk.text
-    assert gen.prefixes[-1] == f"{n}\n"  # the reply continues after the chosen number
     answer = done.answer
+    n = next(i for i, h in enumerate(answer.passages, 1) if "108" in h.chunk.text)
+    assert len(gen.judged) == len(answer.passages) >= 2  # every shortlisted sentence judged
+    # the answer is asked for in the judge's conversation about the chosen sentence
+    say = gen.seen[-1]
+    assert "108" in say[-3]["content"] and say[-2]["content"] == "yes"
     assert answer.answer == f"На орбите находится 108 спутников [{n}]."
     assert not answer.abstained and answer.mode == "select" and answer.strategy == "select"
     assert "".join(e.text for e in events if isinstance(e, Token)) == answer.answer
     cited = answer.citations[0]
     doc = select_pipeline.index.documents[cited.doc_id]
-    assert doc.text[cited.start : cited.end].strip() == cited.text  # the exact sentence
+    assert doc.text[cited.start : cited.end] == cited.text  # the exact sentence
 
 
-def test_a_vote_for_none_is_a_refusal_without_writing(select_pipeline: Pipeline) -> None:
+def test_no_sentence_judged_to_answer_is_a_refusal_without_writing(
+    select_pipeline: Pipeline,
+) -> None:
     gen = select_pipeline.generator
     assert isinstance(gen, FakeGenerator)
-    gen.votes = [[0.97, 0.01, 0.01, 0.01]]
+    gen.judge = lambda _text: 0.02
     _, done = _events(select_pipeline, "Сколько спутников группировки SpaceSail на орбите?")
     assert done.answer.abstained and done.answer.refusal == "no answer sentence"
-    assert gen.prefixes == []  # nothing was phrased
+    assert gen.judged and gen.prefixes == []  # judged, but nothing was phrased
     assert done.answer.answer == "В источниках нет ответа на этот вопрос."
 
 
@@ -169,12 +178,9 @@ def test_a_phrase_that_adds_a_number_becomes_the_verbatim_sentence(
 ) -> None:
     gen = select_pipeline.generator
     assert isinstance(gen, FakeGenerator)
-    question = "Сколько спутников группировки SpaceSail на орбите?"
-    _, dry = _events(select_pipeline, question)
-    n = _number_of(dry.answer.passages, "108")
-    gen.votes = [[0.0] + [1.0 if i == n else 0.0 for i in range(1, 10)]]
+    gen.judge = _judge_for("108")
     gen.queue("На орбите 500 спутников.")  # not what the sentence says
-    _, done = _events(select_pipeline, question)
+    _, done = _events(select_pipeline, "Сколько спутников группировки SpaceSail на орбите?")
     answer = done.answer
     assert answer.mode == "select-quote" and not answer.abstained
     assert "108" in answer.answer and "500" not in answer.answer
@@ -184,12 +190,9 @@ def test_a_phrase_that_adds_a_number_becomes_the_verbatim_sentence(
 def test_english_answers_get_latin_names_with_the_original_once(select_pipeline: Pipeline) -> None:
     gen = select_pipeline.generator
     assert isinstance(gen, FakeGenerator)
-    question = "Which objects were discussed at Baikonur?"
-    _, dry = _events(select_pipeline, question)
-    n = _number_of(dry.answer.passages, "Байтерек")
-    gen.votes = [[0.0] + [1.0 if i == n else 0.0 for i in range(1, 10)]]
+    gen.judge = _judge_for("Байтерек")
     gen.queue("The parties discussed the Baiterек project at Baikonur.")
-    _, done = _events(select_pipeline, question)
+    _, done = _events(select_pipeline, "Which objects were discussed at Baikonur?")
     text = done.answer.answer
     assert "Bayterek (Байтерек)" in text
     assert not translit.has_cyrillic(re.sub(r"\([^)]*\)", "", text))  # Cyrillic only in (...)
