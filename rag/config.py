@@ -91,14 +91,21 @@ class GenerationConfig:
 class SelectionConfig:
     """The select strategy (rag/generate/select.py)."""
 
-    max_candidates: int = 6  # sentences the judge reads (one-digit numbers: at most 9)
-    budget_tokens: int = 260  # estimated tokens of those sentences
+    # Sentences the judge reads, and their estimated tokens: each costs about 0.5 s
+    # on two cores (its tokens and the yes/no question), so this is the latency.
+    max_candidates: int = 4
+    budget_tokens: int = 240
     # Refuse when the best sentence's calibrated score is below this; negative: the
     # threshold saved with the calibration, chosen from the hallucination /
     # false-refusal curve (eval/experiments/calibration.md).
     threshold: float = -1.0
     calibration: Path = Path("rag/generate/calibration.json")  # fitted weights
-    max_tokens: int = 80  # the phrased answer
+    # Answers the model phrases from the chosen sentence, by language: "en" (an English
+    # question over Russian text needs its answer written in English), "all", or
+    # "none". Otherwise the answer is the chosen sentence verbatim: on the gold set
+    # phrasing lost key facts that the sentence holds (eval/experiments/).
+    phrase: str = "en"
+    max_tokens: int = 60  # the phrased answer
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from rag.ingest.chunk import sentence_spans
 from rag.types import Hit
 
 MIN_CHARS = 25  # shorter "sentences" are headings, captions, counters
-MAX_CHARS = 400  # a longer one is cut at a clause boundary for the judge
+JUDGE_CHARS = 320  # the judge reads a longer sentence's beginning (the answer quotes it whole)
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,13 @@ class Candidate:
     @property
     def text(self) -> str:
         return self.hit.chunk.text
+
+    @property
+    def judged_text(self) -> str:
+        """What the judge reads: the sentence, its beginning if it is very long."""
+        if len(self.text) <= JUDGE_CHARS:
+            return self.text
+        return self.text[:JUDGE_CHARS].rsplit(" ", 1)[0] + " …"
 
 
 def sentences(hits: Sequence[Hit]) -> list[tuple[int, Hit]]:

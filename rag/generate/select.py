@@ -122,36 +122,41 @@ class SelectStrategy(Strategy):
             yield Evidence(tuple(passages[n - 1] for n in numbers))
             timings["first_shown"] = request.since_start()
             evidence = [passages[n - 1].chunk.text for n in numbers]
-            names = _names(evidence) if language == "en" else {}
-            # Names are not listed for the model: the glossary holds inflected forms
-            # ("Китая" -> "Kitaya"); its spellings are applied to what it writes.
-            messages = prompts.say_messages(query, evidence, language)
-            grammar = LATIN_GRAMMAR if language == "en" else None
-            held = ""  # the phrase's final punctuation goes after its citation
-            with res.lock:
-                for piece in res.generator.stream_reply(messages, "", cfg.max_tokens, grammar):
-                    tokens += 1
+            quote = " ".join(citations.attach(" ".join(e.split()), [n])
+                             for e, n in zip(evidence, numbers, strict=True))  # fmt: skip
+            if cfg.phrase in ("all", language):
+                messages = prompts.say_messages(
+                    query, [short[n - 1].judged_text for n in numbers], language
+                )
+                held = ""  # the final punctuation goes after the citation, as in the text
+                for piece in self._say(messages, language, cfg.max_tokens, res):
                     if "first_token" not in timings:
                         timings["first_token"] = request.since_start()
+                    tokens += 1
                     phrase += piece
-                    out = held + piece
-                    body = out.rstrip(".!?… ")
-                    held = out[len(body) :]
+                    body = (held + piece).rstrip(".!?… ")
+                    held = (held + piece)[len(body) :]
                     if body:
                         yield Token(body)
-            phrase = " ".join(phrase.split())
-            if language == "en":
-                phrase = translit.latinise_answer(phrase, names)
-            ok, method, support = check_phrase(phrase, evidence, query, language)
-            text = citations.attach(phrase.rstrip(), numbers) if ok else ""
-            checks.append(SentenceCheck(text or phrase, tuple(numbers), ok, method, support))
-            if not ok:
-                # The phrase says more (or other) than the chosen sentence: the answer
-                # is the sentence itself, verbatim, with its citation.
-                text = " ".join(citations.attach(" ".join(e.split()), [n])
-                                for e, n in zip(evidence, numbers, strict=True))  # fmt: skip
-                mode = "select-quote"
-            yield Token(f" {_marks(numbers)}{held.strip()}" if ok else "\n\n" + text)
+                phrase = " ".join(phrase.split())
+                if language == "en":
+                    # The glossary's inflected forms ("Китая" -> "Kitaya") are not shown
+                    # to the model; its spellings are applied to what it wrote.
+                    phrase = translit.latinise_answer(phrase, _names(evidence))
+                ok, method, support = check_phrase(phrase, evidence, query, language)
+                text = citations.attach(phrase.rstrip(), numbers) if ok else quote
+                checks.append(SentenceCheck(text if ok else phrase, tuple(numbers), ok, method,
+                                            support))  # fmt: skip
+                # A phrase that says more (or other) than the chosen sentence is replaced
+                # by the sentence itself, verbatim, with its citation.
+                mode = "select" if ok else "select-quote"
+                ending = phrase[len(phrase.rstrip(".!?… ")) :].strip()
+                yield Token(f" {_marks(numbers)}{ending}" if ok else "\n\n" + text)
+            else:
+                text = quote
+                timings["first_token"] = request.since_start()
+                checks.append(SentenceCheck(text, tuple(numbers), True, "quoted", 1.0))
+                yield Token(text)
         else:
             text = prompts.ABSTAIN_TEXT.get(language, prompts.ABSTAIN_TEXT["en"])
             yield Token(text)
@@ -178,6 +183,14 @@ class SelectStrategy(Strategy):
         )
 
     @staticmethod
+    def _say(messages: list[prompts.Message], language: str, max_tokens: int,
+             res: Resources) -> Iterator[str]:  # fmt: skip
+        """The short answer, streamed (English: Latin script only, by grammar)."""
+        grammar = LATIN_GRAMMAR if language == "en" else None
+        with res.lock:
+            yield from res.generator.stream_reply(messages, "", max_tokens, grammar)
+
+    @staticmethod
     def _judge(query: str, short: Sequence[Candidate], res: Resources) -> list[float]:
         """P(yes) for each candidate, judged best-prior last (its conversation then
         stays in the KV cache for the answer)."""
@@ -185,7 +198,7 @@ class SelectStrategy(Strategy):
         with res.lock:
             for i in sorted(range(len(short)), key=lambda i: short[i].prior):
                 lp = res.generator.option_logprobs(
-                    prompts.judge_messages(query, short[i].text), JUDGE_OPTIONS
+                    prompts.judge_messages(query, short[i].judged_text), JUDGE_OPTIONS
                 )
                 p = [math.exp(x) if x > -math.inf else 0.0 for x in lp]
                 votes[i] = (p[0] + p[1]) / ((p[0] + p[1] + p[2] + p[3]) or 1.0)

@@ -135,13 +135,12 @@ def _judge_for(needle: str) -> Callable[[str], float]:
     return judge
 
 
-def test_the_judged_sentence_is_shown_first_then_phrased_and_cited(
+def test_the_judged_sentence_is_shown_first_and_quoted_with_its_exact_span(
     select_pipeline: Pipeline,
 ) -> None:
     gen = select_pipeline.generator
     assert isinstance(gen, FakeGenerator)
     gen.judge = _judge_for("108")
-    gen.queue("На орбите находится 108 спутников.")
     events, done = _events(select_pipeline, "Сколько спутников группировки SpaceSail на орбите?")
     kinds = [type(e).__name__ for e in events]
     assert kinds.index("Evidence") < kinds.index("Token")
@@ -150,15 +149,33 @@ def test_the_judged_sentence_is_shown_first_then_phrased_and_cited(
     answer = done.answer
     n = next(i for i, h in enumerate(answer.passages, 1) if "108" in h.chunk.text)
     assert len(gen.judged) == len(answer.passages) >= 2  # every shortlisted sentence judged
-    # the answer is asked for in the judge's conversation about the chosen sentence
-    say = gen.seen[-1]
-    assert "108" in say[-3]["content"] and say[-2]["content"] == "yes"
-    assert answer.answer == f"На орбите находится 108 спутников [{n}]."
+    assert gen.prefixes == []  # a Russian answer is the sentence itself: nothing written
+    assert answer.answer == f"На орбите находится 108 спутников группировки SpaceSail [{n}]."
     assert not answer.abstained and answer.mode == "select" and answer.strategy == "select"
     assert "".join(e.text for e in events if isinstance(e, Token)) == answer.answer
     cited = answer.citations[0]
     doc = select_pipeline.index.documents[cited.doc_id]
     assert doc.text[cited.start : cited.end] == cited.text  # the exact sentence
+
+
+def _phrasing(pipe: Pipeline) -> Pipeline:
+    c = pipe.config
+    return pipe.with_config(replace(c, selection=replace(c.selection, phrase="all")))
+
+
+def test_a_phrased_answer_is_asked_for_in_the_judges_conversation(
+    select_pipeline: Pipeline,
+) -> None:
+    gen = select_pipeline.generator
+    assert isinstance(gen, FakeGenerator)
+    gen.judge = _judge_for("108")
+    gen.queue("На орбите находится 108 спутников.")
+    events, done = _events(_phrasing(select_pipeline), "Сколько спутников SpaceSail на орбите?")
+    say = gen.seen[-1]
+    assert "108" in say[-3]["content"] and say[-2]["content"] == "yes"
+    n = next(i for i, h in enumerate(done.answer.passages, 1) if "108" in h.chunk.text)
+    assert done.answer.answer == f"На орбите находится 108 спутников [{n}]."
+    assert "".join(e.text for e in events if isinstance(e, Token)) == done.answer.answer
 
 
 def test_no_sentence_judged_to_answer_is_a_refusal_without_writing(
@@ -180,7 +197,7 @@ def test_a_phrase_that_adds_a_number_becomes_the_verbatim_sentence(
     assert isinstance(gen, FakeGenerator)
     gen.judge = _judge_for("108")
     gen.queue("На орбите 500 спутников.")  # not what the sentence says
-    _, done = _events(select_pipeline, "Сколько спутников группировки SpaceSail на орбите?")
+    _, done = _events(_phrasing(select_pipeline), "Сколько спутников SpaceSail на орбите?")
     answer = done.answer
     assert answer.mode == "select-quote" and not answer.abstained
     assert "108" in answer.answer and "500" not in answer.answer
