@@ -30,9 +30,7 @@ def build_mcp(pipeline: Pipeline) -> MCPServer:
     mcp: MCPServer = MCPServer("kzspace-rag", instructions=INSTRUCTIONS)
 
     @mcp.tool()
-    def search_articles(
-        query: str, k: int = 5, filters: Filters | None = None
-    ) -> list[dict[str, Any]]:
+    def search_articles(query: str, k: int = 5, filters: Filters | None = None) -> dict[str, Any]:
         """The k passages of the articles closest to the query (Russian or English), best
         first, each with its article, character span and cosine score. ``filters``:
         ``since``/``until`` (YYYY-MM-DD, inclusive) and ``source`` (a substring)."""
@@ -43,12 +41,12 @@ def build_mcp(pipeline: Pipeline) -> MCPServer:
             hits = pipeline.search(query, k, **extra)
         except RagError as exc:
             raise ToolError(str(exc)) from None
-        return [
+        return {"query": query, "hits": [
             {"rank": i, "score": round(float(h.score), 6), "doc_id": h.chunk.doc_id,
              "chunk_id": h.chunk.chunk_id, "title": h.chunk.title, "start": h.chunk.start,
              "end": h.chunk.end, "text": h.chunk.text}
             for i, h in enumerate(hits, start=1)
-        ]  # fmt: skip
+        ]}  # fmt: skip
 
     @mcp.tool()
     def ask(question: str) -> dict[str, Any]:
@@ -64,16 +62,17 @@ def build_mcp(pipeline: Pipeline) -> MCPServer:
         return {key: out[key] for key in keep}
 
     @mcp.tool()
-    def list_articles() -> list[dict[str, Any]]:
+    def list_articles() -> dict[str, Any]:
         """Every indexed article: doc_id, title and number of passages."""
         try:
             docs = pipeline.status()["documents"]
         except RagError as exc:
             raise ToolError(str(exc)) from None
-        return [
+        articles = [
             {"doc_id": d, "title": docs[d].get("title", ""), "chunks": docs[d].get("chunks", 0)}
             for d in sorted(docs)
         ]
+        return {"n_documents": len(articles), "articles": articles}
 
     @mcp.tool()
     def get_passage(chunk_id: str) -> dict[str, Any]:

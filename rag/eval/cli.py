@@ -12,6 +12,14 @@ import click
 TYPES = ("single", "multi", "unanswerable")
 
 
+def shown(path: Path) -> str:
+    """``path`` relative to the working directory when it is inside it, else absolute."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def parse_ids(value: str | None) -> tuple[str, ...]:
     """``q001,q002`` or ``@FILE`` (one id per line, ``#`` comments)."""
     if not value:
@@ -158,7 +166,7 @@ def eval_command(
     else:
         for line in _table(report):
             click.echo(line)
-        click.echo(f"report: {result.run_dir / 'report.md'}")
+        click.echo(f"report: {shown(result.run_dir / 'report.md')}")
         if save_baseline:
             click.echo(f"baseline saved: {save_baseline}")
         if base is not None and not regressions:
@@ -201,7 +209,7 @@ def _compare_modes(pipeline: Any, modes: str, retrieval_only: bool, limit: int |
                               gold_path=gold, out_dir=out)  # fmt: skip
         result = run_eval(current, options)
         results[mode] = result
-        click.echo(f"{mode}: {result.run_dir / 'report.md'}", err=True)
+        click.echo(f"{mode}: {shown(result.run_dir / 'report.md')}", err=True)
     groups = [(f"{mode}/{lang}", r.report["by_lang"].get(lang, {}) if lang != "all"
                else r.report["metrics"]) for mode, r in results.items()
               for lang in ("all", "en")]  # fmt: skip
