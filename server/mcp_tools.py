@@ -27,7 +27,8 @@ INSTRUCTIONS = (
 
 
 def build_mcp(pipeline: Pipeline) -> MCPServer:
-    mcp: MCPServer = MCPServer("kzspace-rag", instructions=INSTRUCTIONS)
+    # WARNING: the SDK configures the root logger at this level (INFO would log every request)
+    mcp: MCPServer = MCPServer("kzspace-rag", instructions=INSTRUCTIONS, log_level="WARNING")
 
     @mcp.tool()
     def search_articles(query: str, k: int = 5, filters: Filters | None = None) -> dict[str, Any]:
