@@ -154,3 +154,35 @@ def test_serve_refuses_a_public_bind_without_a_key(fake_pipeline: Pipeline) -> N
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: binding to 0.0.0.0")
+
+
+def test_serve_passes_its_options_to_the_app_and_uvicorn(
+    fake_pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    seen: dict[str, Any] = {}
+
+    def fake_run(app: Any, host: str, port: int, **kwargs: Any) -> None:
+        seen.update(settings=app.state.settings, host=host, port=port)
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    args = ["serve", "--host", "127.0.0.2", "--port", "8123", "--api-key", "k", "--read-only"]
+    result = CliRunner().invoke(main, args, obj={"pipeline": fake_pipeline})
+    assert result.exit_code == 0, result.output
+    assert (seen["host"], seen["port"]) == ("127.0.0.2", 8123)
+    s = seen["settings"]
+    assert (s.host, s.port, s.api_key, s.read_only) == ("127.0.0.2", 8123, "k", True)
+    assert "API key required" in result.output and "read-only" in result.output
+
+
+def test_server_settings_come_from_the_environment() -> None:
+    from rag.config import load_config
+
+    env = {"RAG_SERVER__API_KEY": "from-env", "RAG_SERVER__READ_ONLY": "yes",
+           "RAG_SERVER__PORT": "9001", "RAG_UI__TITLE": "My archive"}  # fmt: skip
+    config = load_config(environ=env)
+    assert config.server.api_key == "from-env" and config.server.read_only is True
+    assert config.server.port == 9001 and config.ui.title == "My archive"
+    assert load_config(environ={}).server.host == "127.0.0.1"
+    assert load_config(environ={}).server.cors_origins == ""
