@@ -10,9 +10,7 @@ sends the requests, as an OpenAI client would.
   (non-streaming and streaming) against iterating the same events in-process.
 - **Real model**: for a few gold questions, ``Pipeline.stream``'s time to the
   first token and to the answer, against the API stream's time to the first
-  byte, to the first answer token and to ``[DONE]``. All direct runs come first,
-  then all API runs, so no run reuses the KV cache of the same question just
-  asked (the cache holds the previous prompt only).
+  byte, to the first answer token and to ``[DONE]``, in ABBA pairs (see ``run``).
 """
 
 from __future__ import annotations
@@ -148,14 +146,26 @@ def overhead(config: Any, events: Sequence[Any], question: str, requests: int) -
 def run(ctx: BenchContext, pipeline: Any = None) -> dict[str, Any]:
     import httpx
 
-    questions = [q.text for q in gold_questions(ctx)][: max(2, ctx.answer_questions)]
+    n = max(2, ctx.answer_questions // 2 * 2)  # an even number: the runs go in pairs
+    questions = [q.text for q in gold_questions(ctx)][:n]
+    questions = questions[: len(questions) // 2 * 2]
     pipeline = pipeline or seeds_pipeline(ctx)
     pipeline.warm()
+    from rag.bench.answer import WARM_UP
+
+    timed_direct(pipeline, WARM_UP, [])  # the first question after loading is slower
     recorded: list[Any] = []  # the first answer's events, for the replay
-    direct = [timed_direct(pipeline, q, recorded if i == 0 else []) for i, q in
-              enumerate(questions)]  # fmt: skip
+    direct: list[dict[str, float]] = [{} for _ in questions]
+    api: list[dict[str, float]] = [{} for _ in questions]
     with Served(pipeline) as url, httpx.Client(timeout=600) as client:
-        api = [timed_api_stream(client, url, q) for q in questions]
+        # In pairs, ABBA: direct a, API b, API a, direct b. Consecutive runs never ask the
+        # same question (llama.cpp would reuse the last prompt's KV cache), and a change
+        # of machine load during a pair weighs on both sides alike.
+        for a, b in zip(range(0, len(questions), 2), range(1, len(questions), 2), strict=True):
+            direct[a] = timed_direct(pipeline, questions[a], recorded if a == 0 else [])
+            api[b] = timed_api_stream(client, url, questions[b])
+            api[a] = timed_api_stream(client, url, questions[a])
+            direct[b] = timed_direct(pipeline, questions[b], [])
     requests = 50 if ctx.quick else OVERHEAD_REQUESTS
     result: dict[str, Any] = {"overhead": overhead(pipeline.config, recorded, questions[0],
                                                    requests)}  # fmt: skip
