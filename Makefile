@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup models run chat test unit lint bench eval eval-retrieval clean-index
+.PHONY: setup models run chat serve test unit lint bench eval eval-retrieval clean-index
 
 setup: models index/manifest.json
 
@@ -47,6 +47,10 @@ index/manifest.json: | models
 run chat: setup
 	$(BIN)/rag chat
 
+# The HTTP API on 127.0.0.1:8000: OpenAI-compatible chat, REST, MCP at /mcp.
+serve: setup
+	$(BIN)/rag serve
+
 test: models
 	$(BIN)/python -m pytest
 
@@ -54,8 +58,8 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check rag ui tests
-	$(BIN)/ruff format --check rag ui tests
+	$(BIN)/ruff check rag ui server tests
+	$(BIN)/ruff format --check rag ui server tests
 	$(BIN)/mypy
 
 eval: setup

@@ -355,6 +355,11 @@ from rag.bench.cli import bench_command  # noqa: E402
 
 main.add_command(bench_command)
 
+from server.cli import mcp_command, serve_command  # noqa: E402
+
+main.add_command(serve_command)
+main.add_command(mcp_command)
+
 
 if __name__ == "__main__":
     main()

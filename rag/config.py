@@ -119,6 +119,23 @@ class UIConfig:
     host: str = "127.0.0.1"
     port: int = 7860
     share: bool = False
+    title: str = "Kazakhstan space news — ask the articles"  # the page's title and heading
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """`rag serve`: the HTTP API (OpenAI-compatible, REST, MCP over streamable HTTP)."""
+
+    host: str = "127.0.0.1"  # any other address needs api_key
+    port: int = 8000
+    api_key: str = ""  # a Bearer token checked on every route but /healthz; empty: none
+    read_only: bool = False  # refuse uploads and deletes
+    cors_origins: str = ""  # comma-separated origins allowed by CORS; empty: CORS off
+    max_body_bytes: int = 1_000_000  # any request body but uploads
+    max_upload_request_bytes: int = 20_000_000  # one POST /v1/documents (each file: limits)
+    max_pending: int = 64  # answers waiting for the model; more get 503
+    max_messages: int = 100  # messages in one chat completion request
+    model_name: str = "kzspace-rag"  # the model id /v1/models lists
 
 
 @dataclass(frozen=True)
@@ -131,6 +148,7 @@ class Config:
     selection: SelectionConfig = field(default_factory=SelectionConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     ui: UIConfig = field(default_factory=UIConfig)
+    server: ServerConfig = field(default_factory=ServerConfig)
 
     # -- resolved paths -------------------------------------------------
     def resolve(self, path: Path) -> Path:

@@ -139,3 +139,10 @@ class Answer:
                 for s in self.sentences
             ],
         }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    since: str | None = None  # ISO date YYYY-MM-DD, inclusive
+    until: str | None = None  # ISO date, inclusive
+    source: str | None = None  # case-insensitive substring of Document.source

@@ -25,9 +25,17 @@ from typing import Any
 from rag.bench import machine, report
 from rag.bench.common import BenchContext
 
-SECTIONS = ("build", "embed", "search", "answer", "baseline", "threads")  # as reported
+SECTIONS = ("build", "embed", "search", "answer", "api", "baseline", "threads")  # as reported
 QUICK_SECTIONS = SECTIONS[:-1]  # threads runs the slow setting on purpose: full runs only
-RUN_ORDER = ("embed", "build", "search", "answer", "baseline", "threads")  # embed: seeds index
+RUN_ORDER = (
+    "embed",
+    "build",
+    "search",
+    "answer",
+    "api",
+    "baseline",
+    "threads",
+)  # embed: seeds index
 
 
 def run_section(name: str, ctx: BenchContext) -> dict[str, Any]:

@@ -12,6 +12,14 @@ import click
 TYPES = ("single", "multi", "unanswerable")
 
 
+def shown(path: Path) -> str:
+    """``path`` relative to the working directory when it is inside it, else absolute."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def parse_ids(value: str | None) -> tuple[str, ...]:
     """``q001,q002`` or ``@FILE`` (one id per line, ``#`` comments)."""
     if not value:
@@ -177,7 +185,7 @@ def eval_command(
     else:
         for line in _table(report):
             click.echo(line)
-        click.echo(f"report: {result.run_dir / 'report.md'}")
+        click.echo(f"report: {shown(result.run_dir / 'report.md')}")
         if save_baseline:
             click.echo(f"baseline saved: {save_baseline}")
         if base is not None and not regressions:
@@ -232,7 +240,7 @@ def _side_by_side(pipeline: Any, modes: str | None, strategies: str | None,
         results[mode] = result
         if not retrieval_only:
             (result.run_dir / "curves.md").write_text(_curves(result.run_dir), encoding="utf-8")
-        click.echo(f"{mode}: {result.run_dir / 'report.md'}", err=True)
+        click.echo(f"{mode}: {shown(result.run_dir / 'report.md')}", err=True)
     groups = [(f"{mode}/{lang}", r.report["by_lang"].get(lang, {}) if lang != "all"
                else r.report["metrics"]) for mode, r in results.items()
               for lang in ("all", "ru", "en")]  # fmt: skip

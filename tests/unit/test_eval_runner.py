@@ -262,3 +262,17 @@ def test_strategies_side_by_side(built: Pipeline, gold: Path, tmp_path: Path) ->
     assert strategies == {"free", "select"}
     bad = _eval(built, *args, "--strategies", "free,magic")
     assert bad.exit_code == 2 and "magic" in bad.stderr
+
+
+def test_report_path_is_shown_relative_to_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rag.eval.cli import shown
+
+    run = tmp_path / "eval" / "runs" / "20261201-000000" / "report.md"
+    monkeypatch.chdir(tmp_path)
+    assert shown(run) == "eval/runs/20261201-000000/report.md"
+    elsewhere = tmp_path / "other"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert shown(run) == str(run)  # outside the working directory: absolute

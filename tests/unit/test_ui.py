@@ -364,6 +364,16 @@ def test_build_returns_a_queued_app(ui: ChatUI) -> None:
     assert demo._queue.default_concurrency_limit == 1
 
 
+def test_title_comes_from_the_config(ui: ChatUI) -> None:
+    from dataclasses import replace
+
+    assert ui.build().title == "Kazakhstan space news — ask the articles"  # the default
+    ui.config = replace(ui.config, ui=replace(ui.config.ui, title="My archive"))
+    demo = ui.build()
+    assert demo.title == "My archive"
+    assert "## My archive" in [getattr(b, "value", None) for b in demo.blocks.values()]
+
+
 def test_launch_binds_localhost_without_share_by_default(
     ui: ChatUI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
