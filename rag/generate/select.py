@@ -115,8 +115,14 @@ class SelectStrategy(Strategy):
         chosen = _choose(query, scored, order, threshold) if refusal is None else []
         if refusal is None and not chosen:
             refusal = "no answer sentence"
+        # Sources numbered by the calibrated score, the chosen sentence(s) first: the
+        # answer cites [1] (and [2] for a second part), the others follow as context.
+        ranked = chosen + [i for i in order if i not in chosen]
+        short = [short[i] for i in ranked] if scored else short
+        scored = [scored[i] for i in ranked] if scored else scored
+        chosen = list(range(len(chosen)))
         passages = [c.hit for c in short]
-        numbers = [short.index(scored[i][1]) + 1 for i in chosen]
+        numbers = [n + 1 for n in chosen]
         phrase, tokens, mode, checks = "", 0, "select", []
         if refusal is None:
             yield Evidence(tuple(passages[n - 1] for n in numbers))

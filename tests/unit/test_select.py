@@ -150,6 +150,7 @@ def test_the_judged_sentence_is_shown_first_and_quoted_with_its_exact_span(
     n = next(i for i, h in enumerate(answer.passages, 1) if "108" in h.chunk.text)
     assert len(gen.judged) == len(answer.passages) >= 2  # every shortlisted sentence judged
     assert gen.prefixes == []  # a Russian answer is the sentence itself: nothing written
+    assert n == 1  # the chosen sentence is the first source
     assert answer.answer == f"На орбите находится 108 спутников группировки SpaceSail [{n}]."
     assert not answer.abstained and answer.mode == "select" and answer.strategy == "select"
     assert "".join(e.text for e in events if isinstance(e, Token)) == answer.answer
