@@ -295,12 +295,13 @@ def _breakdown(records: Sequence[dict[str, Any]], key: str, values: Sequence[str
 # -- the run ------------------------------------------------------------------------
 def eval_pipeline(pipeline: Any, corpus: Sequence[Path] = EVAL_CORPUS) -> tuple[Any, Any]:
     """The pipeline on its own eval index (``paths.eval_index_dir``), built to hold
-    exactly ``corpus``: only new or changed articles are embedded. The loaded
-    models are shared. Returns (pipeline, IndexReport)."""
+    exactly the ``.txt`` articles of the ``corpus`` folders (not their notes, such
+    as eval/corpus/SOURCES.md): only new or changed articles are embedded. The
+    loaded models are shared. Returns (pipeline, IndexReport)."""
     config = pipeline.config
     paths = dataclasses.replace(config.paths, index_dir=config.eval_index_dir)
     evaluated = pipeline.with_config(dataclasses.replace(config, paths=paths))
-    report = evaluated.build(list(corpus))
+    report = evaluated.build(sorted(p for folder in corpus for p in folder.glob("*.txt")))
     if report.problems:
         raise RagError(f"eval corpus: {report.problems[0]}")
     return evaluated, report

@@ -253,6 +253,7 @@ def test_eval_builds_its_own_index_of_the_eval_corpus_incrementally(
     assert sorted(report.added) == ["a.txt", "b.txt"] and not report.unchanged
     assert evaluated.embedder is fake_pipeline.embedder  # the models are shared
     (corpus / "c.txt").write_text("Новая статья\n\nБайконур принял 12 пусков.\n", "utf-8")
+    (corpus / "SOURCES.md").write_text("# Sources\n\nWhere the articles come from.\n", "utf-8")
     _, again = eval_pipeline(fake_pipeline, [corpus])
     assert again.added == ("c.txt",) and sorted(again.unchanged) == ["a.txt", "b.txt"]
     assert not fake_pipeline.config.index_dir.exists()  # the user's index is untouched
