@@ -29,6 +29,8 @@ class PathsConfig:
     index_dir: Path = Path("index")
     models_dir: Path = Path("models")
     runs_dir: Path = Path("eval/runs")
+    # `rag eval` builds (incrementally) its own index of seeds/ + eval/corpus/ here.
+    eval_index_dir: Path = Path("eval/index")
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,10 @@ class Config:
     @property
     def models_dir(self) -> Path:
         return self.resolve(self.paths.models_dir)
+
+    @property
+    def eval_index_dir(self) -> Path:
+        return self.resolve(self.paths.eval_index_dir)
 
     @property
     def runs_dir(self) -> Path:

@@ -110,6 +110,16 @@ def _table(report: dict[str, Any]) -> list[str]:
     help="Print the policy/threshold trade-offs of a finished full run (its folder or "
     "report.json) and exit; no model is loaded.",
 )
+@click.option(
+    "--index",
+    "index_choice",
+    type=click.Choice(["eval", "pipeline"]),
+    default="eval",
+    show_default=True,
+    help="eval: build or update the eval's own index of seeds/ + eval/corpus/ "
+    "(paths.eval_index_dir; only new or changed articles are embedded) and run on it; "
+    "pipeline: run on the pipeline's index (paths.index_dir) as it is.",
+)
 @click.pass_context
 def eval_command(
     ctx: click.Context,
@@ -126,6 +136,7 @@ def eval_command(
     strategies: str | None,
     calibrate: Path | None,
     curves: Path | None,
+    index_choice: str,
 ) -> None:
     """Run the gold Q&A set and report retrieval, answers, citations, refusals and cost.
 
@@ -133,7 +144,7 @@ def eval_command(
     curves.md: the refusal-threshold and verification trade-offs).
     """
     from rag.eval import compare as cmp
-    from rag.eval.runner import GOLD_PATH, EvalOptions, run_eval
+    from rag.eval.runner import GOLD_PATH, EvalOptions, eval_pipeline, run_eval
     from rag.pipeline import Pipeline
 
     if curves is not None:
@@ -149,8 +160,17 @@ def eval_command(
     obj = ctx.find_root().obj
     if "pipeline" not in obj:
         obj["pipeline"] = Pipeline(obj["config"])
+    pipeline = obj["pipeline"]
+    if index_choice == "eval":
+        pipeline, built = eval_pipeline(pipeline)
+        click.echo(
+            f"eval index: {shown(pipeline.config.index_dir)} ({built.n_documents} articles of "
+            f"seeds/ + eval/corpus/, {len(built.added)} embedded now, "
+            f"{len(built.unchanged)} unchanged)",
+            err=True,
+        )
     if modes or strategies:
-        _side_by_side(obj["pipeline"], modes, strategies, retrieval_only, limit, parse_ids(ids),
+        _side_by_side(pipeline, modes, strategies, retrieval_only, limit, parse_ids(ids),
                       types, gold or GOLD_PATH, out)  # fmt: skip
         return
     options = EvalOptions(
@@ -161,7 +181,7 @@ def eval_command(
         gold_path=gold or GOLD_PATH,
         out_dir=out,
     )
-    result = run_eval(obj["pipeline"], options)
+    result = run_eval(pipeline, options)
     report = result.report
     if not retrieval_only:
         (result.run_dir / "curves.md").write_text(_curves(result.run_dir), encoding="utf-8")

@@ -25,6 +25,8 @@ from rag.errors import BadInputError, RagError
 from rag.eval import metrics as m
 
 GOLD_PATH = PROJECT_ROOT / "eval" / "gold" / "queries.jsonl"
+# The articles the gold questions are about: the seeds and the eval corpus.
+EVAL_CORPUS = (PROJECT_ROOT / "seeds", PROJECT_ROOT / "eval" / "corpus")
 TYPES = ("single", "multi", "unanswerable")
 LANGS = ("ru", "en")
 K_VALUES = m.K_VALUES
@@ -299,6 +301,20 @@ def _breakdown(records: Sequence[dict[str, Any]], key: str, values: Sequence[str
 
 
 # -- the run ------------------------------------------------------------------------
+def eval_pipeline(pipeline: Any, corpus: Sequence[Path] = EVAL_CORPUS) -> tuple[Any, Any]:
+    """The pipeline on its own eval index (``paths.eval_index_dir``), built to hold
+    exactly the ``.txt`` articles of the ``corpus`` folders (not their notes, such
+    as eval/corpus/SOURCES.md): only new or changed articles are embedded. The
+    loaded models are shared. Returns (pipeline, IndexReport)."""
+    config = pipeline.config
+    paths = dataclasses.replace(config.paths, index_dir=config.eval_index_dir)
+    evaluated = pipeline.with_config(dataclasses.replace(config, paths=paths))
+    report = evaluated.build(sorted(p for folder in corpus for p in folder.glob("*.txt")))
+    if report.problems:
+        raise RagError(f"eval corpus: {report.problems[0]}")
+    return evaluated, report
+
+
 def run_eval(pipeline: Any, options: EvalOptions) -> EvalResult:
     """Evaluate ``pipeline`` on the selected gold questions and write the reports."""
     from tqdm import tqdm
