@@ -31,7 +31,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -60,7 +60,6 @@ DEFAULT_WEIGHTS = {
 # English answers: any character but a newline or a Cyrillic letter.
 LATIN_GRAMMAR = r"root ::= [^\n\u0400-\u04FF]+"
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
-_CAPITAL = re.compile(r"(?<=\s)[A-Z][\w-]+")
 
 
 DEFAULT_THRESHOLD = 0.5
@@ -149,7 +148,15 @@ class SelectStrategy(Strategy):
                     # The glossary's inflected forms ("Китая" -> "Kitaya") are not shown
                     # to the model; its spellings are applied to what it wrote.
                     phrase = translit.latinise_answer(phrase, _names(evidence))
-                ok, method, support = check_phrase(phrase, evidence, query, language)
+                chunk_ids = [passages[n - 1].chunk.chunk_id for n in numbers]
+
+                def similarity(text: str) -> float:
+                    # The claim is the question with its answer ("108." means nothing).
+                    claim = res.embedder.embed_query(f"{query} {text}")
+                    rows = res.index.rows_of(chunk_ids)
+                    return max(res.index.similarity(claim, rows), default=0.0)
+
+                ok, method, support = check_phrase(phrase, evidence, query, language, similarity)
                 text = citations.attach(phrase.rstrip(), numbers) if ok else quote
                 checks.append(SentenceCheck(text if ok else phrase, tuple(numbers), ok, method,
                                             support))  # fmt: skip
@@ -265,9 +272,15 @@ def _choose(
 
 
 def check_phrase(
-    phrase: str, evidence: Sequence[str], question: str, language: str
+    phrase: str,
+    evidence: Sequence[str],
+    question: str,
+    language: str,
+    similarity: Callable[[str], float] | None = None,
 ) -> tuple[bool, str, float]:
-    """Whether the phrased answer says only what the chosen sentence(s) say."""
+    """Whether the phrased answer says only what the chosen sentence(s) say: its numbers
+    are theirs, and its words are (same script) or its meaning is close to their
+    passage's (an English phrase of Russian text: ``similarity``, a cosine)."""
     source = " ".join(evidence)
     if not phrase or prompts.NO_ANSWER in phrase or citations.looks_like_refusal(phrase):
         return False, "no phrase", 0.0
@@ -276,26 +289,13 @@ def check_phrase(
     numbers = {n.replace(",", ".") for n in _NUMBER.findall(phrase)}
     if not numbers <= {n.replace(",", ".") for n in _NUMBER.findall(source + " " + question)}:
         return False, "number", 0.0
-    if language == "en" and citations.detect_language(source) == "ru":
-        known = {translit.latin(w).lower()[:4] for w in re.findall(r"\w+", source + " " + question)}
-        names = [w for w in _CAPITAL.findall(" " + phrase) if w.lower()[:4] not in known]
-        foreign = [w for w in names if not _english_word(w)]
-        return (not foreign), "names", 1.0 if not foreign else 0.0
+    if citations.detect_language(phrase) != citations.detect_language(source):
+        if similarity is None:
+            return True, "numbers", 1.0
+        cosine = similarity(phrase)
+        return cosine >= verify.SEMANTIC_MIN, "semantic", round(cosine, 3)
     support = verify.lexical_support(phrase, source, question)
     return support >= verify.LEXICAL_MIN, "lexical", round(support, 3)
-
-
-_ENGLISH_CAPITALS = frozenset(
-    "The A An It In On At By For Of To With From As This That These Those According Kazakhstan "
-    "Kazakh China Chinese Russia Russian France French Space Agency Company Ministry Minister "
-    "Republic President State National Deputy Vice Chairman Head Director General Center Centre "
-    "Agreement Memorandum Council Group Government Prime Aerospace Committee Satellite".split()
-)
-
-
-def _english_word(word: str) -> bool:
-    """Capitalised English words that are not names taken from the sources."""
-    return word in _ENGLISH_CAPITALS
 
 
 def _names(texts: Sequence[str]) -> dict[str, str]:

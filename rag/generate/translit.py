@@ -37,23 +37,48 @@ def has_cyrillic(text: str) -> bool:
     return bool(_CYRILLIC.search(text))
 
 
+@lru_cache(maxsize=1)
+def _morph():  # type: ignore[no-untyped-def]
+    import pymorphy3  # lazy: only English answers need it (dictionaries load in ~0.1 s)
+
+    return pymorphy3.MorphAnalyzer()
+
+
+_NAME_TAGS = ("Surn", "Name", "Patr", "Geox", "Orgn")
+
+
+def lemma(word: str) -> str:
+    """The nominative of a Russian name ("Атамкуловым" -> "Атамкулов"), capitalised as
+    given: English does not inflect names, so neither may their transliteration."""
+    parses = _morph().parse(word)
+    named = [p for p in parses if any(t in p.tag for t in _NAME_TAGS)]
+    nouns = [p for p in parses if p.tag.POS == "NOUN"]
+    best = (named or nouns or parses or [None])[0]
+    if best is None:
+        return word
+    base = str(best.normal_form)
+    return base[:1].upper() + base[1:] if word[:1].isupper() else base
+
+
 def glossary(text: str) -> dict[str, str]:
-    """Proper names of a Russian ``text`` (capitalised words that do not start it)
-    mapped to their transliteration: the spellings an English answer must use."""
+    """Proper names of a Russian ``text`` (capitalised words that do not start it), in
+    the nominative, mapped to their transliteration: the spellings an English answer
+    uses ("Атамкуловым" -> "Атамкулов": "Atamkulov")."""
     out: dict[str, str] = {}
     words = _WORD.findall(text)
     for i, word in enumerate(words):
         if has_cyrillic(word) and word[0].isupper() and (i > 0 or len(words) == 1):
-            out.setdefault(word, latin(word))
+            base = lemma(word)
+            out.setdefault(base, latin(base))
     return out
 
 
 def latinise_answer(answer: str, names: dict[str, str] | None = None) -> str:
     """An English answer with no Cyrillic left in any word ("Baiterек" -> "Baiterek"),
     the names of ``names`` (original -> transliteration, from :func:`glossary`) in
-    that one spelling (the model's "Baiterek" becomes "Bayterek"; an inflected
-    "Busygin" for "Busygina" stays), and the Cyrillic original after each name's
-    first mention: "Busygin (Бусыгин)"."""
+    that one spelling (the model's "Baiterek" becomes "Bayterek", its inflected
+    "Oralmagambetovym" becomes "Oralmagambetov"), and the Cyrillic original after
+    each name's first mention: "Busygin (Бусыгин)"."""
     from difflib import SequenceMatcher
 
     fixed = _WORD.sub(lambda m: latin(m.group(0)) if has_cyrillic(m.group(0)) else m.group(0),
@@ -69,9 +94,7 @@ def latinise_answer(answer: str, names: dict[str, str] | None = None) -> str:
         best = max(table, key=lambda t: SequenceMatcher(None, low, t).ratio())
         if best[0] != low[0] or SequenceMatcher(None, low, best).ratio() < 0.75:
             return word
-        spelled, original = table[best]
-        if not (best.startswith(low) or low.startswith(best)):
-            word = spelled  # another spelling of the same name: use the standard one
+        word, original = table[best]  # the same name: its one standard spelling
         if original in annotated or original.lower() == word.lower():
             return word
         annotated.add(original)
