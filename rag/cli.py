@@ -301,7 +301,7 @@ def ask(
     source: str | None,
 ) -> None:
     """Answer QUESTION from the articles, with numbered citations ('-': read stdin)."""
-    from rag.pipeline import Done, Token
+    from rag.pipeline import Done, Evidence, Token
 
     filters = _filters(since, until, source)
     pipe = _pipeline(ctx)
@@ -313,13 +313,20 @@ def ask(
         return
     answer, streamed = None, ""
     for event in pipe.stream(question, k=k, mode=mode, filters=filters):
-        if isinstance(event, Token):
+        if isinstance(event, Evidence):
+            # The source is known before the answer is phrased: show it at once.
+            for hit in event.sentences:
+                click.echo(f"» «{' '.join(hit.chunk.text.split())}» ({hit.chunk.doc_id})", err=True)
+        elif isinstance(event, Token):
             streamed += event.text
             click.echo(event.text, nl=False)
         elif isinstance(event, Done):
             answer = event.answer
     click.echo()
-    if answer is not None and answer.mode == "extractive-fallback":
+    if answer is not None and answer.mode == "select-quote":
+        click.echo(f"\nThe phrased answer said more than its source; the source, verbatim:\n"
+                   f"{answer.answer}")  # fmt: skip
+    elif answer is not None and answer.mode == "extractive-fallback":
         click.echo(
             "\nThe generated answer was not supported by the passages; their best-matching "
             f"sentences, verbatim:\n{answer.answer}"
@@ -329,7 +336,8 @@ def ask(
     if answer is not None and answer.citations:
         click.echo("\nSources:")
         for c in answer.citations:
-            click.echo(f"[{c.n}] {c.title} ({c.doc_id}, chars {c.start}-{c.end})")
+            dated = f", published {c.date}" if c.date else ""
+            click.echo(f"[{c.n}] {c.title} ({c.doc_id}{dated}, chars {c.start}-{c.end})")
             click.echo(textwrap.indent(textwrap.fill(c.text, 96), "    "))
 
 
@@ -421,6 +429,11 @@ main.add_command(eval_command)
 from rag.bench.cli import bench_command  # noqa: E402
 
 main.add_command(bench_command)
+
+from server.cli import mcp_command, serve_command  # noqa: E402
+
+main.add_command(serve_command)
+main.add_command(mcp_command)
 
 
 if __name__ == "__main__":

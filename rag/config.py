@@ -29,6 +29,8 @@ class PathsConfig:
     index_dir: Path = Path("index")
     models_dir: Path = Path("models")
     runs_dir: Path = Path("eval/runs")
+    # `rag eval` builds (incrementally) its own index of seeds/ + eval/corpus/ here.
+    eval_index_dir: Path = Path("eval/index")
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,30 @@ class GenerationConfig:
     # says so: mode "extractive-fallback"). On the gold set the fallback rescued 2
     # answers and made 5 hallucinations out of refusals (eval/experiments/).
     fallback: str = "abstain"
+    # The answer step (rag.generate.registry): "select" chooses the sentence that
+    # answers, then phrases it; "free" lets the model write, then checks each sentence.
+    strategy: str = "free"
+
+
+@dataclass(frozen=True)
+class SelectionConfig:
+    """The select strategy (rag/generate/select.py)."""
+
+    # Sentences the judge reads, and their estimated tokens: each costs about 0.5 s
+    # on two cores (its tokens and the yes/no question), so this is the latency.
+    max_candidates: int = 4
+    budget_tokens: int = 240
+    # Refuse when the best sentence's calibrated score is below this; negative: the
+    # threshold saved with the calibration, chosen from the hallucination /
+    # false-refusal curve (eval/experiments/calibration.md).
+    threshold: float = -1.0
+    calibration: Path = Path("rag/generate/calibration.json")  # fitted weights
+    # Answers the model phrases from the chosen sentence, by language: "en" (an English
+    # question over Russian text needs its answer written in English), "all", or
+    # "none". Otherwise the answer is the chosen sentence verbatim: on the gold set
+    # phrasing lost key facts that the sentence holds (eval/experiments/).
+    phrase: str = "en"
+    max_tokens: int = 60  # the phrased answer
 
 
 @dataclass(frozen=True)
@@ -115,6 +141,23 @@ class UIConfig:
     host: str = "127.0.0.1"
     port: int = 7860
     share: bool = False
+    title: str = "Kazakhstan space news — ask the articles"  # the page's title and heading
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """`rag serve`: the HTTP API (OpenAI-compatible, REST, MCP over streamable HTTP)."""
+
+    host: str = "127.0.0.1"  # any other address needs api_key
+    port: int = 8000
+    api_key: str = ""  # a Bearer token checked on every route but /healthz; empty: none
+    read_only: bool = False  # refuse uploads and deletes
+    cors_origins: str = ""  # comma-separated origins allowed by CORS; empty: CORS off
+    max_body_bytes: int = 1_000_000  # any request body but uploads
+    max_upload_request_bytes: int = 20_000_000  # one POST /v1/documents (each file: limits)
+    max_pending: int = 64  # answers waiting for the model; more get 503
+    max_messages: int = 100  # messages in one chat completion request
+    model_name: str = "kzspace-rag"  # the model id /v1/models lists
 
 
 @dataclass(frozen=True)
@@ -125,8 +168,10 @@ class Config:
     index: IndexConfig = field(default_factory=IndexConfig)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     ui: UIConfig = field(default_factory=UIConfig)
+    server: ServerConfig = field(default_factory=ServerConfig)
 
     # -- resolved paths -------------------------------------------------
     def resolve(self, path: Path) -> Path:
@@ -144,6 +189,10 @@ class Config:
     @property
     def models_dir(self) -> Path:
         return self.resolve(self.paths.models_dir)
+
+    @property
+    def eval_index_dir(self) -> Path:
+        return self.resolve(self.paths.eval_index_dir)
 
     @property
     def runs_dir(self) -> Path:

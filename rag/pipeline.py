@@ -10,48 +10,28 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from rag.config import Config
 from rag.embed import Embedder, make_embedder
 from rag.errors import BadInputError
-from rag.generate import citations, extractive, prompts, verify
-from rag.generate.base import Generator
+from rag.generate import citations, prompts
+from rag.generate.base import Generator, Message
+from rag.generate.registry import STRATEGIES
+from rag.generate.strategy import AnswerRequest, Done, Event, Evidence, Retrieved, Token
 from rag.index import store
 from rag.index.store import IndexData, IndexSettings
 from rag.index.writer import IndexReport, IndexWriter
-
-__all__ = ["Done", "Event", "IndexReport", "Pipeline", "Retrieved", "Token"]
 from rag.ingest.chunk import chunk
-from rag.retrieve import context
 from rag.retrieve import filters as search_filters
 from rag.retrieve.hybrid import Retriever
-from rag.types import Answer, Chunk, Citation, Document, Hit, SearchFilters, SentenceCheck
+from rag.types import Answer, Chunk, Document, Hit, SearchFilters
+
+__all__ = ["Done", "Event", "Evidence", "IndexReport", "Pipeline", "Retrieved", "Token"]
 
 _T = TypeVar("_T")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-# -- stream events --------------------------------------------------------
-@dataclass(frozen=True)
-class Retrieved:
-    query: str
-    hits: tuple[Hit, ...]
-
-
-@dataclass(frozen=True)
-class Token:
-    text: str
-
-
-@dataclass(frozen=True)
-class Done:
-    answer: Answer
-
-
-Event = Retrieved | Token | Done
 
 
 class Pipeline:
@@ -65,8 +45,8 @@ class Pipeline:
         self._embedder = embedder
         self._generator = generator
         self._index: IndexData | None = None
-        self._lock = threading.RLock()  # llama.cpp and the index are not re-entrant
-        self._prefilled = False
+        self.lock = threading.RLock()  # llama.cpp and the index are not re-entrant
+        self._prefilled: str | None = None  # which fixed prompt prefix the KV cache holds
         self._filter_cache: tuple[IndexData, SearchFilters, Any] | None = None
 
     # -- lazy parts ---------------------------------------------------------
@@ -112,15 +92,24 @@ class Pipeline:
         """Load the models now and read the fixed prompt prefix (long-running processes)."""
         self.embedder.embed_query("warm-up")
         if generate and self.config.generation.mode == "generative":
-            self._prefill()
+            self.prefill(self.strategy().prefix())
 
-    def _prefill(self) -> None:
-        """Read the fixed prompt prefix once per process (or load it from the cache)."""
-        with self._lock:
-            if not self._prefilled:
+    def prefill(self, messages: Sequence[Message]) -> None:
+        """Read a fixed prompt prefix once (or load it from the cache), unless the KV
+        cache holds it already."""
+        key = repr(list(messages))
+        with self.lock:
+            if self._prefilled != key:
                 cache = self.config.models_dir / ".prompt-cache"
-                self.generator.prefill(prompts.prefix_messages(), cache)
-                self._prefilled = True
+                self.generator.prefill(messages, cache)
+                self._prefilled = key
+
+    def strategy(self, name: str | None = None) -> Any:
+        name = name or self.config.generation.strategy
+        if name not in STRATEGIES:
+            known = ", ".join(sorted(STRATEGIES))
+            raise BadInputError(f"unknown answer strategy {name!r}; use one of {known}")
+        return STRATEGIES[name]()
 
     # -- documents -> chunks -> vectors -> index ----------------------------
     def build(self, paths: Sequence[Path], progress: bool = False) -> IndexReport:
@@ -140,7 +129,7 @@ class Pipeline:
 
     def _write(self, op: Callable[[IndexWriter], _T]) -> _T:
         """Run a write; a loaded index is then re-read, reusing its unchanged segments."""
-        with self._lock:
+        with self.lock:
             writer = IndexWriter(
                 self.config, self.settings, lambda: self.embedder, self.chunk, self._index
             )
@@ -209,7 +198,7 @@ class Pipeline:
         query = self.check_question(query)
         filters = search_filters.check(filters)
         k = k or self.config.retrieval.k
-        with self._lock:
+        with self.lock:
             index = self.index
             retriever = Retriever(self.embedder, index, self.config.retrieval.mode)
             allowed = self._allowed(index, filters) if filters is not None else None
@@ -239,9 +228,9 @@ class Pipeline:
         """A follow-up made self-contained from the conversation (unchanged without history)."""
         if not history:
             return question
-        with self._lock:
+        with self.lock:
             text = self.generator.complete(prompts.rewrite_messages(question, history[-3:]), 64)
-            self._prefilled = False  # the KV cache now holds this prompt: reload the prefix
+            self._prefilled = None  # the KV cache now holds this prompt: reload the prefix
         text = " ".join(text.strip().strip('"«»').split())
         return text if text and len(text) < 4 * len(question) + 200 else question
 
@@ -252,6 +241,7 @@ class Pipeline:
         k: int | None = None,
         language: str | None = None,
         mode: str | None = None,
+        strategy_name: str | None = None,
         *,
         filters: SearchFilters | None = None,
     ) -> Iterator[Event]:
@@ -268,98 +258,18 @@ class Pipeline:
         g = self.config.generation
         if g.fallback not in ("extractive", "abstain"):
             raise BadInputError(f"unknown fallback {g.fallback!r}; use extractive or abstain")
-        timings: dict[str, float] = {}
-        started = time.perf_counter()
+        # The extractive mode (no LLM) is the free strategy's.
+        strategy = self.strategy("free" if mode == "extractive" else strategy_name)
+        request = AnswerRequest(question, question, (), language, mode)
         query = self.rewrite(question, history)
         if history:
-            timings["rewrite"] = _since(started)
+            request.timings["rewrite"] = request.since_start()
         t = time.perf_counter()
         hits = self.search(query, k, filters=filters)
-        timings["retrieve"] = _since(t)
-        selected = context.select(query, hits, g.context_budget_tokens, g.trim_context)
-        passages = context.by_article(selected)
+        request.timings["retrieve"] = _since(t)
+        request.query, request.hits = query, tuple(hits)
         yield Retrieved(query, tuple(hits))
-
-        t = time.perf_counter()
-        draft = _Draft()
-        refusal = _gate(query, hits, passages, self.config.retrieval.min_score)
-        if refusal is None:
-            if mode == "extractive":
-                draft.text = extractive.answer_text(query, passages)
-                yield Token(draft.text)
-            else:
-                for token in self._generate(query, passages, language, draft):
-                    if "first_token" not in timings:
-                        timings["first_token"] = _since(started)
-                    yield token
-        sentences = self._check(query, draft.text, passages) if not draft.abstained else []
-        kept = [s for s in sentences if s.verified]
-        if refusal is None and not kept:
-            refusal = "model" if draft.refused else "unverified"
-        if refusal == "unverified" and mode == "generative" and g.fallback == "extractive":
-            # The model wrote something its passages do not support: answer with the
-            # passages' own best sentences instead, and say so (mode).
-            rescue = self._check(query, extractive.answer_text(query, passages), passages)
-            if kept := [s for s in rescue if s.verified]:
-                # Not streamed: the final answer (Done) replaces the draft, and says why.
-                sentences, refusal, mode = [*sentences, *rescue], None, "extractive-fallback"
-        text = " ".join(s.text for s in kept)
-        if refusal is not None:
-            text = prompts.ABSTAIN_TEXT.get(language, prompts.ABSTAIN_TEXT["en"])
-            yield Token(("\n\n" if draft.text else "") + text)
-        timings["generate"] = _since(t)
-        timings["total"] = _since(started)
-        yield Done(
-            Answer(
-                question=question,
-                answer=text,
-                abstained=refusal is not None,
-                citations=() if refusal is not None else self._citations(text, passages),
-                passages=tuple(passages),
-                timings_ms=timings,
-                language=language,
-                query=query,
-                tokens_generated=draft.tokens,
-                mode=mode,
-                sentences=tuple(sentences),
-                refusal=refusal,
-                draft=draft.text,
-            )
-        )
-
-    def _generate(
-        self, query: str, passages: Sequence[Hit], language: str, draft: _Draft
-    ) -> Iterator[Token]:
-        self._prefill()
-        filt = citations.StreamFilter(len(passages))
-        messages = prompts.answer_messages(query, self._numbered(passages), language)
-        with self._lock:
-            for piece in self.generator.stream(messages, self.config.generation.max_tokens):
-                draft.tokens += 1
-                if text := filt.feed(piece):
-                    yield Token(text)
-        if tail := filt.flush():
-            yield Token(tail)
-        draft.text = " ".join(filt.out.split())
-        draft.refused = filt.abstained or citations.looks_like_refusal(draft.text)
-
-    def _check(self, query: str, answer: str, passages: Sequence[Hit]) -> list[SentenceCheck]:
-        """Each sentence against its passages; unverified ones are reported, not printed."""
-        # What the model read: the article's header (title, date) and the passage.
-        texts = [prompts.quote_passage(f"{h}\n{t}") for h, t in self._numbered(passages)]
-        if not self.config.generation.verify:
-            return [
-                SentenceCheck(s, tuple(citations.cited_numbers(s)), True, "unchecked", 0.0)
-                for s in verify.split_sentences(answer)
-            ]
-
-        def similarity(sentence: str) -> list[float]:
-            # The claim is the question with its answer: "243." alone means nothing.
-            rows = self.index.rows_of([h.chunk.chunk_id for h in passages])
-            claim = self.embedder.embed_query(f"{query} {sentence}")
-            return self.index.similarity(claim, rows)
-
-        return verify.verify(answer, texts, similarity, question=query)
+        yield from strategy.answer(request, self)
 
     def ask(
         self,
@@ -368,15 +278,18 @@ class Pipeline:
         k: int | None = None,
         language: str | None = None,
         mode: str | None = None,
+        strategy_name: str | None = None,
         *,
         filters: SearchFilters | None = None,
     ) -> Answer:
-        for event in self.stream(question, history, k, language, mode, filters=filters):
+        events = self.stream(question, history, k, language, mode, strategy_name, filters=filters)
+        for event in events:
             if isinstance(event, Done):
                 return event.answer
         raise AssertionError("stream ended without an answer")
 
-    def _numbered(self, passages: Sequence[Hit]) -> list[tuple[str, str]]:
+    def headers(self, passages: Sequence[Hit]) -> list[tuple[str, str]]:
+        """(header, text) of each passage; the header is the article's title, date and source."""
         out = []
         for hit in passages:
             doc = self.index.documents.get(hit.chunk.doc_id)
@@ -385,37 +298,7 @@ class Pipeline:
             out.append((header, hit.chunk.text))
         return out
 
-    @staticmethod
-    def _citations(text: str, passages: Sequence[Hit]) -> tuple[Citation, ...]:
-        out = []
-        for n in citations.cited_numbers(text):
-            c = passages[n - 1].chunk
-            out.append(Citation(n, c.doc_id, c.title, c.chunk_id, c.start, c.end, c.text))
-        return tuple(out)
-
-
-@dataclass
-class _Draft:
-    """What generation produced, before the checks."""
-
-    text: str = ""
-    tokens: int = 0
-    refused: bool = False  # the model said NO_ANSWER
-
-    @property
-    def abstained(self) -> bool:
-        return self.refused or not self.text.strip()
-
-
-def _gate(query: str, hits: Sequence[Hit], passages: Sequence[Hit], min_score: float) -> str | None:
-    """Refuse before generating when retrieval says the articles cannot answer."""
-    if not passages:
-        return "no passages"
-    if max(h.score for h in hits) < min_score:
-        return "low score"
-    if verify.ungrounded_names(query, [f"{h.chunk.title}\n{h.chunk.text}" for h in hits]):
-        return "unknown name"
-    return None
+    _numbered = headers  # the bench's name for it
 
 
 def _since(t: float) -> float:

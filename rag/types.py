@@ -59,6 +59,9 @@ class Citation:
     start: int
     end: int
     text: str
+    # The article's publication date: metadata shown with the citation, not evidence
+    # for when the events it reports happened.
+    date: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,10 @@ class Answer:
     # sentence was supported by its passages); None when it is an answer.
     refusal: str | None = None
     draft: str = ""  # what the model generated, before the checks
+    strategy: str = "free"  # the answer strategy (rag.generate.strategy.STRATEGIES)
+    # The select strategy's candidate sentences with their features and calibrated
+    # scores, best first (for the eval's calibration; not part of the JSON).
+    candidates: tuple[dict[str, object], ...] = ()
 
     def to_json(self) -> dict[str, object]:
         """The stable JSON shape of ``rag ask --json`` (scripts depend on these names)."""
@@ -107,6 +114,7 @@ class Answer:
                     "start": c.start,
                     "end": c.end,
                     "text": c.text,
+                    "date": c.date,
                 }
                 for c in self.citations
             ],
@@ -126,6 +134,7 @@ class Answer:
             "mode": self.mode,
             "refusal": self.refusal,
             "draft": self.draft,
+            "strategy": self.strategy,
             "sentences": [
                 {"text": s.text, "citations": list(s.citations), "verified": s.verified,
                  "method": s.method, "support": s.support}
@@ -136,6 +145,6 @@ class Answer:
 
 @dataclass(frozen=True)
 class SearchFilters:
-    since: str | None = None   # ISO date YYYY-MM-DD, inclusive
-    until: str | None = None   # ISO date, inclusive
+    since: str | None = None  # ISO date YYYY-MM-DD, inclusive
+    until: str | None = None  # ISO date, inclusive
     source: str | None = None  # case-insensitive substring of Document.source

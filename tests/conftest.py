@@ -27,11 +27,19 @@ def fake_config(tmp_path: Path) -> Config:
     config = load_config(environ={})
     return replace(
         config,
-        paths=replace(config.paths, index_dir=tmp_path / "index", runs_dir=tmp_path / "runs"),
+        paths=replace(
+            config.paths,
+            index_dir=tmp_path / "index",
+            runs_dir=tmp_path / "runs",
+            eval_index_dir=tmp_path / "eval-index",
+        ),
         embedding=replace(
             config.embedding, model_id=FakeEmbedder.model_id, sha256="", dimension=64
         ),
         retrieval=replace(config.retrieval, min_score=0.05),
+        # The free-writing path's tests queue whole replies; the select strategy has
+        # its own tests (tests/unit/test_select.py).
+        generation=replace(config.generation, strategy="free"),
     )
 
 

@@ -17,11 +17,8 @@ from __future__ import annotations
 
 import logging
 import queue
-import re
-import shutil
 import threading
 import time
-import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,21 +28,21 @@ import gradio as gr
 
 from rag.errors import BadInputError, RagError
 from rag.ingest.load import SUPPORTED
-from rag.pipeline import Done, Event, Pipeline, Retrieved, Token
+from rag.pipeline import Done, Event, Evidence, Pipeline, Retrieved, Token
 from ui import render
 from ui.render import Turn
+from ui.uploads import safe_upload_name, store_upload
+
+__all__ = ["ChatUI", "error_message", "launch", "safe_upload_name", "store_upload"]
 
 log = logging.getLogger(__name__)
 
-TITLE = "Kazakhstan space news: cited answers"
 LANGUAGES = ["auto", "ru", "en"]
 MODES = [
     ("the model (generative)", "generative"),
     ("quoting sentences (extractive, fast)", "extractive"),
 ]
 _PROGRESS = gr.Progress()  # Gradio spots the default and passes a per-request tracker
-_UNSAFE = re.compile(r"[^\w.-]+")
-_STEM_BYTES = 200  # file systems allow 255 bytes per name; a letter can take 4 of them
 
 
 def error_message(exc: BaseException) -> str:
@@ -54,41 +51,6 @@ def error_message(exc: BaseException) -> str:
         return str(exc)
     text = " ".join(str(exc).split()) or "no details"
     return f"unexpected error ({type(exc).__name__}: {text[:300]}); the server log has details"
-
-
-def safe_upload_name(name: str) -> str:
-    """A file name that is safe to create in the uploads folder.
-
-    Only the last path component survives (``../../etc/passwd.txt`` becomes
-    ``passwd.txt``); characters other than letters, digits, ``.``, ``-`` and
-    ``_`` become ``_``; no leading dots (no hidden files); a stem of at most
-    100 characters and 200 UTF-8 bytes, so the name fits any file system.
-    """
-    base = unicodedata.normalize("NFC", name.replace("\\", "/").rsplit("/", 1)[-1])
-    stem, dot, suffix = base.rpartition(".")
-    if not dot:
-        stem, suffix = base, ""
-    stem = _UNSAFE.sub("_", stem).strip("._")[:100]
-    stem = stem.encode()[:_STEM_BYTES].decode(errors="ignore") or "upload"
-    suffix = _UNSAFE.sub("", suffix).lower()[:10]
-    return f"{stem}.{suffix}" if suffix else stem
-
-
-def store_upload(src: Path, name: str, uploads: Path, max_bytes: int) -> Path:
-    """Copy an uploaded file into ``uploads`` under a sanitised name; refuse bad ones."""
-    safe = safe_upload_name(name)
-    if Path(safe).suffix not in SUPPORTED:
-        kinds = ", ".join(sorted(SUPPORTED))
-        raise BadInputError(f"{safe}: not a supported file type (use {kinds})")
-    size = src.stat().st_size
-    if size > max_bytes:
-        raise BadInputError(f"{safe}: {size:,} bytes is over the {max_bytes:,}-byte upload limit")
-    uploads.mkdir(parents=True, exist_ok=True)
-    dest = (uploads / safe).resolve()
-    if dest.parent != uploads.resolve():  # cannot happen after sanitising; never write outside
-        raise BadInputError(f"{name}: not a usable file name")
-    shutil.copyfile(src, dest)
-    return dest
 
 
 @dataclass
@@ -175,6 +137,10 @@ class ChatUI:
             for event in self._events(turn.question, history, settings):
                 if isinstance(event, Retrieved):
                     turn.query, turn.hits = event.query, event.hits
+                elif isinstance(event, Evidence):
+                    turn.evidence = tuple(self._evidence(h) for h in event.sentences)
+                    if turn.first_token_s is None:
+                        turn.first_token_s = time.perf_counter() - started
                 elif isinstance(event, Token):
                     if turn.first_token_s is None and event.text.strip():
                         turn.first_token_s = time.perf_counter() - started
@@ -194,6 +160,10 @@ class ChatUI:
                 log.exception("answering %r failed", question)
             turn.error, turn.done = error_message(exc), True
             yield view()
+
+    def _evidence(self, hit: Any) -> tuple[str, str, str]:
+        doc = self.pipeline.document(hit.chunk.doc_id)
+        return hit.chunk.text, hit.chunk.title, (doc.date or "") if doc else ""
 
     def show_passage(self, turns: list[Turn], evt: gr.EventData) -> str:
         """The viewer for a clicked citation (``cite``) or source row (``hit``)."""
@@ -281,9 +251,10 @@ class ChatUI:
     def build(self) -> gr.Blocks:
         """The app: chat, sources and passage viewer in one tab, articles in another."""
         retrieval = self.config.retrieval
-        with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+        title = self.config.ui.title
+        with gr.Blocks(title=title, analytics_enabled=False) as demo:
             turns = gr.State([])
-            gr.Markdown("## Kazakhstan space news — ask the articles")
+            gr.Markdown(f"## {title}")
             with gr.Tab("Chat"):
                 with gr.Row():
                     with gr.Column(scale=3):

@@ -37,6 +37,9 @@ class Turn:
     dropped: tuple[str, ...] = ()  # sentences the pipeline left out as unsupported
     mode: str = "generative"  # "extractive-fallback": the passages' sentences, verbatim
     refusal: str | None = None  # why an abstained answer is one (Answer.refusal)
+    # The sentence(s) the answer was chosen from, shown before it is phrased:
+    # (text, article title, article date or "").
+    evidence: tuple[tuple[str, str, str], ...] = ()
     first_token_s: float | None = None
     total_s: float | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
@@ -125,6 +128,18 @@ def turn_html(turn: Turn, index: int) -> str:
             body = '<span class="wait">searching…</span>' if not turn.hits else "…"
         klass = "a abstained" if turn.abstained else "a"
         out.append(f'<div class="{klass}"><span class="who">Assistant</span>{body}</div>')
+        if turn.evidence and not turn.abstained:
+            quotes = "".join(
+                f'<div class="evidence">«{escape(text)}» <span class="doc">— {escape(title)}'
+                f"{' (' + escape(date) + ')' if date else ''}</span></div>"
+                for text, title, date in turn.evidence
+            )
+            out.append(quotes)
+        if turn.done and turn.mode == "select-quote":
+            out.append(
+                '<div class="dropped">The phrased answer said more than its source; '
+                "shown instead: the source sentence, verbatim.</div>"
+            )
         if turn.done and turn.mode == "extractive-fallback":
             out.append(
                 '<div class="dropped">The generated answer was not supported by the '
@@ -164,13 +179,17 @@ def sources_html(turn: Turn | None, turn_index: int) -> str:
     """Every retrieved passage with its score; the ones the model read carry their [n]."""
     if turn is None or not turn.hits:
         return '<div class="empty">The passages retrieved for the last question appear here.</div>'
-    numbers = {h.chunk.chunk_id: n for n, h in enumerate(turn.passages, start=1)}
+    # A passage the model read whole has one number; one whose sentences were judged
+    # one by one (the select strategy) has one per sentence.
+    numbers: dict[str, list[int]] = {}
+    for n, h in enumerate(turn.passages, start=1):
+        numbers.setdefault(h.chunk.chunk_id, []).append(n)
     cited = {c.n for c in turn.citations}
     rows = []
     for i, hit in enumerate(turn.hits):
-        n = numbers.get(hit.chunk.chunk_id)
-        tag = f"[{n}]" if n else "—"
-        klass = "cited" if n in cited else ("read" if n else "unread")
+        ns = numbers.get(hit.chunk.chunk_id, [])
+        tag = "".join(f"[{n}]" for n in ns) or "—"
+        klass = "cited" if cited & set(ns) else ("read" if ns else "unread")
         rows.append(
             f'<tr class="{klass}"><td class="n">{tag}</td><td class="score">{hit.score:.3f}</td>'
             f'<td><button type="button" class="hit-link" data-turn="{turn_index}" '
@@ -243,6 +262,9 @@ CSS = """
 .turn .a.abstained { background: #fff7ed; }
 .turn .query { font-size: 13px; color: #374151; margin: 2px 0 6px 12px; }
 .turn .dropped { font-size: 12px; color: #6b7280; margin: 4px 0 0 12px; }
+.turn .evidence { font-size: 13px; color: #374151; margin: 4px 0 0 12px;
+                  border-left: 3px solid #93c5fd; padding-left: 8px; }
+.turn .evidence .doc { color: #6b7280; font-size: 12px; }
 .turn .error { background: #fef2f2; color: #991b1b; border-radius: 10px; padding: 8px 12px; }
 .turn .meta, .meta { font-size: 12px; color: #6b7280; margin-top: 4px; }
 .turn .found { font-size: 13px; margin: 6px 0 0 12px; }

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-SECTIONS = ("build", "embed", "search", "answer", "baseline", "threads")
+SECTIONS = ("build", "embed", "search", "answer", "api", "baseline", "threads")
 
 
 def parse_list(value: str | None, kind: type = str) -> tuple[Any, ...]:

@@ -25,9 +25,10 @@ from typing import Any
 from rag.bench import machine, report
 from rag.bench.common import BenchContext
 
-SECTIONS = ("build", "embed", "search", "answer", "baseline", "resume", "threads")  # as reported
+SECTIONS = ("build", "embed", "search", "answer", "api", "baseline", "resume", "threads")
 QUICK_SECTIONS = SECTIONS[:-1]  # threads runs the slow setting on purpose: full runs only
-RUN_ORDER = ("embed", "build", "search", "answer", "baseline", "resume", "threads")  # embed first
+# embed first (it builds the seeds index the others use)
+RUN_ORDER = ("embed", "build", "search", "answer", "api", "baseline", "resume", "threads")
 
 
 def run_section(name: str, ctx: BenchContext) -> dict[str, Any]:

@@ -12,6 +12,14 @@ import click
 TYPES = ("single", "multi", "unanswerable")
 
 
+def shown(path: Path) -> str:
+    """``path`` relative to the working directory when it is inside it, else absolute."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def parse_ids(value: str | None) -> tuple[str, ...]:
     """``q001,q002`` or ``@FILE`` (one id per line, ``#`` comments)."""
     if not value:
@@ -86,10 +94,31 @@ def _table(report: dict[str, Any]) -> list[str]:
     "default: the configured one.",
 )
 @click.option(
+    "--strategies",
+    help="Answer strategies to run side by side, comma-separated (free,select); "
+    "default: the configured one.",
+)
+@click.option(
+    "--calibrate",
+    type=click.Path(exists=True, path_type=Path),
+    help="Fit the select strategy's score on a finished run of it (its folder or "
+    "report.json): writes rag/generate/calibration.json and the curve; no model is loaded.",
+)
+@click.option(
     "--curves",
     type=click.Path(exists=True, path_type=Path),
     help="Print the policy/threshold trade-offs of a finished full run (its folder or "
     "report.json) and exit; no model is loaded.",
+)
+@click.option(
+    "--index",
+    "index_choice",
+    type=click.Choice(["eval", "pipeline"]),
+    default="eval",
+    show_default=True,
+    help="eval: build or update the eval's own index of seeds/ + eval/corpus/ "
+    "(paths.eval_index_dir; only new or changed articles are embedded) and run on it; "
+    "pipeline: run on the pipeline's index (paths.index_dir) as it is.",
 )
 @click.pass_context
 def eval_command(
@@ -104,7 +133,10 @@ def eval_command(
     gold: Path | None,
     as_json: bool,
     modes: str | None,
+    strategies: str | None,
+    calibrate: Path | None,
     curves: Path | None,
+    index_choice: str,
 ) -> None:
     """Run the gold Q&A set and report retrieval, answers, citations, refusals and cost.
 
@@ -112,19 +144,34 @@ def eval_command(
     curves.md: the refusal-threshold and verification trade-offs).
     """
     from rag.eval import compare as cmp
-    from rag.eval.runner import GOLD_PATH, EvalOptions, run_eval
+    from rag.eval.runner import GOLD_PATH, EvalOptions, eval_pipeline, run_eval
     from rag.pipeline import Pipeline
 
     if curves is not None:
         click.echo(_curves(curves), nl=False)
         return
+    if calibrate is not None:
+        from rag.eval.calibrate import calibrate_run
+
+        for line in calibrate_run(calibrate):
+            click.echo(line)
+        return
     base = cmp.load_baseline(baseline) if baseline else None  # fail before the long run
     obj = ctx.find_root().obj
     if "pipeline" not in obj:
         obj["pipeline"] = Pipeline(obj["config"])
-    if modes:
-        _compare_modes(obj["pipeline"], modes, retrieval_only, limit, parse_ids(ids), types,
-                       gold or GOLD_PATH, out)  # fmt: skip
+    pipeline = obj["pipeline"]
+    if index_choice == "eval":
+        pipeline, built = eval_pipeline(pipeline)
+        click.echo(
+            f"eval index: {shown(pipeline.config.index_dir)} ({built.n_documents} articles of "
+            f"seeds/ + eval/corpus/, {len(built.added)} embedded now, "
+            f"{len(built.unchanged)} unchanged)",
+            err=True,
+        )
+    if modes or strategies:
+        _side_by_side(pipeline, modes, strategies, retrieval_only, limit, parse_ids(ids),
+                      types, gold or GOLD_PATH, out)  # fmt: skip
         return
     options = EvalOptions(
         retrieval_only=retrieval_only,
@@ -134,7 +181,7 @@ def eval_command(
         gold_path=gold or GOLD_PATH,
         out_dir=out,
     )
-    result = run_eval(obj["pipeline"], options)
+    result = run_eval(pipeline, options)
     report = result.report
     if not retrieval_only:
         (result.run_dir / "curves.md").write_text(_curves(result.run_dir), encoding="utf-8")
@@ -158,7 +205,7 @@ def eval_command(
     else:
         for line in _table(report):
             click.echo(line)
-        click.echo(f"report: {result.run_dir / 'report.md'}")
+        click.echo(f"report: {shown(result.run_dir / 'report.md')}")
         if save_baseline:
             click.echo(f"baseline saved: {save_baseline}")
         if base is not None and not regressions:
@@ -176,37 +223,54 @@ def _curves(run: Path) -> str:
     return curves.render(report, curves.table(report))
 
 
-def _compare_modes(pipeline: Any, modes: str, retrieval_only: bool, limit: int | None,
-                   ids: tuple[str, ...], types: tuple[str, ...], gold: Path,
-                   out: Path | None) -> None:  # fmt: skip
-    """The same questions through each retrieval mode (one embedder, one LLM), side by side."""
+def _side_by_side(pipeline: Any, modes: str | None, strategies: str | None,
+                  retrieval_only: bool, limit: int | None, ids: tuple[str, ...],
+                  types: tuple[str, ...], gold: Path, out: Path | None) -> None:  # fmt: skip
+    """The same questions through each retrieval mode or answer strategy (one embedder,
+    one LLM), side by side."""
     import dataclasses
 
     from rag.errors import BadInputError
     from rag.eval.runner import HEADLINE, EvalOptions, fmt, run_eval
+    from rag.generate.registry import STRATEGIES
 
-    names = [m.strip() for m in modes.split(",") if m.strip()]
-    unknown = [m for m in names if m not in ("dense", "lexical", "hybrid")]
-    if unknown or not names:
-        raise BadInputError(f"unknown retrieval mode(s) {', '.join(unknown) or modes!r}; "
-                            "use dense, lexical, hybrid")  # fmt: skip
     config = pipeline.config
+    variants = []
+    for mode in [m.strip() for m in (modes or "").split(",") if m.strip()]:
+        if mode not in ("dense", "lexical", "hybrid"):
+            raise BadInputError(f"unknown retrieval mode {mode!r}; use dense, lexical, hybrid")
+        variants.append((mode, dataclasses.replace(
+            config, retrieval=dataclasses.replace(config.retrieval, mode=mode))))  # fmt: skip
+    for name in [m.strip() for m in (strategies or "").split(",") if m.strip()]:
+        if name not in STRATEGIES:
+            raise BadInputError(f"unknown answer strategy {name!r}; use "
+                                f"{', '.join(sorted(STRATEGIES))}")  # fmt: skip
+        variants.append((name, dataclasses.replace(
+            config, generation=dataclasses.replace(config.generation, strategy=name))))  # fmt: skip
+    if not variants:
+        raise BadInputError("name at least one retrieval mode or answer strategy")
     results = {}
     current = pipeline
-    for mode in names:
-        retrieval = dataclasses.replace(config.retrieval, mode=mode)
-        # chained, so the models the first mode loads serve the next ones
-        current = current.with_config(dataclasses.replace(config, retrieval=retrieval))
+    for mode, variant in variants:
+        # chained, so the models the first variant loads serve the next ones
+        current = current.with_config(variant)
         options = EvalOptions(retrieval_only=retrieval_only, limit=limit, ids=ids, types=types,
                               gold_path=gold, out_dir=out)  # fmt: skip
         result = run_eval(current, options)
         results[mode] = result
-        click.echo(f"{mode}: {result.run_dir / 'report.md'}", err=True)
+        if not retrieval_only:
+            (result.run_dir / "curves.md").write_text(_curves(result.run_dir), encoding="utf-8")
+        click.echo(f"{mode}: {shown(result.run_dir / 'report.md')}", err=True)
     groups = [(f"{mode}/{lang}", r.report["by_lang"].get(lang, {}) if lang != "all"
                else r.report["metrics"]) for mode, r in results.items()
-              for lang in ("all", "en")]  # fmt: skip
+              for lang in ("all", "ru", "en")]  # fmt: skip
     click.echo(f"{'metric':<20}" + "".join(f"{n:>14}" for n, _ in groups))
     for key in HEADLINE:
         if all(g.get(key) is None for _, g in groups):
             continue
         click.echo(f"{key:<20}" + "".join(f"{fmt(g.get(key)):>14}" for _, g in groups))
+    for key in ("Latency.first_shown.p50_ms", "Latency.first_token.p50_ms",
+                "Latency.total.p50_ms", "Latency.total.p95_ms"):  # fmt: skip
+        row = [r.report["metrics"].get(key) for r in results.values()]
+        if any(v is not None for v in row):
+            click.echo(f"{key:<28}" + "".join(f"{fmt(v):>14}" for v in row))

@@ -118,9 +118,20 @@ def contains_phrase(text_tokens: Sequence[str], phrase: str) -> bool:
 
 # -- answers --------------------------------------------------------------
 def key_facts_found(answer: str, key_facts: Sequence[Sequence[str]]) -> list[bool]:
-    """For each fact, whether any of its variants occurs in the answer."""
+    """For each fact, whether any of its variants occurs in the answer. A Cyrillic
+    variant also matches in Latin script, spelled by the one transliteration the
+    English answers use (:mod:`rag.generate.translit`): "Жумагалиев" ~ "Zhumagaliyev"."""
+    from rag.generate.translit import has_cyrillic, latin
+
     words = tokens(strip_citations(answer))
-    return [any(contains_phrase(words, v) for v in variants) for variants in key_facts]
+    latin_answer = any(w.isascii() and w.isalpha() for w in words)
+    out = []
+    for variants in key_facts:
+        forms = list(variants)
+        if latin_answer:
+            forms += [latin(v) for v in variants if has_cyrillic(v)]
+        out.append(any(contains_phrase(words, v) for v in forms))
+    return out
 
 
 def key_fact_match(answer: str, key_facts: Sequence[Sequence[str]]) -> bool:

@@ -25,6 +25,8 @@ from rag.errors import BadInputError, RagError
 from rag.eval import metrics as m
 
 GOLD_PATH = PROJECT_ROOT / "eval" / "gold" / "queries.jsonl"
+# The articles the gold questions are about: the seeds and the eval corpus.
+EVAL_CORPUS = (PROJECT_ROOT / "seeds", PROJECT_ROOT / "eval" / "corpus")
 TYPES = ("single", "multi", "unanswerable")
 LANGS = ("ru", "en")
 K_VALUES = m.K_VALUES
@@ -183,6 +185,14 @@ def _answer(pipeline: Any, q: GoldQuestion) -> dict[str, Any]:
         "unverified": _scores(q, answer.draft, draft_refused, answer.passages, texts, shown),
         "extractive": _scores(q, extract, not extract, answer.passages, texts, shown),
     }
+    out["strategy"] = answer.strategy
+    if answer.candidates:
+        # The select strategy's judged sentences (features, votes, calibrated scores),
+        # for `rag eval --calibrate RUN`; and its answer as the chosen sentence verbatim.
+        out["candidates"] = [dict(c) for c in answer.candidates]
+        quote = " ".join(f"{c['text']} [{c['n']}]" for c in answer.candidates if c["chosen"])
+        out["variants"]["quote"] = _scores(q, quote, not quote or answer.abstained,
+                                           answer.passages, texts, shown)  # fmt: skip
     if out["mode"] == "extractive-fallback":
         out["variants"]["no_fallback"] = _scores(q, "", True, answer.passages, texts, shown)
     return out
@@ -265,7 +275,7 @@ def _cost(records: Sequence[dict[str, Any]]) -> dict[str, float | None]:
     if answers:
         stages = {
             s: [a["timings_ms"][s] for a in answers if s in a["timings_ms"]]
-            for s in ("retrieve", "first_token", "generate", "total")
+            for s in ("retrieve", "judge", "first_shown", "first_token", "generate", "total")
         }
     out: dict[str, float | None] = {
         f"Latency.{s}.p{q}_ms": _round(m.percentile(v, q))
@@ -291,6 +301,20 @@ def _breakdown(records: Sequence[dict[str, Any]], key: str, values: Sequence[str
 
 
 # -- the run ------------------------------------------------------------------------
+def eval_pipeline(pipeline: Any, corpus: Sequence[Path] = EVAL_CORPUS) -> tuple[Any, Any]:
+    """The pipeline on its own eval index (``paths.eval_index_dir``), built to hold
+    exactly the ``.txt`` articles of the ``corpus`` folders (not their notes, such
+    as eval/corpus/SOURCES.md): only new or changed articles are embedded. The
+    loaded models are shared. Returns (pipeline, IndexReport)."""
+    config = pipeline.config
+    paths = dataclasses.replace(config.paths, index_dir=config.eval_index_dir)
+    evaluated = pipeline.with_config(dataclasses.replace(config, paths=paths))
+    report = evaluated.build(sorted(p for folder in corpus for p in folder.glob("*.txt")))
+    if report.problems:
+        raise RagError(f"eval corpus: {report.problems[0]}")
+    return evaluated, report
+
+
 def run_eval(pipeline: Any, options: EvalOptions) -> EvalResult:
     """Evaluate ``pipeline`` on the selected gold questions and write the reports."""
     from tqdm import tqdm

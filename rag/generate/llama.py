@@ -30,6 +30,7 @@ class LlamaGenerator(Generator):
         self.n_threads = n_threads or os.cpu_count() or 2
         self.temperature = temperature
         self._llm: Any = None
+        self._formatter: Any = None
 
     @property
     def llm(self) -> Any:
@@ -66,6 +67,77 @@ class LlamaGenerator(Generator):
             if text := delta.get("content"):
                 yield text
 
+    # -- the judge: the reply's first-token distribution --------------------
+    def _prompt_tokens(self, messages: Sequence[Message], reply_prefix: str = "") -> list[int]:
+        """The chat-templated prompt (the GGUF's own template) with the assistant's
+        reply started by ``reply_prefix``, as tokens."""
+        if self._formatter is None:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            llm = self.llm
+            template = llm.metadata.get("tokenizer.chat_template")
+            if not template:
+                raise ModelError(f"{self.path.name} has no chat template; cannot judge")
+            eos, bos = llm.token_eos(), llm.token_bos()
+            self._formatter = Jinja2ChatFormatter(
+                template=template,
+                eos_token=llm._model.token_get_text(eos) if eos != -1 else "",
+                bos_token=llm._model.token_get_text(bos) if bos != -1 else "",
+            )
+        prompt = self._formatter(messages=list(messages)).prompt + reply_prefix
+        return list(self.llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True))
+
+    def _eval_reusing_cache(self, tokens: list[int]) -> None:
+        """Evaluate ``tokens``, reusing the KV cache of their longest common prefix with
+        what was evaluated last (the fixed instructions; the question while judging)."""
+        llm = self.llm
+        same = 0
+        limit = min(llm.n_tokens, len(tokens) - 1)  # the last token is always evaluated
+        while same < limit and llm.input_ids[same] == tokens[same]:
+            same += 1
+        llm.n_tokens = same
+        llm.eval(tokens[same:])
+
+    def option_logprobs(self, messages: Sequence[Message], options: Sequence[str]) -> list[float]:
+        import numpy as np
+
+        llm = self.llm
+        self._eval_reusing_cache(self._prompt_tokens(messages))
+        logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
+        logits = logits.astype(np.float64)
+        top = float(logits.max())
+        log_z = top + float(np.log(np.exp(logits - top).sum()))
+        out = []
+        for option in options:
+            ids = llm.tokenize(option.encode("utf-8"), add_bos=False, special=False)
+            out.append(float(logits[ids[0]]) - log_z if ids else float("-inf"))
+        return out
+
+    def stream_reply(
+        self,
+        messages: Sequence[Message],
+        reply_prefix: str,
+        max_tokens: int,
+        grammar: str | None = None,
+    ) -> Iterator[str]:
+        tokens = self._prompt_tokens(messages, reply_prefix)
+        kwargs: dict[str, Any] = {}
+        if grammar:
+            from llama_cpp import LlamaGrammar
+
+            kwargs["grammar"] = LlamaGrammar.from_string(grammar, verbose=False)
+        pieces = self.llm.create_completion(
+            prompt=tokens,
+            max_tokens=max_tokens,
+            temperature=self.temperature,
+            stop=["\n", "<|im_end|>"],
+            stream=True,
+            **kwargs,
+        )
+        for piece in pieces:
+            if text := piece["choices"][0].get("text"):
+                yield text
+
     def prefill(self, prefix: Sequence[Message], cache_dir: Path | None = None) -> None:
         """Evaluate the fixed prefix once; llama.cpp keeps its KV cache and reuses the
         longest common prefix of the next prompt, so later questions skip it.
@@ -81,8 +153,9 @@ class LlamaGenerator(Generator):
             file = cache_dir / f"prefix-{hashlib.sha256(key.encode()).hexdigest()[:16]}.bin"
             if file.is_file() and self._load_session(file):
                 return
-        for _ in self.stream(probe, max_tokens=1):
-            pass
+        # The prefix as the chat template renders it (the same tokens a later prompt
+        # starts with), evaluated without generating.
+        self._eval_reusing_cache(self._prompt_tokens(probe))
         if file is not None:
             self._save_session(file)
 

@@ -184,6 +184,15 @@ class SegmentedBM25:
     def __len__(self) -> int:
         return self.n
 
+    def idf(self, term: str) -> float:
+        """The term's IDF over the live rows of all segments (as ``BM25.idf``)."""
+        df = 0
+        for bm, live in self.parts:
+            posting = bm._posting(term)
+            if posting is not None:
+                df += int(live[posting[0]].sum())
+        return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
+
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         """The ``k`` best live rows, best first; equal scores in row order."""
         import numpy as np

@@ -4,7 +4,9 @@
 environment) with the index and eval runs in a session tmp folder; the index is
 built from ``seeds/`` with the real embedder the first time it is asked for.
 ``real_pipeline`` is the one Pipeline that built it, so the embedder loads once
-per session and the LLM loads on the first ``ask``.
+per session and the LLM loads on the first ``ask``. ``eval_pipeline`` is the same
+models on the index `rag eval` runs on (seeds/ + eval/corpus/), made from a copy of
+the seeds index so that only eval/corpus/ is embedded.
 """
 
 from __future__ import annotations
@@ -48,6 +50,24 @@ def real_config(_real_built: Pipeline) -> Config:
 def real_pipeline(_real_built: Pipeline) -> Pipeline:
     """One Pipeline on the real models and ``real_config``'s index, shared by the session."""
     return _real_built
+
+
+@pytest.fixture(scope="session")
+def eval_pipeline(real_pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
+    """``real_pipeline``'s models on an index of seeds/ + eval/corpus/ (``rag eval``'s
+    own index), built once per session on a copy of the seeds index."""
+    from rag.eval.runner import EVAL_CORPUS
+    from rag.eval.runner import eval_pipeline as on_eval_index
+
+    base = tmp_path_factory.mktemp("eval")
+    shutil.copytree(real_pipeline.config.index_dir, base / "index")
+    config = real_pipeline.config
+    config = replace(config, paths=replace(config.paths, eval_index_dir=base / "index"))
+    pipe, report = on_eval_index(real_pipeline.with_config(config))
+    seeds = {p.name for p in SEEDS.glob("*.txt")}
+    corpus = {p.name for p in EVAL_CORPUS[1].glob("*.txt")}
+    assert set(report.unchanged) == seeds and set(report.added) == corpus, report
+    return pipe
 
 
 # -- the served UI -----------------------------------------------------------

@@ -28,7 +28,7 @@ def test_bench_quick_writes_every_section(tmp_path: Path) -> None:
     assert json_path.with_suffix(".md").is_file()
     report = json.loads(json_path.read_text(encoding="utf-8"))
     s = report["sections"]
-    assert set(s) == {"build", "embed", "search", "answer", "baseline"}
+    assert set(s) == {"build", "embed", "search", "answer", "api", "baseline"}
     errors = {name: r["error"] for name, r in s.items() if "error" in r}
     assert not errors, errors
     assert report["machine"]["cores"] and report["machine"]["libraries"]["faiss-cpu"]
@@ -58,6 +58,11 @@ def test_bench_quick_writes_every_section(tmp_path: Path) -> None:
     assert answer["questions"] == 2 and answer["ttft_ms"]["p50"] > 0
     assert answer["prompt_tokens_mean"] > answer["prefix_tokens"] > 0
     assert answer["models_reloaded"] is False
+
+    api = s["api"]
+    assert api["overhead"]["requests"] > 0 and api["overhead"]["api_ms"]["p50"] > 0
+    assert api["real"]["questions"] == 2
+    assert 0 < api["real"]["api_first_byte_ms"]["p50"] <= api["real"]["api_first_token_ms"]["p50"]
 
     (build,) = s["baseline"]["builds"]
     assert build["ours_build_s"] > 0 and build["langchain_build_s"] > 0

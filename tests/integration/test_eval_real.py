@@ -1,5 +1,6 @@
 """`rag eval` on the real models: retrieval against the committed baseline, and a
-small end-to-end subset with the real LLM (its answers are not required to be right)."""
+small end-to-end subset with the real LLM (its answers are not required to be right),
+both on the index `rag eval` uses: seeds/ + eval/corpus/."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from rag.eval.cli import parse_ids
 from rag.eval.compare import compare, load_baseline
-from rag.eval.runner import EvalOptions, run_eval
+from rag.eval.runner import EVAL_CORPUS, EvalOptions, run_eval
 from rag.pipeline import Pipeline
 
 pytestmark = pytest.mark.integration
@@ -19,16 +20,18 @@ BASELINE = ROOT / "eval" / "baseline-retrieval.json"
 SUBSET = ROOT / "eval" / "subset-ci.txt"
 
 
-def test_retrieval_only_eval_has_not_regressed(real_pipeline: Pipeline, tmp_path: Path) -> None:
+def test_retrieval_only_eval_has_not_regressed(eval_pipeline: Pipeline, tmp_path: Path) -> None:
     options = EvalOptions(retrieval_only=True, out_dir=tmp_path, progress=False)
-    result = run_eval(real_pipeline, options)
+    result = run_eval(eval_pipeline, options)
+    articles = [p for folder in EVAL_CORPUS for p in folder.glob("*.txt")]
+    assert result.report["index"]["n_documents"] == len(articles)
     regressions = compare(result.report, load_baseline(BASELINE))
     assert regressions == [], "\n".join(regressions)
 
 
-def test_ci_subset_end_to_end_with_the_real_llm(real_pipeline: Pipeline, tmp_path: Path) -> None:
+def test_ci_subset_end_to_end_with_the_real_llm(eval_pipeline: Pipeline, tmp_path: Path) -> None:
     ids = parse_ids(f"@{SUBSET}")
-    result = run_eval(real_pipeline, EvalOptions(ids=ids, out_dir=tmp_path, progress=False))
+    result = run_eval(eval_pipeline, EvalOptions(ids=ids, out_dir=tmp_path, progress=False))
     report = result.report
     records = report["questions"]
     assert [r["id"] for r in records] == sorted(ids)

@@ -296,3 +296,24 @@ def test_targets_of_issue_12() -> None:
     broken = {**resumed, "identical_to_uninterrupted": False}
     got = report.targets({"sections": {"build": {"incremental_add": slow}, "resume": broken}})
     assert [t["met"] for t in got] == [False, False, False]
+
+
+def test_api_section_on_the_fakes(bench_ctx: BenchContext, fake_pipeline: Any,
+                                  corpus: Path) -> None:  # fmt: skip
+    from rag.bench import api
+
+    fake_pipeline.build([corpus])
+    fake_pipeline.generator.queue(*["На орбите 108 спутников [1]."] * 4)
+    out = api.run(replace(bench_ctx, answer_questions=2), pipeline=fake_pipeline)
+    o, r = out["overhead"], out["real"]
+    assert o["requests"] == 50 and o["tokens_per_answer"] >= 1
+    assert o["api_ms"]["p50"] > o["direct_ms"]["p50"] > 0  # HTTP costs more than a list()
+    assert o["overhead_p50_ms"] > 0 and o["stream_overhead_p50_ms"] > 0
+    assert r["questions"] == 2 and len(r["per_question"]) == 2
+    for row in r["per_question"]:
+        assert 0 < row["api"]["first_byte_ms"] <= row["api"]["first_token_ms"]
+        assert row["api"]["first_token_ms"] <= row["api"]["total_ms"]
+    text = "\n".join(report.api_lines(out))
+    assert "POST /v1/chat/completions" in text and "API first byte" in text
+    found = [t for t in report.targets({"sections": {"api": out}}) if "API" in t["target"]]
+    assert found and found[0]["met"] == (o["overhead_p50_ms"] <= 20)

@@ -126,7 +126,7 @@ def test_selection_by_ids_types_and_limit(gold: Path) -> None:
 def test_every_gold_answer_contains_its_own_key_facts() -> None:
     """The matcher accepts the reference answers: a check of both the gold set and the matcher."""
     questions = load_gold(GOLD_PATH)
-    assert len(questions) == 100
+    assert len(questions) == 163
     misses = [q.id for q in questions if q.answerable and not key_fact_match(q.answer, q.key_facts)]
     assert misses == []
 
@@ -138,8 +138,8 @@ def test_a_malformed_gold_line_is_a_one_line_error(tmp_path: Path) -> None:
         load_gold(bad)
 
 
-def _eval(pipe: Pipeline, *args: str):
-    return CliRunner().invoke(main, ["eval", *args], obj={"pipeline": pipe})
+def _eval(pipe: Pipeline, *args: str, index: str = "pipeline"):
+    return CliRunner().invoke(main, ["eval", "--index", index, *args], obj={"pipeline": pipe})
 
 
 def test_cli_saves_a_baseline_compares_and_fails_on_a_regression(
@@ -234,9 +234,96 @@ def test_modes_side_by_side(built: Pipeline, gold: Path, tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     header, *rows = result.stdout.splitlines()
     assert header.split()[1:] == [f"{m}/{lang}" for m in ("dense", "lexical", "hybrid")
-                                  for lang in ("all", "en")]  # fmt: skip
+                                  for lang in ("all", "ru", "en")]  # fmt: skip
     hit5 = next(r for r in rows if r.startswith("Hit@5")).split()[1:]
-    assert len(hit5) == 6 and all(0.0 <= float(x) <= 1.0 for x in hit5)
+    assert len(hit5) == 9 and all(0.0 <= float(x) <= 1.0 for x in hit5)
     assert len(list((tmp_path / "runs").iterdir())) == 3
     bad = _eval(built, *args, "--modes", "dense,semantic")
     assert bad.exit_code == 2 and "semantic" in bad.stderr
+
+
+def test_strategies_side_by_side(built: Pipeline, gold: Path, tmp_path: Path) -> None:
+    args = ("--gold", str(gold), "--out", str(tmp_path / "runs"), "--limit", "2")
+    result = _eval(built, *args, "--strategies", "free,select")
+    assert result.exit_code == 0, result.output
+    header, *rows = result.stdout.splitlines()
+    assert header.split()[1:] == [f"{s}/{lang}" for s in ("free", "select")
+                                  for lang in ("all", "ru", "en")]  # fmt: skip
+    assert any(r.startswith("Latency.total.p50_ms") for r in rows)
+    runs = sorted((tmp_path / "runs").iterdir())
+    assert len(runs) == 2
+    import json
+
+    strategies = {
+        q["answer"]["strategy"]
+        for run in runs
+        for q in json.loads((run / "report.json").read_text("utf-8"))["questions"]
+    }
+    assert strategies == {"free", "select"}
+    bad = _eval(built, *args, "--strategies", "free,magic")
+    assert bad.exit_code == 2 and "magic" in bad.stderr
+
+
+def test_report_path_is_shown_relative_to_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rag.eval.cli import shown
+
+    run = tmp_path / "eval" / "runs" / "20261201-000000" / "report.md"
+    monkeypatch.chdir(tmp_path)
+    assert shown(run) == "eval/runs/20261201-000000/report.md"
+    elsewhere = tmp_path / "other"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert shown(run) == str(run)  # outside the working directory: absolute
+
+
+def test_eval_builds_its_own_index_of_the_eval_corpus_incrementally(
+    fake_pipeline: Pipeline, corpus: Path, gold: Path, tmp_path: Path
+) -> None:
+    from rag.eval.runner import eval_pipeline
+
+    evaluated, report = eval_pipeline(fake_pipeline, [corpus])
+    assert evaluated.config.index_dir == fake_pipeline.config.eval_index_dir
+    assert evaluated.config.index_dir != fake_pipeline.config.index_dir
+    assert sorted(report.added) == ["a.txt", "b.txt"] and not report.unchanged
+    assert evaluated.embedder is fake_pipeline.embedder  # the models are shared
+    (corpus / "c.txt").write_text("Новая статья\n\nБайконур принял 12 пусков.\n", "utf-8")
+    (corpus / "SOURCES.md").write_text("# Sources\n\nWhere the articles come from.\n", "utf-8")
+    _, again = eval_pipeline(fake_pipeline, [corpus])
+    assert again.added == ("c.txt",) and sorted(again.unchanged) == ["a.txt", "b.txt"]
+    assert not fake_pipeline.config.index_dir.exists()  # the user's index is untouched
+
+
+def test_cli_runs_on_the_eval_index_by_default_and_says_so(
+    fake_pipeline: Pipeline, gold: Path, tmp_path: Path
+) -> None:
+    args = ("--retrieval-only", "--gold", str(gold), "--out", str(tmp_path / "runs"), "--json")
+    result = _eval(fake_pipeline, *args, index="eval")
+    assert result.exit_code == 0, result.output
+    assert f"eval index: {fake_pipeline.config.eval_index_dir}" in result.stderr
+    assert "seeds/ + eval/corpus/" in result.stderr
+    again = _eval(fake_pipeline, *args, index="eval")
+    assert again.exit_code == 0 and " 0 embedded now" in again.stderr
+
+
+def test_gold_ids_are_sequential_and_spans_are_in_their_articles() -> None:
+    """Every support span is in its article (seeds/ or eval/corpus/) after whitespace
+    collapse; ids run q001, q002, ... without gaps; multi questions span 2+ articles."""
+    import re
+
+    from rag.eval.runner import EVAL_CORPUS
+
+    def collapse(text: str) -> str:
+        return re.sub(r"\s+", " ", text).strip()
+
+    files = {p.name: collapse(p.read_text("utf-8")) for d in EVAL_CORPUS for p in d.glob("*.txt")}
+    questions = load_gold(GOLD_PATH)
+    assert [q.id for q in questions] == [f"q{i:03d}" for i in range(1, len(questions) + 1)]
+    for q in questions:
+        docs = {s.doc_id for s in q.supports}
+        assert bool(docs) == q.answerable, q.id
+        assert len(docs) >= 2 or q.type != "multi", q.id
+        for s in q.supports:
+            assert s.doc_id in files, (q.id, s.doc_id)
+            assert collapse(s.text) in files[s.doc_id], (q.id, s.text)

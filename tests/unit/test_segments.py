@@ -16,6 +16,7 @@ from rag.config import Config
 from rag.errors import IndexCorruptError
 from rag.index import segments, store
 from rag.index.data import IndexData, IndexSettings, Segment
+from rag.index.lexical import tokens
 from rag.pipeline import Pipeline
 from tests.fakes import FakeEmbedder
 from tests.reliability.test_crash import write_corpus
@@ -93,6 +94,8 @@ def test_search_over_segments_equals_one_index(fake_pipeline: Pipeline, tmp_path
             assert [r for r, _ in got_l] == [r for r, _ in want_l], q
             np.testing.assert_allclose([s for _, s in got_l], [s for _, s in want_l], rtol=1e-9)
             assert got_l, q  # the queries do match something
+            for term in tokens(q):  # the idf the select strategy weighs question words by
+                assert view.lexical.idf(term) == pytest.approx(one.lexical.idf(term))
             rows = [r for r, _ in want]
             np.testing.assert_allclose(
                 view.similarity(qv, rows), one.similarity(qv, rows), atol=1e-6

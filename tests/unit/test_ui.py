@@ -194,8 +194,8 @@ def test_stream_survives_being_advanced_from_different_threads(
         assert not isinstance(views[-1], BaseException), views[-1]
     release.set()
     assert views[-2][3][0].done and not views[-2][3][0].error
-    assert ui.pipeline._lock.acquire(blocking=False)  # released
-    ui.pipeline._lock.release()
+    assert ui.pipeline.lock.acquire(blocking=False)  # released
+    ui.pipeline.lock.release()
 
 
 def test_settings_reach_the_pipeline() -> None:
@@ -362,6 +362,16 @@ def test_build_returns_a_queued_app(ui: ChatUI) -> None:
     demo = ui.build()
     assert isinstance(demo, gr.Blocks)
     assert demo._queue.default_concurrency_limit == 1
+
+
+def test_title_comes_from_the_config(ui: ChatUI) -> None:
+    from dataclasses import replace
+
+    assert ui.build().title == "Kazakhstan space news — ask the articles"  # the default
+    ui.config = replace(ui.config, ui=replace(ui.config.ui, title="My archive"))
+    demo = ui.build()
+    assert demo.title == "My archive"
+    assert "## My archive" in [getattr(b, "value", None) for b in demo.blocks.values()]
 
 
 def test_launch_binds_localhost_without_share_by_default(

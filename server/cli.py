@@ -1,0 +1,91 @@
+"""`rag serve` and `rag mcp`: the click commands. Only click is imported here; the
+server (FastAPI, the MCP SDK, the models) loads inside the command."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from typing import Any
+
+import click
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+def _pipeline(ctx: click.Context) -> Any:
+    from rag.pipeline import Pipeline
+
+    obj = ctx.find_root().obj
+    if "pipeline" not in obj:
+        obj["pipeline"] = Pipeline(obj["config"])
+    return obj["pipeline"]
+
+
+@click.command("serve", context_settings=CONTEXT)
+@click.option("--host", default=None, help="Interface to bind (default: config, 127.0.0.1).")
+@click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port (default 8000).")
+@click.option(
+    "--api-key",
+    default=None,
+    help="Bearer key every route but /healthz requires (default: $RAG_SERVER__API_KEY); "
+    "needed to bind beyond loopback.",
+)
+@click.option("--read-only", is_flag=True, help="Refuse uploads and deletes.")
+@click.pass_context
+def serve_command(
+    ctx: click.Context, host: str | None, port: int | None, api_key: str | None, read_only: bool
+) -> None:
+    """Serve the HTTP API: OpenAI-compatible /v1/chat/completions, REST /v1/search,
+    /v1/ask, /v1/documents, MCP at /mcp, OpenAPI at /docs."""
+    from server.auth import check_bind
+
+    pipe = _pipeline(ctx)
+    s = pipe.config.server
+    settings = replace(
+        s,
+        host=host or s.host,
+        port=s.port if port is None else port,
+        api_key=s.api_key if api_key is None else api_key,
+        read_only=read_only or s.read_only,
+    )
+    check_bind(settings.host, settings.api_key)
+    import uvicorn
+
+    from server.app import create_app
+
+    app = create_app(pipe, settings)
+    where = f"http://{settings.host}:{settings.port}"
+    click.echo(
+        f"serving {where}  (OpenAI API {where}/v1, MCP {where}/mcp, docs {where}/docs"
+        f"{', read-only' if settings.read_only else ''}"
+        f"{', API key required' if settings.api_key else ''})",
+        err=True,
+    )
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+    )
+
+
+@click.command("mcp", context_settings=CONTEXT)
+@click.pass_context
+def mcp_command(ctx: click.Context) -> None:
+    """Serve the MCP tools over stdio (for an MCP client that starts `rag mcp`)."""
+    import anyio
+
+    from server.mcp_tools import build_mcp
+
+    pipe = _pipeline(ctx)
+    # Load the models while the client connects; a problem surfaces in the first tool call.
+    threading.Thread(target=_warm_quietly, args=(pipe,), daemon=True).start()
+    anyio.run(build_mcp(pipe).run_stdio_async)
+
+
+def _warm_quietly(pipe: Any) -> None:
+    try:
+        pipe.warm()
+    except Exception as exc:
+        click.echo(f"warning: {' '.join(str(exc).split())}", err=True)

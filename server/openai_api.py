@@ -1,0 +1,176 @@
+"""``POST /v1/chat/completions`` and ``GET /v1/models``: OpenAI's shapes over ``Pipeline.stream``.
+
+The last user message is the question; earlier user/assistant pairs are the
+follow-up history. Each choice carries the cited passages (``sources``, the
+names of ``rag ask --json`` citations), ``abstained`` and ``refusal``; in a stream
+they come in the final chunk, with ``answer``, the checked text (the pipeline
+drops unsupported sentences after streaming them).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
+
+from rag.config import ServerConfig
+from rag.pipeline import Done, Pipeline, Token
+from rag.types import Answer
+from server.errors import ApiError, describe, error_body
+from server.streaming import PipelineRun, Slots, filter_kwargs
+from server.types import (
+    AssistantMessage,
+    ChatCompletion,
+    ChatCompletionRequest,
+    ChatMessage,
+    Choice,
+    Model,
+    ModelList,
+    Source,
+    Usage,
+)
+
+_ANSWER_CHARS = 2000  # an earlier answer, as history: enough to resolve a follow-up
+
+
+def split_conversation(
+    messages: Sequence[ChatMessage], max_messages: int
+) -> tuple[str, list[tuple[str, str]]]:
+    """(question, history pairs) from OpenAI messages; system messages are ignored."""
+    if len(messages) > max_messages:
+        raise ApiError(400, f"{len(messages)} messages; the limit is {max_messages}", "too_many")
+    turns = [m for m in messages if m.role in ("user", "assistant")]
+    if not turns or turns[-1].role != "user":
+        raise ApiError(400, "the last message must be the user's question", "no_question")
+    history: list[tuple[str, str]] = []
+    for prev, cur in zip(turns[:-1], turns[1:-1], strict=False):
+        if prev.role == "user" and cur.role == "assistant" and prev.text().strip():
+            history.append((prev.text().strip(), cur.text().strip()[:_ANSWER_CHARS]))
+    return turns[-1].text(), history
+
+
+def answer_options(
+    pipeline: Pipeline, k: int | None, language: str | None, mode: str | None, filters: Any
+) -> dict[str, Any]:
+    options: dict[str, Any] = {"k": k, "language": language, "mode": mode}
+    return options | filter_kwargs(pipeline.stream, filters.to_filters() if filters else None)
+
+
+def sources(answer: Answer) -> list[Source]:
+    return [Source(n=c.n, doc_id=c.doc_id, title=c.title, chunk_id=c.chunk_id, start=c.start,
+                   end=c.end, text=c.text) for c in answer.citations]  # fmt: skip
+
+
+def router(pipeline: Pipeline, settings: ServerConfig, slots: Slots, auth: Any) -> APIRouter:
+    api = APIRouter(prefix="/v1", dependencies=[Depends(auth)], tags=["OpenAI-compatible"])
+    started = int(time.time())
+
+    @api.get("/models")
+    def models() -> ModelList:
+        """The assistant, as the one model."""
+        return ModelList(data=[Model(id=settings.model_name, created=started)])
+
+    @api.get("/models/{model}")
+    def model(model: str) -> Model:
+        if model != settings.model_name:
+            raise ApiError(
+                404, f"no model {model!r}; the model is {settings.model_name}", "no_model"
+            )
+        return Model(id=settings.model_name, created=started)
+
+    @api.post("/chat/completions", response_model=ChatCompletion)
+    async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any:
+        """Answer the last user message from the articles, with ``[n]`` citations.
+
+        ``stream: true`` streams SSE chunks (``data: {...}``, then ``data: [DONE]``);
+        the sources come in the final chunk. ``n`` > 1 and tools are refused (400);
+        other OpenAI parameters are accepted and ignored (the answer is deterministic).
+        """
+        if body.n is not None and body.n != 1:
+            raise ApiError(400, "n > 1 is not supported: one answer per question", "unsupported")
+        if body.tools or body.functions:
+            why = "the assistant answers from its articles (its tools are served over MCP, /mcp)"
+            raise ApiError(400, f"tools are not supported: {why}", "unsupported")
+        question, history = split_conversation(body.messages, settings.max_messages)
+        options = answer_options(pipeline, body.k, body.language, body.mode, body.filters)
+        run = PipelineRun(lambda: pipeline.stream(question, history, **options), slots).begin()
+        # The first event (after retrieval) comes before any byte of the answer, so a bad
+        # question, a missing index or a busy server still gets its own status code.
+        first = await run.next(request.is_disconnected)
+        ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+        if body.stream:
+            return StreamingResponse(
+                _sse(run, first, ident, created, settings.model_name),
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            )
+        answer: Answer | None = None
+        event = first
+        while event is not None:
+            if isinstance(event, Done):
+                answer = event.answer
+            event = await run.next(request.is_disconnected)
+        if answer is None:
+            raise RuntimeError("the pipeline ended without an answer")
+        return ChatCompletion(
+            id=ident,
+            created=created,
+            model=settings.model_name,
+            choices=[
+                Choice(
+                    message=AssistantMessage(content=answer.answer),
+                    sources=sources(answer),
+                    abstained=answer.abstained,
+                    refusal=answer.refusal,
+                )
+            ],
+            usage=Usage(completion_tokens=answer.tokens_generated,
+                        total_tokens=answer.tokens_generated),
+        )  # fmt: skip
+
+    return api
+
+
+def _chunk(ident: str, created: int, model: str, delta: dict[str, Any], **extra: Any) -> bytes:
+    choice: dict[str, Any] = {"index": 0, "delta": delta, "finish_reason": None, **extra}
+    body = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
+            "choices": [choice]}  # fmt: skip
+    return f"data: {json.dumps(body, ensure_ascii=False)}\n\n".encode()
+
+
+async def _sse(
+    run: PipelineRun, first: Any, ident: str, created: int, model: str
+) -> AsyncIterator[bytes]:
+    """The SSE body: a role chunk, one chunk per token, the final chunk with the sources."""
+    try:
+        yield _chunk(ident, created, model, {"role": "assistant", "content": ""})
+        answer: Answer | None = None
+        event = first
+        try:
+            while event is not None:
+                if isinstance(event, Token) and event.text:
+                    yield _chunk(ident, created, model, {"content": event.text})
+                elif isinstance(event, Done):
+                    answer = event.answer
+                event = await run.next()
+        except Exception as exc:  # after the headers: the error goes in the stream
+            status, message, code = describe(exc)
+            yield f"data: {json.dumps(error_body(status, message, code))}\n\n".encode()
+            return
+        if answer is not None:
+            final = {
+                "finish_reason": "stop",
+                "answer": answer.answer,
+                "sources": [s.model_dump() for s in sources(answer)],
+                "abstained": answer.abstained,
+                "refusal": answer.refusal,
+            }
+            yield _chunk(ident, created, model, {}, **final)
+        yield b"data: [DONE]\n\n"
+    finally:
+        run.cancel()  # the client went away, or the stream ended: free the model
