@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -74,7 +74,7 @@ class Resources(Protocol):
 
     def headers(self, passages: tuple[Hit, ...] | list[Hit]) -> list[tuple[str, str]]: ...
 
-    def prefill(self, messages: list) -> None: ...  # type: ignore[type-arg]
+    def prefill(self, messages: Sequence[Message]) -> None: ...
 
 
 @dataclass

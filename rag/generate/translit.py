@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
 _KAZAKH = str.maketrans("ӘәҒғҚқҢңӨөҰұҮүҺһІі", "АаГгКкНнОоУуУуХхИи")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
@@ -20,7 +21,7 @@ _WORD = re.compile(r"[^\W\d_][\w-]*")
 
 
 @lru_cache(maxsize=1)
-def _schema():  # type: ignore[no-untyped-def]
+def _schema() -> Any:
     import iuliia  # lazy: only English answers need it
 
     return iuliia.WIKIPEDIA
@@ -38,7 +39,7 @@ def has_cyrillic(text: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _morph():  # type: ignore[no-untyped-def]
+def _morph() -> Any:
     import pymorphy3  # lazy: only English answers need it (dictionaries load in ~0.1 s)
 
     return pymorphy3.MorphAnalyzer()
