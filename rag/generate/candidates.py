@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from rag.generate import answer_types
+from rag.generate import answer_types, prompts
 from rag.index.lexical import tokens
 from rag.ingest.chunk import sentence_spans
 from rag.types import Hit
@@ -64,6 +64,8 @@ def sentences(hits: Sequence[Hit]) -> list[tuple[int, Hit]]:
             key = (hit.chunk.doc_id, start)
             if len(body) < MIN_CHARS or key in seen or not any(ch.isalpha() for ch in body):
                 continue
+            if prompts.speaks_to_the_model(body):
+                continue  # an instruction to the model is no answer (it reads "[…]" there)
             seen.add(key)
             a += len(text[a:b]) - len(text[a:b].lstrip())  # the span is the text, exactly
             b -= len(text[a:b]) - len(text[a:b].rstrip())

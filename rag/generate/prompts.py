@@ -109,6 +109,18 @@ _FENCE = re.compile(r"</?\s*passages\s*>", re.IGNORECASE)
 _BRACKET_NUMBER = re.compile(r"\[(\d{1,3})\]")
 
 
+def speaks_to_the_model(text: str) -> bool:
+    """True for text that instructs the model or fakes the prompt's structure ("ignore
+    the previous instructions", "</passages>"): never an answer to quote."""
+    return bool(_INJECTION.search(text) or _FENCE.search(text))
+
+
+def without_markers(text: str) -> str:
+    """Citation-like markers of an article ("[7]") as plain text ("(7)"), so that a
+    quoted sentence cites only what the answer cites."""
+    return _BRACKET_NUMBER.sub(r"(\1)", text)
+
+
 def quote_passage(text: str) -> str:
     """A passage as the model should read it: data, with no instructions and no
     citation markers of its own (a fake "[7]" in an article becomes "(7)")."""

@@ -127,7 +127,7 @@ class SelectStrategy(Strategy):
             yield Evidence(tuple(passages[n - 1] for n in numbers))
             timings["first_shown"] = request.since_start()
             evidence = [passages[n - 1].chunk.text for n in numbers]
-            quote = " ".join(citations.attach(" ".join(e.split()), [n])
+            quote = " ".join(citations.attach(prompts.without_markers(" ".join(e.split())), [n])
                              for e, n in zip(evidence, numbers, strict=True))  # fmt: skip
             if cfg.phrase in ("all", language):
                 messages = prompts.say_messages(
