@@ -105,8 +105,9 @@ class GenerationConfig:
     # answers and made 5 hallucinations out of refusals (eval/experiments/).
     fallback: str = "abstain"
     # The answer step (rag.generate.registry): "select" chooses the sentence that
-    # answers, then phrases it; "free" lets the model write, then checks each sentence.
-    strategy: str = "free"
+    # answers, then says it; "free" lets the model write, then checks each sentence.
+    # select is the default from the side-by-side eval (eval/experiments/answer-step.md).
+    strategy: str = "select"
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,8 @@ def config_for(index_dir: Path):  # type: ignore[no-untyped-def]
         embedding=replace(config.embedding, model_id=FakeEmbedder.model_id, sha256="",
                           dimension=64),
         retrieval=replace(config.retrieval, min_score=0.05),
+        # the answer the crash test checks is a queued free-path reply
+        generation=replace(config.generation, strategy="free"),
         index=replace(config.index, checkpoint_passages=int(
             os.environ.get("RAG_TEST_CHECKPOINT", config.index.checkpoint_passages))),
     )  # fmt: skip
