@@ -64,7 +64,7 @@ _DATE = re.compile(
 _NUMBER_WORDS = (
     r"один|одна|одно|два|две|три|четыре|пять|шесть|семь|восемь|девять|десять|\w+дцать"
     r"|сто|двести|триста|\w+сот|тысяч\w*|миллион\w*|миллиард\w*|трлн|млрд|млн|тыс"
-    r"|половин\w*|треть|четверть|несколько|десятк\w*|сотн\w*"
+    r"|половин\w*|треть|четверть"
     r"|one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|dozen"
 )
 _NUMBER = re.compile(rf"\d|(?<!\w)({_NUMBER_WORDS})(?!\w)", re.IGNORECASE)
@@ -94,10 +94,18 @@ _TWO_PART = re.compile(
 @dataclass(frozen=True)
 class QuestionKind:
     types: tuple[str, ...]  # one per part; ("other",) when the question word says nothing
+    # What a "how many" question counts, as a stem ("Сколько сотрудников" -> "сотрудник"):
+    # a number of something else ("250 человек", "89 минут полёта") is not its answer.
+    counted: str | None = None
 
     @property
     def two_part(self) -> bool:
         return len(self.types) > 1
+
+
+# "сколько [ещё] <noun>", "how many <noun>"; vague quantities ("несколько") are no number.
+_COUNTED = re.compile(r"(?<!\w)(?:сколько|how\s+many)\s+(?:(?:ещё|еще|всего|more)\s+)?([^\W\d_]+)",
+                      re.IGNORECASE)  # fmt: skip
 
 
 def question_kind(question: str) -> QuestionKind:
@@ -114,7 +122,13 @@ def question_kind(question: str) -> QuestionKind:
     kinds = tuple(dict.fromkeys(k for _, k in found))
     if len(kinds) > 1 and not _TWO_PART.search(question):
         kinds = kinds[:1]  # "Кто и когда" asks two things; "Кто сообщил, когда ..." one
-    return QuestionKind(kinds[:2] or (OTHER,))
+    counted = None
+    if NUMBER in kinds and (m := _COUNTED.search(question)):
+        from rag.index.lexical import tokens
+
+        stems = tokens(m.group(1))
+        counted = stems[0] if stems else None
+    return QuestionKind(kinds[:2] or (OTHER,), counted)
 
 
 def has_type(sentence: str, kind: str) -> bool:
@@ -135,5 +149,21 @@ def has_type(sentence: str, kind: str) -> bool:
 
 
 def type_match(sentence: str, kind: QuestionKind) -> float:
-    """Share of the question's parts whose type the sentence has (1.0 for "other")."""
-    return sum(has_type(sentence, k) for k in kind.types) / len(kind.types)
+    """Share of the question's parts whose type the sentence has (1.0 for "other"); a
+    "how many X" part counts half when the sentence's number is not of X (in the
+    question's script: an English question's X cannot be looked for in Russian)."""
+    score = 0.0
+    for k in kind.types:
+        if not has_type(sentence, k):
+            continue
+        score += 1.0
+        if k == NUMBER and kind.counted and _script(kind.counted) == _script(sentence):
+            from rag.index.lexical import tokens
+
+            if not any(t.startswith(kind.counted[:5]) for t in tokens(sentence)):
+                score -= 0.5
+    return score / len(kind.types)
+
+
+def _script(text: str) -> str:
+    return "ru" if re.search(r"[\u0400-\u04ff]", text) else "en"

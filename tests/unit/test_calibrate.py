@@ -23,7 +23,7 @@ def _report() -> dict[str, object]:
         if answerable:
             cands.append(_cand(f"На орбите находится {100 + i} спутников.", 0.8 - 0.01 * (i % 7)))
         questions.append({
-            "id": f"q{i:03d}", "answerable": answerable,
+            "id": f"q{i:03d}", "answerable": answerable, "text": "Сколько спутников на орбите?",
             "key_facts": [[str(100 + i)]] if answerable else [], "supports": [],
             "answer": {"candidates": cands, "refusal": None},
         })  # fmt: skip

@@ -262,3 +262,13 @@ def test_a_quoted_sentence_cites_only_its_own_number(
     _, done = _events(select_pipeline, "Сколько спутников группировки SpaceSail на орбите?")
     assert "(7)" in done.answer.answer and "[7]" not in done.answer.answer
     assert [c.n for c in done.answer.citations] == [1]
+
+
+def test_a_number_of_something_else_half_answers_how_many() -> None:
+    kind = at.question_kind("Сколько сотрудников работает в агентстве?")
+    assert kind.counted == "сотрудник"
+    assert at.type_match("В агентстве работают 300 сотрудников.", kind) == 1.0
+    assert at.type_match("В центре работали около 250 человек.", kind) == 0.5
+    assert at.type_match("Агентство включает несколько отделов.", kind) == 0.0  # vague
+    english = at.question_kind("How many employees does the agency have?")
+    assert at.type_match("В агентстве работают 300 сотрудников.", english) == 1.0
