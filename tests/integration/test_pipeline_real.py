@@ -34,8 +34,12 @@ def rag(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess
     )
 
 
-def test_cli_ask_json_answers_108_citing_the_spacesail_article(real_config: Config) -> None:
-    env = {"RAG_PATHS__INDEX_DIR": str(real_config.index_dir)}
+@pytest.mark.parametrize("strategy", ["select", "free"])
+def test_cli_ask_json_answers_108_citing_the_spacesail_article(
+    real_config: Config, strategy: str
+) -> None:
+    env = {"RAG_PATHS__INDEX_DIR": str(real_config.index_dir),
+           "RAG_GENERATION__STRATEGY": strategy}  # fmt: skip
     done = rag("ask", "--json", SPACESAIL, env=env)
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
@@ -47,8 +51,15 @@ def test_cli_ask_json_answers_108_citing_the_spacesail_article(real_config: Conf
         assert doc.text[c["start"] : c["end"]] == c["text"]
     timings = answer["timings_ms"]
     assert timings["total"] >= timings["first_token"] > timings["retrieve"] > 0
-    assert answer["refusal"] is None and answer["mode"] == "generative"
-    assert "108" in answer["draft"]  # what the model wrote, before the checks
+    assert answer["refusal"] is None and answer["strategy"] == strategy
+    if strategy == "free":
+        assert answer["mode"] == "generative"
+        assert "108" in answer["draft"]  # what the model wrote, before the checks
+    else:
+        # the chosen sentence, quoted: source [1], the span of the article exactly
+        assert answer["mode"] == "select" and "[1]" in answer["answer"]
+        assert "108" in answer["citations"][0]["text"]
+        assert timings["total"] >= timings["first_shown"] >= timings["judge"] > 0
 
 
 @pytest.mark.parametrize(
@@ -63,7 +74,9 @@ def test_unanswerable_questions_abstain(real_pipeline: Pipeline, question: str) 
     assert answer.abstained is True
     assert answer.answer == "В источниках нет ответа на этот вопрос."
     assert answer.citations == ()
-    assert answer.refusal in ("low score", "unknown name", "model", "unverified")
+    assert answer.refusal in (
+        "low score", "unknown name", "model", "unverified", "no answer sentence"
+    )
 
 
 def test_english_question_gets_an_english_cited_answer(real_pipeline: Pipeline) -> None:
