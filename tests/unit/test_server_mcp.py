@@ -26,6 +26,15 @@ from tests.fakes import FakeGenerator
 TOOLS = {"search_articles", "ask", "list_articles", "get_passage"}
 
 
+def _in_fresh_thread(run: Any, *args: Any) -> Any:
+    """Run an event loop in a thread of its own: an earlier test in the same process
+    (the browser tests' sync Playwright) may have left one running in this thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(run, *args).result()
+
+
 def _payload(result: Any) -> Any:
     assert not result.is_error, result
     return json.loads(result.content[0].text)
@@ -54,7 +63,7 @@ def test_mcp_tools_list_and_call(
             return {"tools": tools, "hits": hits, "answer": answer, "articles": articles,
                     "passage": passage, "missing": missing, "empty": empty}  # fmt: skip
 
-    out = anyio.run(session)
+    out = _in_fresh_thread(anyio.run, session)
     assert set(out["tools"]) == TOOLS
     schema = out["tools"]["search_articles"].input_schema
     assert {"query", "k", "filters"} <= set(schema["properties"]) and schema["required"] == [
@@ -92,7 +101,7 @@ def test_run_stops_generating_when_the_client_goes() -> None:
         run.cancel()  # what the SSE body does when the client disconnects
         assert slots.taken == 0
 
-    asyncio.run(consume())
+    _in_fresh_thread(asyncio.run, consume())
     assert closed.wait(2), "the stream was not closed"
     assert len(produced) < 10  # stopped after the next event, not at the end
 
@@ -111,7 +120,7 @@ def test_run_notices_a_disconnect_while_waiting() -> None:
             while True:  # events arrive every 10 ms; the poll runs when none is ready
                 await run.next(gone, poll_s=0.001)
 
-    asyncio.run(consume())
+    _in_fresh_thread(asyncio.run, consume())
     assert closed.wait(2) and len(produced) < 100
 
 
@@ -129,7 +138,7 @@ def test_run_passes_errors_and_bounds_the_queue() -> None:
             await run.next()
         assert slots.taken == 0
 
-    asyncio.run(consume())
+    _in_fresh_thread(asyncio.run, consume())
 
 
 @pytest.mark.parametrize(
