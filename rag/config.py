@@ -163,7 +163,7 @@ class ServerConfig:
 
 @dataclass(frozen=True)
 class ScaleConfig:
-    """Running the heavy stages on a Ray cluster (the optional extra: ``pip install -e .[scale]``)."""
+    """The heavy stages on a Ray cluster (the optional extra: ``pip install -e .[scale]``)."""
 
     engine: str = "local"  # "local" (one process, no Ray) or "ray"
     ray_address: str = ""  # a cluster to join ("auto", "ray://h:10001", "h:6379"); empty:
