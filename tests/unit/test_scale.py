@@ -81,7 +81,9 @@ def test_cli_engine_ray_without_ray_is_one_line(
     result = CliRunner().invoke(main, args, obj={"pipeline": fake_pipeline})
     assert result.exit_code == 1, result.output
     lines = result.output.strip().splitlines()
-    assert lines == ["error: --engine ray needs Ray, which is not installed: pip install -e '.[scale]'"]
+    assert lines == [
+        "error: --engine ray needs Ray, which is not installed: pip install -e '.[scale]'"
+    ]
     assert not fake_pipeline.config.index_dir.exists()  # nothing was built
 
 
@@ -91,7 +93,9 @@ def test_cli_engine_config_default_and_bad_name(
     fake_pipeline.config = replace(
         fake_pipeline.config, scale=replace(fake_pipeline.config.scale, engine="ray")
     )
-    result = CliRunner().invoke(main, ["index", "build", str(corpus)], obj={"pipeline": fake_pipeline})
+    result = CliRunner().invoke(
+        main, ["index", "build", str(corpus)], obj={"pipeline": fake_pipeline}
+    )
     assert result.exit_code == 1 and "pip install -e '.[scale]'" in result.output
     result = CliRunner().invoke(
         main, ["index", "build", "--engine", "local", str(corpus)], obj={"pipeline": fake_pipeline}
@@ -118,8 +122,9 @@ class _Dataset:
         for block in reversed(self.blocks):  # Ray gives no order: neither does this
             yield from block
 
-    def map_batches(self, cls: Any, *, fn_constructor_kwargs: dict[str, Any], batch_size: int,
-                    batch_format: str, compute: Any, num_cpus: float, num_gpus: float) -> _Dataset:  # fmt: skip
+    def map_batches(self, cls: Any, *, fn_constructor_kwargs: dict[str, Any],
+                    batch_size: int, batch_format: str, compute: Any, num_cpus: float,
+                    num_gpus: float) -> _Dataset:  # fmt: skip
         self.log.update(actors=compute, batch_size=batch_size, gpus=num_gpus, cpus=num_cpus)
         actor = cls(**fn_constructor_kwargs)
         out = []
@@ -128,7 +133,12 @@ class _Dataset:
                 rows = block[lo : lo + batch_size]
                 cols = {k: np.asarray([r[k] for r in rows]) for k in rows[0]}
                 result = actor(cols)
-                out.append([{"i": i, "vector": v} for i, v in zip(result["i"], result["vector"])])
+                out.append(
+                    [
+                        {"i": i, "vector": v}
+                        for i, v in zip(result["i"], result["vector"], strict=True)
+                    ]
+                )
         return _Dataset(out, self.log)
 
     def iter_batches(self, batch_size: None, batch_format: str) -> Iterator[dict[str, Any]]:
@@ -214,7 +224,9 @@ def test_ray_engine_builds_what_the_local_build_builds(
     assert report.embedded == report.n_chunks > 8 and report.reused == 0
     a, b = local.index, distributed.index
     assert [c.chunk_id for c in a.chunks] == [c.chunk_id for c in b.chunks]
-    assert [(c.start, c.end, c.text) for c in a.chunks] == [(c.start, c.end, c.text) for c in b.chunks]
+    assert [(c.start, c.end, c.text) for c in a.chunks] == [
+        (c.start, c.end, c.text) for c in b.chunks
+    ]
     va = np.vstack([s.vectors() for s in a.segments])
     vb = np.vstack([s.vectors() for s in b.segments])
     np.testing.assert_allclose(va, vb, atol=1e-6)
@@ -244,3 +256,51 @@ def test_a_killed_ray_build_resumes_from_the_shards_that_came_back(
     report = pipe.build([docs], engine=RayEngine(config, _FakeRay()))
     assert report.reused == committed and report.embedded == report.n_chunks - committed
     assert not (config.index_dir / store.CHECKPOINT).exists()  # committed, then cleared
+
+
+# -- rag serve --engine ray: the parts that need no running Ray ----------------------
+def test_serve_deployment_options_fixed_and_autoscaling() -> None:
+    ray_serve = pytest.importorskip("rag.scale.ray_serve")  # imports ray.serve: the extra
+    s = load_config(environ={}).scale
+    assert ray_serve.deployment_options(s, 2) == {
+        "ray_actor_options": {"num_cpus": 1.0}, "num_replicas": 2,
+    }  # fmt: skip
+    auto = replace(s, min_replicas=1, max_replicas=4, replicas=2, replica_cpus=0.5)
+    options = ray_serve.deployment_options(auto)
+    assert options["ray_actor_options"] == {"num_cpus": 0.5}
+    assert options["autoscaling_config"] == {
+        "min_replicas": 1, "max_replicas": 4, "initial_replicas": 2,
+        "target_ongoing_requests": 2.0,
+    }  # fmt: skip
+    with pytest.raises(BadInputError, match="replicas 5 must lie within min_replicas 1"):
+        ray_serve.deployment_options(auto, 5)
+    with pytest.raises(BadInputError, match="--replicas must be at least 1, got 0"):
+        ray_serve.deployment_options(s, 0)
+    assert ray_serve.replica_config(load_config(environ={})).threads == 1
+
+
+def test_every_response_names_the_replica(fake_pipeline: Pipeline, corpus: Path) -> None:
+    ray_serve = pytest.importorskip("rag.scale.ray_serve")
+    from fastapi.testclient import TestClient
+
+    from rag.config import ServerConfig
+    from server.app import create_app
+
+    fake_pipeline.build([corpus])
+    app = ray_serve.ReplicaHeader(create_app(fake_pipeline, ServerConfig(), warm=False), "r-7")
+    with TestClient(app) as client:
+        ok = client.get("/healthz")
+        missing = client.get("/v1/documents/nope.txt")
+        hits = client.post("/v1/search", json={"query": "SpaceSail спутников", "k": 1})
+    assert ok.status_code == 200 and ok.headers["X-RAG-Replica"] == "r-7"
+    assert missing.status_code == 404 and missing.headers["X-RAG-Replica"] == "r-7"
+    assert hits.json()["hits"][0]["doc_id"] == "a.txt" and hits.headers["x-rag-replica"] == "r-7"
+
+
+def test_serve_engine_ray_without_an_index_is_one_line(fake_pipeline: Pipeline) -> None:
+    pytest.importorskip("rag.scale.ray_serve")
+    result = CliRunner().invoke(
+        main, ["serve", "--engine", "ray", "--replicas", "2"], obj={"pipeline": fake_pipeline}
+    )
+    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
+    assert "rag index build" in result.output or "no index" in result.output, result.output
