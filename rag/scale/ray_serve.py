@@ -99,24 +99,31 @@ class RagReplica:
         return ReplicaHeader(app, name)
 
 
-def run(config: Config, settings: ServerConfig, replicas: int | None, address: str | None) -> None:
-    """Deploy the replicas, serve on ``settings.host:port`` until SIGINT/SIGTERM, then
-    take the deployment down (and a Ray this command started)."""
-    import click
-
+def deploy(config: Config, settings: ServerConfig, replicas: int | None = None) -> int:
+    """Start Serve's proxy on ``settings.host:port`` and deploy the replicas on the
+    connected Ray (returns once every replica has loaded); the replicas at start."""
     from rag.index import store
-    from rag.scale import connect
 
     store.read_manifest(config.index_dir)  # no index: the one-line error, before deploying
     options = deployment_options(config.scale, replicas)
+    serve.start(http_options={"host": settings.host, "port": settings.port})
+    app = RagReplica.options(**options).bind(config, settings)  # type: ignore[attr-defined]
+    serve.run(app, name=APP_NAME, route_prefix="/",
+              logging_config={"log_level": "WARNING", "enable_access_log": False})  # fmt: skip
+    return int(options.get("num_replicas") or options["autoscaling_config"]["initial_replicas"])
+
+
+def run(config: Config, settings: ServerConfig, replicas: int | None, address: str | None) -> None:
+    """``deploy``, then serve until SIGINT/SIGTERM and take the deployment down (and a
+    Ray this command started)."""
+    import click
+
+    from rag.scale import connect
+
     stop = threading.Event()
     with connect(config.scale, address):
-        serve.start(http_options={"host": settings.host, "port": settings.port})
-        app = RagReplica.options(**options).bind(config, settings)  # type: ignore[attr-defined]
-        serve.run(app, name=APP_NAME, route_prefix="/",
-                  logging_config={"log_level": "WARNING", "enable_access_log": False})  # fmt: skip
+        count = deploy(config, settings, replicas)
         where = f"http://{settings.host}:{settings.port}"
-        count = options.get("num_replicas") or options["autoscaling_config"]["initial_replicas"]
         click.echo(
             f"serving {where} on Ray Serve: {count} replica(s), read-only index "
             f"(OpenAI API {where}/v1, MCP {where}/mcp; header {REPLICA_HEADER})",

@@ -304,3 +304,28 @@ def test_serve_engine_ray_without_an_index_is_one_line(fake_pipeline: Pipeline) 
     )
     assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
     assert "rag index build" in result.output or "no index" in result.output, result.output
+
+
+def test_bench_scale_section_renders_and_skips_without_ray(no_ray: None, tmp_path: Path) -> None:
+    from rag.bench import report, scale
+    from rag.bench.common import quick_context
+
+    assert scale.run(quick_context(load_config(environ={}), tmp_path)) == {
+        "skipped": "--engine ray needs Ray, which is not installed: pip install -e '.[scale]'"
+    }
+    out = {
+        "cpus": 2, "ray_start_s": 4.2,
+        "build": [
+            {"engine": "local", "actors": 0, "articles": 26, "passages": 112, "seconds": 30.0,
+             "passages_per_s": 3.73},
+            {"engine": "ray", "actors": 1, "articles": 26, "passages": 112, "seconds": 33.0,
+             "passages_per_s": 3.39, "overhead": 0.1, "overhead_s_per_article": 0.115},
+        ],
+        "answer": [{"replicas": 2, "clients": 8, "questions": 8, "questions_per_min": 9.5,
+                    "latency_ms": {"p50": 25000.0, "p95": 40000.0}, "replicas_seen": 2,
+                    "deploy_s": 30.1}],
+    }  # fmt: skip
+    lines = report.SECTIONS["scale"][1](out)
+    assert any("| ray | 1 | 26 | 112 | 33.00 | 3.39 | +10.0% | 0.12 |" in x for x in lines)
+    assert any("| 2 | 8 | 8 | 9.50 | 25,000.00 | 40,000.00 | 2 | 30.10 |" in x for x in lines)
+    assert report.SECTIONS["scale"][1]({"skipped": "no ray"}) == ["Not run: no ray"]
