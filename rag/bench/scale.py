@@ -16,6 +16,7 @@ and the per-actor and per-replica rates a cluster estimate starts from.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -47,7 +48,7 @@ def run(ctx: BenchContext) -> dict[str, Any]:
     rows = [_row("local", 0, report, time.perf_counter() - started)]
     started = time.perf_counter()
     ray.init(num_cpus=cpus, include_dashboard=False, _node_ip_address="127.0.0.1",
-             logging_level="WARNING")  # fmt: skip
+             logging_level=logging.WARNING)  # fmt: skip
     ray_start_s = time.perf_counter() - started
     try:
         from rag.scale.ray_build import RayEngine
