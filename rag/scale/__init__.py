@@ -53,7 +53,9 @@ def connect(scale: ScaleConfig, given: str | None = None) -> Iterator[Any]:
         yield ray
         return
     address = address_of(scale, given)
-    options: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": True}
+    # Workers keep their output in Ray's log files (a worker's stdout would mix into --json);
+    # their errors come back to the driver as exceptions.
+    options: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
     try:
         if address:
             ray.init(address=address, **options)
