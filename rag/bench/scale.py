@@ -40,7 +40,7 @@ def run(ctx: BenchContext) -> dict[str, Any]:
     from rag.eval.runner import EVAL_CORPUS
     from rag.pipeline import Pipeline
 
-    paths = list(EVAL_CORPUS)
+    paths = sorted(p for folder in EVAL_CORPUS for p in folder.glob("*.txt"))
     cpus = os.cpu_count() or 1
     started = time.perf_counter()
     local = Pipeline(with_index_dir(ctx.config, ctx.work_dir / "scale-local"))
