@@ -47,19 +47,28 @@ ARTICLES = sorted(p for folder in EVAL_CORPUS for p in folder.glob("*.txt"))
 
 @pytest.fixture(scope="module")
 def ray_address() -> Iterator[str]:
-    """A local Ray of 2 CPUs on loopback; its address for the subprocesses."""
+    """A local Ray of 2 CPUs on loopback; its address for the subprocesses. Ray turns
+    token authentication on for a new local cluster; this one, for tests on loopback,
+    runs without (the subprocesses that join say so too, in ``_env``)."""
     assert not ray.is_initialized()
+    before = os.environ.get("RAY_AUTH_MODE")
+    os.environ["RAY_AUTH_MODE"] = "disabled"
     ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
              logging_level=logging.WARNING)  # fmt: skip
     try:
         yield ray.get_runtime_context().gcs_address
     finally:
         ray.shutdown()
+        if before is None:
+            os.environ.pop("RAY_AUTH_MODE", None)
+        else:
+            os.environ["RAY_AUTH_MODE"] = before
 
 
 def _env(address: str, index_dir: Path, **extra: str) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "RAY_"))}
-    return {**clean, "RAY_ADDRESS": address, "RAG_PATHS__INDEX_DIR": str(index_dir), **extra}
+    return {**clean, "RAY_ADDRESS": address, "RAY_AUTH_MODE": "disabled",
+            "RAG_PATHS__INDEX_DIR": str(index_dir), **extra}  # fmt: skip
 
 
 def _vectors(index: IndexData) -> dict[tuple[str, str], np.ndarray]:
