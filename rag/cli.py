@@ -126,6 +126,7 @@ def _report(report: Any, as_json: bool) -> None:
             "removed": list(report.removed), "folded": list(report.folded),
             "n_documents": report.n_documents,
             "n_chunks": report.n_chunks, "seconds": round(report.seconds, 2),
+            "embedded": report.embedded, "reused": report.reused,
             "problems": [{"path": p.path, "reason": p.reason} for p in report.problems],
         })  # fmt: skip
         return
@@ -138,23 +139,75 @@ def _report(report: Any, as_json: bool) -> None:
     )
 
 
+_ENGINE = click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default=None,
+    help="Where loading, chunking and embedding run: this process (local) or a Ray "
+    "cluster (ray; needs the scale extra). Default: scale.engine in the config.",
+)
+_RAY_ADDRESS = click.option(
+    "--ray-address",
+    default=None,
+    metavar="ADDR",
+    help="The Ray cluster to join (default: scale.ray_address, else $RAY_ADDRESS, "
+    "else a local Ray).",
+)
+
+
+def _write(
+    ctx: click.Context,
+    paths: list[Path],
+    replace_all: bool,
+    engine: str | None,
+    address: str | None,
+) -> Any:
+    from rag.scale import check_engine
+
+    pipe = _pipeline(ctx)
+    if check_engine(engine or pipe.config.scale.engine) == "ray":
+        from rag.scale import require_ray
+
+        require_ray()  # the one-line install hint before anything heavy
+        from rag.scale import ray_build
+
+        return ray_build.run(pipe, paths, replace_all, address)
+    return (pipe.build if replace_all else pipe.add)(paths, progress=True)
+
+
 @index.command("build")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@_ENGINE
+@_RAY_ADDRESS
 @click.pass_context
-def index_build(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
+def index_build(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    as_json: bool,
+    engine: str | None,
+    ray_address: str | None,
+) -> None:
     """Build the index from files and folders (default: the corpus folder, seeds/)."""
-    report = _pipeline(ctx).build(list(paths) or [_config(ctx).corpus_dir], progress=True)
+    report = _write(ctx, list(paths) or [_config(ctx).corpus_dir], True, engine, ray_address)
     _report(report, as_json)
 
 
 @index.command("add")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@_ENGINE
+@_RAY_ADDRESS
 @click.pass_context
-def index_add(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
+def index_add(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    as_json: bool,
+    engine: str | None,
+    ray_address: str | None,
+) -> None:
     """Add or update articles without re-embedding the others."""
-    _report(_pipeline(ctx).add(list(paths), progress=True), as_json)
+    _report(_write(ctx, list(paths), False, engine, ray_address), as_json)
 
 
 @index.command("remove")

@@ -165,6 +165,23 @@ class ServerConfig:
 
 
 @dataclass(frozen=True)
+class ScaleConfig:
+    """The heavy stages on a Ray cluster (the optional extra: ``pip install -e .[scale]``)."""
+
+    engine: str = "local"  # "local" (one process, no Ray) or "ray"
+    ray_address: str = ""  # a cluster to join ("auto", "ray://h:10001", "h:6379"); empty:
+    # $RAY_ADDRESS, else a local Ray starts with this machine's CPUs
+    embed_actors: int = 1  # the build's embedding actor pool (each loads the model once)
+    embed_cpus: float = 1.0  # CPUs per embedding actor (also its torch threads)
+    load_cpus: float = 1.0  # CPUs per file read/clean/chunk task
+    replicas: int = 1  # `rag serve --engine ray`: replicas at start
+    min_replicas: int = 0  # autoscaling bounds; 0 with max 0: a fixed number (replicas)
+    max_replicas: int = 0
+    replica_cpus: float = 1.0  # CPUs per answering replica (also its model threads)
+    target_ongoing_requests: float = 2.0  # per replica, what autoscaling aims at
+
+
+@dataclass(frozen=True)
 class Config:
     paths: PathsConfig = field(default_factory=PathsConfig)
     chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
@@ -176,6 +193,7 @@ class Config:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     ui: UIConfig = field(default_factory=UIConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
+    scale: ScaleConfig = field(default_factory=ScaleConfig)
 
     # -- resolved paths -------------------------------------------------
     def resolve(self, path: Path) -> Path:

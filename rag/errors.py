@@ -30,3 +30,7 @@ class ModelError(RagError):
 
 class LockedError(RagError):
     """Another process is writing the index."""
+
+
+class MissingExtraError(RagError):
+    """An optional feature whose packages are not installed (the message says which extra)."""

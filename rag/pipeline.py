@@ -21,6 +21,7 @@ from rag.generate.base import Generator, Message
 from rag.generate.registry import STRATEGIES
 from rag.generate.strategy import AnswerRequest, Done, Event, Evidence, Retrieved, Token
 from rag.index import store
+from rag.index.engine import BuildEngine
 from rag.index.store import IndexData, IndexSettings
 from rag.index.writer import IndexReport, IndexWriter
 from rag.ingest.chunk import chunk
@@ -112,12 +113,17 @@ class Pipeline:
         return STRATEGIES[name]()
 
     # -- documents -> chunks -> vectors -> index ----------------------------
-    def build(self, paths: Sequence[Path], progress: bool = False) -> IndexReport:
-        """Make the index hold exactly these articles (unchanged ones are not re-embedded)."""
-        return self._write(lambda w: w.update(paths, replace_all=True, progress=progress))
+    def build(
+        self, paths: Sequence[Path], progress: bool = False, engine: BuildEngine | None = None
+    ) -> IndexReport:
+        """Make the index hold exactly these articles (unchanged ones are not re-embedded).
+        ``engine``: where loading, chunking and embedding run (default: this process)."""
+        return self._write(lambda w: w.update(paths, replace_all=True, progress=progress), engine)
 
-    def add(self, paths: Sequence[Path], progress: bool = False) -> IndexReport:
-        return self._write(lambda w: w.update(paths, replace_all=False, progress=progress))
+    def add(
+        self, paths: Sequence[Path], progress: bool = False, engine: BuildEngine | None = None
+    ) -> IndexReport:
+        return self._write(lambda w: w.update(paths, replace_all=False, progress=progress), engine)
 
     def remove(self, doc_ids: Sequence[str]) -> IndexReport:
         """Mark articles deleted (a new manifest; no segment is rewritten)."""
@@ -127,11 +133,11 @@ class Pipeline:
         """Merge every segment into one and drop deleted rows; the manifest before and after."""
         return self._write(lambda w: w.compact())
 
-    def _write(self, op: Callable[[IndexWriter], _T]) -> _T:
+    def _write(self, op: Callable[[IndexWriter], _T], engine: BuildEngine | None = None) -> _T:
         """Run a write; a loaded index is then re-read, reusing its unchanged segments."""
         with self.lock:
             writer = IndexWriter(
-                self.config, self.settings, lambda: self.embedder, self.chunk, self._index
+                self.config, self.settings, lambda: self.embedder, self.chunk, self._index, engine
             )
             result = op(writer)
             self._index = writer.loaded

@@ -31,12 +31,40 @@ def _pipeline(ctx: click.Context) -> Any:
     "needed to bind beyond loopback.",
 )
 @click.option("--read-only", is_flag=True, help="Refuse uploads and deletes.")
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default=None,
+    help="local: this process; ray: replicas on a Ray Serve cluster (needs the scale "
+    "extra; read-only). Default: scale.engine in the config.",
+)
+@click.option(
+    "--replicas",
+    type=int,
+    default=None,
+    help="With --engine ray: replicas, each with its own models (default: scale.replicas).",
+)
+@click.option(
+    "--ray-address",
+    default=None,
+    metavar="ADDR",
+    help="With --engine ray: the cluster to join (default: scale.ray_address, else "
+    "$RAY_ADDRESS, else a local Ray).",
+)
 @click.pass_context
 def serve_command(
-    ctx: click.Context, host: str | None, port: int | None, api_key: str | None, read_only: bool
+    ctx: click.Context,
+    host: str | None,
+    port: int | None,
+    api_key: str | None,
+    read_only: bool,
+    engine: str | None,
+    replicas: int | None,
+    ray_address: str | None,
 ) -> None:
     """Serve the HTTP API: OpenAI-compatible /v1/chat/completions, REST /v1/search,
     /v1/ask, /v1/documents, MCP at /mcp, OpenAPI at /docs."""
+    from rag.scale import check_engine
     from server.auth import check_bind
 
     pipe = _pipeline(ctx)
@@ -49,6 +77,14 @@ def serve_command(
         read_only=read_only or s.read_only,
     )
     check_bind(settings.host, settings.api_key)
+    if check_engine(engine or pipe.config.scale.engine) == "ray":
+        from rag.scale import require_ray
+
+        require_ray()
+        from rag.scale import ray_serve
+
+        ray_serve.run(pipe.config, settings, replicas, ray_address)
+        return
     import uvicorn
 
     from server.app import create_app

@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-SECTIONS = ("build", "embed", "search", "answer", "api", "baseline", "threads")
+SECTIONS = ("build", "embed", "search", "answer", "api", "baseline", "threads", "scale")
+FULL_ONLY = ("threads", "scale")  # slow on purpose, or a Ray of their own: not in --quick
 
 
 def parse_list(value: str | None, kind: type = str) -> tuple[Any, ...]:
@@ -43,7 +44,7 @@ def parse_list(value: str | None, kind: type = str) -> tuple[Any, ...]:
     "--sections",
     "sections_opt",
     help=f"Sections to run, comma-separated (default all: {','.join(SECTIONS)}; "
-    "quick: all but threads).",
+    "quick: all but threads and scale).",
 )
 @click.option(
     "--embed-options",
@@ -104,7 +105,9 @@ def bench_command(
 
     config = ctx.find_root().obj["config"]
     bench = quick_context(config, Path()) if quick else BenchContext(config, Path())
-    sections = parse_list(sections_opt) or (SECTIONS[:-1] if quick else SECTIONS)
+    sections = parse_list(sections_opt) or (
+        tuple(x for x in SECTIONS if x not in FULL_ONLY) if quick else SECTIONS
+    )
     if bad := [s for s in sections if s not in SECTIONS]:
         raise BadInputError(f"unknown section {bad[0]!r}; choose from {', '.join(SECTIONS)}")
     options = parse_list(embed_options)

@@ -368,6 +368,49 @@ def threads_lines(t: dict[str, Any]) -> list[str]:
                   "LLM prompt tokens/s", "LLM generation tokens/s", "note"], rows)  # fmt: skip
 
 
+def scale_lines(s: dict[str, Any]) -> list[str]:
+    if "skipped" in s:
+        return [f"Not run: {s['skipped']}"]
+    build = [[r["engine"], r["actors"] or "–", r["articles"], r["passages"], r["seconds"],
+              r["passages_per_s"], percent(r.get("overhead")) if "overhead" in r else "–",
+              r.get("overhead_s_per_article", "–")] for r in s.get("build", [])]  # fmt: skip
+    answer = [[a["replicas"], a["clients"], a["questions"], a["questions_per_min"],
+               _get(a, "latency_ms", "p50"), _get(a, "latency_ms", "p95"), a["replicas_seen"],
+               a["deploy_s"]] for a in s.get("answer", [])]  # fmt: skip
+    return [
+        *table(
+            [
+                "engine",
+                "embedding actors",
+                "articles",
+                "passages",
+                "wall s",
+                "passages/s",
+                "overhead",
+                "overhead s/article",
+            ],
+            build,
+        ),  # fmt: skip
+        "",
+        f"Ray's own start: {fmt(s.get('ray_start_s'))} s on {s.get('cpus')} CPUs "
+        "(not in the walls).",
+        "",
+        *table(
+            [
+                "replicas",
+                "clients",
+                "questions",
+                "questions/min",
+                "latency p50 ms",
+                "latency p95 ms",
+                "replicas that answered",
+                "deploy s",
+            ],
+            answer,
+        ),  # fmt: skip
+    ]
+
+
 SECTIONS: dict[str, tuple[str, Callable[[dict[str, Any]], list[str]]]] = {
     "build": ("Index build", build_lines),
     "embed": ("Embedding options", embed_lines),
@@ -377,6 +420,7 @@ SECTIONS: dict[str, tuple[str, Callable[[dict[str, Any]], list[str]]]] = {
     "baseline": ("Baseline: LangChain community FAISS, same model", baseline_lines),
     "resume": ("Resume: a build killed at random points", resume_lines),
     "threads": ("Threads: OpenMP waiting under load", threads_lines),
+    "scale": ("Scale: the Ray engine against one process", scale_lines),
 }
 
 

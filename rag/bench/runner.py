@@ -25,10 +25,11 @@ from typing import Any
 from rag.bench import machine, report
 from rag.bench.common import BenchContext
 
-SECTIONS = ("build", "embed", "search", "answer", "api", "baseline", "resume", "threads")
-QUICK_SECTIONS = SECTIONS[:-1]  # threads runs the slow setting on purpose: full runs only
+SECTIONS = ("build", "embed", "search", "answer", "api", "baseline", "resume", "threads", "scale")
+# threads runs the slow setting on purpose, scale starts a Ray of its own: full runs only
+QUICK_SECTIONS = SECTIONS[:-2]
 # embed first (it builds the seeds index the others use)
-RUN_ORDER = ("embed", "build", "search", "answer", "api", "baseline", "resume", "threads")
+RUN_ORDER = ("embed", "build", "search", "answer", "api", "baseline", "resume", "threads", "scale")
 
 
 def run_section(name: str, ctx: BenchContext) -> dict[str, Any]:

@@ -25,7 +25,8 @@ from rag.index import segments as segment_files
 from rag.index import store
 from rag.index.checkpoint import Checkpoint, key
 from rag.index.data import IndexData, IndexSettings, Segment
-from rag.ingest.load import LoadProblem, load_paths
+from rag.index.engine import BuildEngine, LocalEngine
+from rag.ingest.load import LoadProblem
 from rag.types import Chunk, Document
 
 
@@ -39,11 +40,14 @@ class IndexReport:
     n_chunks: int
     seconds: float  # wall time of the whole operation
     folded: tuple[str, ...] = ()  # near-duplicates stored as copies of an indexed article
+    embedded: int = 0  # passages embedded by this write (not reused from a checkpoint)
+    reused: int = 0  # passages whose vectors a killed build had committed to its checkpoint
 
 
 class IndexWriter:
     """One write to ``config.index_dir``. ``loaded`` is the index in memory the caller
-    had (reused to check a build's segments), or the one a build read, or None."""
+    had (reused to check a build's segments), or the one a build read, or None.
+    ``engine`` runs loading, chunking and embedding (default: this process)."""
 
     def __init__(
         self,
@@ -52,19 +56,20 @@ class IndexWriter:
         embedder: Callable[[], Embedder],
         chunk: Callable[[Document], list[Chunk]],
         loaded: IndexData | None = None,
+        engine: BuildEngine | None = None,
     ) -> None:
         self.config = config
         self.settings = settings
         self.index_dir = config.index_dir
-        self._embedder = embedder
-        self._chunk = chunk
+        self.engine: BuildEngine = engine or LocalEngine(embedder, chunk)
         self.loaded = loaded
         self.written: list[Segment] = []  # segments this write added (in memory already)
+        self.embedded = self.reused = 0  # passages embedded / taken from the checkpoint
 
     # -- the operations -----------------------------------------------------------
     def update(self, paths: Sequence[Path], replace_all: bool, progress: bool) -> IndexReport:
         started = time.perf_counter()
-        docs, problems = load_paths(paths)
+        docs, problems = self.engine.load(paths)
         if not docs:
             where = ", ".join(str(p) for p in paths)
             why = "; ".join(f"{Path(p.path).name}: {p.reason}" for p in problems[:3])
@@ -104,6 +109,8 @@ class IndexWriter:
             manifest["n_chunks"],
             time.perf_counter() - started,
             tuple(sorted(copies)),
+            self.embedded,
+            self.reused,
         )
 
     def remove(self, doc_ids: Sequence[str]) -> IndexReport:
@@ -185,14 +192,17 @@ class IndexWriter:
         progress: bool,
     ) -> Segment:
         """Embed ``docs`` through the checkpoint (resuming a killed build), as a segment."""
-        chunks = [c for d in docs for c in self._chunk(d)]
+        chunks = [c for d in docs for c in self.engine.chunk(d)]
         todo = [c for c in chunks if c not in ckpt]
+        self.reused += len(chunks) - len(todo)
         step = max(1, self.config.index.checkpoint_passages)
         with _progress(len(chunks), len(chunks) - len(todo), progress) as bar:
-            for lo in range(0, len(todo), step):
-                batch = todo[lo : lo + step]
-                ckpt.add(batch, self._embedder().embed_chunks(batch))
+            for batch, vectors in self.engine.embed(todo, step):
+                ckpt.add(batch, vectors)
+                self.embedded += len(batch)
                 bar.update(len(batch))
+        if missing := sum(1 for c in todo if c not in ckpt):
+            raise RuntimeError(f"the embedding step returned no vector for {missing} passages")
         return Segment.streamed(
             self.settings.dimension, docs, chunks, lambda: ckpt.batches(chunks), signatures
         )

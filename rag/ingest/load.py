@@ -14,7 +14,7 @@ import json
 import os
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -320,35 +320,66 @@ def _walk(folder: Path) -> tuple[list[Path], list[LoadProblem]]:
     return sorted(files, key=lambda f: f.relative_to(folder).as_posix()), problems
 
 
-def load_paths(paths: Sequence[Path]) -> tuple[list[Document], list[LoadProblem]]:
+def load_item(path: Path, root: Path) -> Document | LoadProblem:
+    """One file: its Document, or the LoadProblem that says why it was skipped (never
+    raises for a bad file; what a parallel loader maps over the files)."""
+    try:
+        return _load(Path(path), Path(root))
+    except _Skip as skip:
+        return LoadProblem(str(path), skip.reason)
+
+
+def list_files(paths: Sequence[Path]) -> tuple[list[tuple[Path, Path]], list[LoadProblem]]:
+    """(file, the root its doc_id is relative to) for each file the paths name, in order
+    (folders walked), and the folders that could not be read."""
+    items: list[tuple[Path, Path]] = []
+    problems: list[LoadProblem] = []
+    for arg in map(Path, paths):
+        if arg.is_dir():
+            files, walk_problems = _walk(arg)
+            problems += walk_problems
+            items += [(f, arg) for f in files]
+        else:
+            items.append((arg, arg.parent))
+    return items, problems
+
+
+LoadMany = Callable[[Sequence[tuple[Path, Path]]], Sequence["Document | LoadProblem"]]
+
+
+def _load_each(items: Sequence[tuple[Path, Path]]) -> list[Document | LoadProblem]:
+    return [load_item(path, root) for path, root in items]
+
+
+def load_paths(
+    paths: Sequence[Path], load_many: LoadMany | None = None
+) -> tuple[list[Document], list[LoadProblem]]:
     """Load files and folders (walked recursively); never raises for one bad file.
 
     A folder's files get doc_ids relative to that folder; a file given directly
     gets its file name. Two different files with the same doc_id would overwrite
     each other in the index, so the second one is reported instead.
+    ``load_many`` loads the files (``load_item`` over each, in order; a distributed
+    engine maps it over the files in parallel); the default loads them one by one.
     """
+    items, problems = list_files(paths)
+    unique = list({path.resolve(): (path, root) for path, root in items}.items())
+    loaded = (load_many or _load_each)([item for _, item in unique])
+    results = {where: result for (where, _), result in zip(unique, loaded, strict=True)}
     docs: list[Document] = []
-    problems: list[LoadProblem] = []
     seen: dict[str, Path] = {}  # doc_id -> the file it came from
-    for arg in map(Path, paths):
-        if arg.is_dir():
-            files, walk_problems = _walk(arg)
-            problems += walk_problems
-            items = [(f, arg) for f in files]
-        else:
-            items = [(arg, arg.parent)]
-        for path, root in items:
-            doc_id = _doc_id(path, root)
-            first = seen.get(doc_id)
-            if first is not None:
-                if first != path.resolve():  # the same file given twice is no problem
-                    reason = f"duplicate doc_id {doc_id} (also {first})"
-                    problems.append(LoadProblem(str(path), reason))
-                continue
-            try:
-                docs.append(_load(path, root))
-            except _Skip as skip:
-                problems.append(LoadProblem(str(path), skip.reason))
-                continue
-            seen[doc_id] = path.resolve()
+    for path, root in items:
+        doc_id = _doc_id(path, root)
+        where = path.resolve()
+        first = seen.get(doc_id)
+        if first is not None:
+            if first != where:  # the same file given twice is no problem
+                problems.append(LoadProblem(str(path), f"duplicate doc_id {doc_id} (also {first})"))
+            continue
+        result = results[where]
+        if isinstance(result, LoadProblem):
+            problems.append(result)
+            continue
+        docs.append(result)
+        seen[doc_id] = where
     return docs, problems
