@@ -123,10 +123,10 @@ def question_kind(question: str) -> QuestionKind:
     if len(kinds) > 1 and not _TWO_PART.search(question):
         kinds = kinds[:1]  # "Кто и когда" asks two things; "Кто сообщил, когда ..." one
     counted = None
-    if NUMBER in kinds and (m := _COUNTED.search(question)):
+    if NUMBER in kinds and (unit := _COUNTED.search(question)):
         from rag.index.lexical import tokens
 
-        stems = tokens(m.group(1))
+        stems = tokens(unit.group(1))
         counted = stems[0] if stems else None
     return QuestionKind(kinds[:2] or (OTHER,), counted)
 

@@ -75,7 +75,11 @@ def test_unanswerable_questions_abstain(real_pipeline: Pipeline, question: str) 
     assert answer.answer == "В источниках нет ответа на этот вопрос."
     assert answer.citations == ()
     assert answer.refusal in (
-        "low score", "unknown name", "model", "unverified", "no answer sentence"
+        "low score",
+        "unknown name",
+        "model",
+        "unverified",
+        "no answer sentence",
     )
 
 
