@@ -31,7 +31,7 @@ def chatml(messages: Sequence[Any], reply: bool = True) -> str:
 def prompt_messages(pipeline: Any, answer: Any) -> list[Any]:
     from rag.generate import prompts
 
-    numbered = pipeline._numbered(answer.passages)  # the pipeline's own passage headers
+    numbered = pipeline.headers(answer.passages)  # the pipeline's own passage headers
     return list(prompts.answer_messages(answer.query, numbered, answer.language))
 
 

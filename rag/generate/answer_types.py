@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.generate.citations import detect_language
+
 PERSON, DATE, NUMBER, PLACE, OTHER = "person", "date", "number", "place", "other"
 
 # Question words, longest phrases first. Order matters: "в каком году" is a date
@@ -157,13 +159,13 @@ def type_match(sentence: str, kind: QuestionKind) -> float:
         if not has_type(sentence, k):
             continue
         score += 1.0
-        if k == NUMBER and kind.counted and _script(kind.counted) == _script(sentence):
+        if (
+            k == NUMBER
+            and kind.counted
+            and detect_language(kind.counted) == detect_language(sentence)
+        ):
             from rag.index.lexical import tokens
 
             if not any(t.startswith(kind.counted[:5]) for t in tokens(sentence)):
                 score -= 0.5
     return score / len(kind.types)
-
-
-def _script(text: str) -> str:
-    return "ru" if re.search(r"[\u0400-\u04ff]", text) else "en"

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
@@ -59,7 +58,6 @@ DEFAULT_WEIGHTS = {
 }  # fmt: skip
 # English answers: any character but a newline or a Cyrillic letter.
 LATIN_GRAMMAR = r"root ::= [^\n\u0400-\u04FF]+"
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 
 
 DEFAULT_THRESHOLD = 0.5
@@ -286,8 +284,7 @@ def check_phrase(
         return False, "no phrase", 0.0
     if verify.restates(phrase, question):
         return False, "restates question", 0.0
-    numbers = {n.replace(",", ".") for n in _NUMBER.findall(phrase)}
-    if not numbers <= {n.replace(",", ".") for n in _NUMBER.findall(source + " " + question)}:
+    if not verify.numbers(phrase) <= verify.numbers(source + " " + question):
         return False, "number", 0.0
     if citations.detect_language(phrase) != citations.detect_language(source):
         if similarity is None:

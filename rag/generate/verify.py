@@ -45,7 +45,8 @@ def split_sentences(answer: str) -> list[str]:
     return out
 
 
-def _numbers(text: str) -> set[str]:
+def numbers(text: str) -> set[str]:
+    """The numbers of ``text``, decimal commas as points ("1,5" == "1.5")."""
     return {n.replace(",", ".") for n in NUMBER.findall(text)}
 
 
@@ -98,21 +99,21 @@ def lexical_support(sentence: str, passage: str, question: str = "") -> float:
     Names the sentence repeats from the question need not be in the passage: the
     question's names were checked against the retrieved passages before generation
     (:func:`ungrounded_names`), and an answer may name its subject as asked."""
-    if not _numbers(sentence) <= _numbers(passage):
+    if not numbers(sentence) <= numbers(passage):
         return 0.0
     passage_terms = set(tokens(passage))
     if _unmentioned(_names(sentence) - _names(question), passage_terms):
         return 0.0
     words = set(tokens(sentence))
     if not words:
-        return 1.0 if _numbers(sentence) else 0.0
+        return 1.0 if numbers(sentence) else 0.0
     return len(words & passage_terms) / len(words)
 
 
 def restates(sentence: str, question: str) -> bool:
     """True when the sentence adds nothing to the question (the model echoing it)."""
     new_words = set(tokens(sentence)) - set(tokens(question))
-    return not new_words and _numbers(sentence) <= _numbers(question)
+    return not new_words and numbers(sentence) <= numbers(question)
 
 
 def verify(
@@ -141,7 +142,7 @@ def verify(
             assert similarity is not None
             sims = list(similarity(bare))
             scores = [
-                s if _numbers(bare) <= _numbers(p) else 0.0
+                s if numbers(bare) <= numbers(p) else 0.0
                 for s, p in zip(sims, passages, strict=True)
             ]
             threshold, method = SEMANTIC_MIN, "semantic"
