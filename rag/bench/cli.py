@@ -8,8 +8,20 @@ from typing import Any
 
 import click
 
-SECTIONS = ("build", "embed", "search", "answer", "api", "baseline", "threads", "scale")
-FULL_ONLY = ("threads", "scale")  # slow on purpose, or a Ray of their own: not in --quick
+SECTIONS = (
+    "build",
+    "embed",
+    "search",
+    "answer",
+    "api",
+    "baseline",
+    "resume",
+    "threads",
+    "scale",
+    "archive",
+)
+# slow on purpose, a Ray of their own, or the 1,000-article corpus: not in --quick
+FULL_ONLY = ("threads", "scale", "archive")
 
 
 def parse_list(value: str | None, kind: type = str) -> tuple[Any, ...]:
@@ -44,7 +56,7 @@ def parse_list(value: str | None, kind: type = str) -> tuple[Any, ...]:
     "--sections",
     "sections_opt",
     help=f"Sections to run, comma-separated (default all: {','.join(SECTIONS)}; "
-    "quick: all but threads and scale).",
+    "quick: all but threads, scale and archive).",
 )
 @click.option(
     "--embed-options",
@@ -64,6 +76,17 @@ def parse_list(value: str | None, kind: type = str) -> tuple[Any, ...]:
     "--add-size",
     type=click.IntRange(min=1),
     help="Passages in the index one article is added to (default 100k; quick 5k).",
+)
+@click.option(
+    "--archive",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The archive section's folder of scale sets (default: bench/archive/, made by "
+    "`python -m rag.bench.archive_corpus`).",
+)
+@click.option(
+    "--archive-answers",
+    type=click.IntRange(min=0),
+    help="Archive section: answer every Nth gold question end to end (default 3; 0: none).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of generated corpora.")
 @click.option(
@@ -87,6 +110,8 @@ def bench_command(
     questions: int | None,
     articles: int | None,
     add_size: int | None,
+    archive: Path | None,
+    archive_answers: int | None,
     seed: int,
     out: Path | None,
     in_process: bool,
@@ -122,6 +147,10 @@ def bench_command(
                        ("build_articles", articles), ("add_index_size", add_size)):  # fmt: skip
         if value:
             changes[key] = value
+    if archive is not None:
+        changes["archive_dir"] = archive
+    if archive_answers is not None:
+        changes["archive_answer_every"] = archive_answers
     bench = replace(bench, **changes)
 
     result = run_bench(

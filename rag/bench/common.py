@@ -40,6 +40,8 @@ class BenchContext:
     search_queries: int = 200
     hnsw_max: int = 100_000  # HNSW is built only up to this size (slow to build)
     seeds_dir: Path = PROJECT_ROOT / "seeds"
+    archive_dir: Path = PROJECT_ROOT / "bench" / "archive"  # the archive section's scale sets
+    archive_answer_every: int = 3  # archive section: every Nth gold question answered (0: none)
     gold_path: Path = PROJECT_ROOT / "eval" / "gold" / "queries.jsonl"
 
 

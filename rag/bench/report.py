@@ -140,6 +140,14 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
             f"{fmt(_get(s, 'api', 'real', 'first_token_delta_p50_ms'))} ms later",
             "met": api <= TARGET_API_MS,
         })  # fmt: skip
+    for t in _get(s, "archive", "targets") or []:
+        out.append({
+            "target": f"archive: {t['metric']} of the {t['group']} questions ({t['mode']}) at "
+            f"{t['large']} articles within {0.02 if t['metric'] == 'Hit@5' else 0.03} of "
+            f"{t['small']}",
+            "measured": f"{fmt(t['at_large'], 3)} against {fmt(t['at_small'], 3)}",
+            "met": t["met"],
+        })  # fmt: skip
     reloaded = _get(s, "answer", "models_reloaded")
     if reloaded is not None:
         out.append({
@@ -411,6 +419,12 @@ def scale_lines(s: dict[str, Any]) -> list[str]:
     ]
 
 
+def _archive_lines(s: dict[str, Any]) -> list[str]:
+    from rag.bench.archive import lines
+
+    return lines(s)
+
+
 SECTIONS: dict[str, tuple[str, Callable[[dict[str, Any]], list[str]]]] = {
     "build": ("Index build", build_lines),
     "embed": ("Embedding options", embed_lines),
@@ -421,6 +435,7 @@ SECTIONS: dict[str, tuple[str, Callable[[dict[str, Any]], list[str]]]] = {
     "resume": ("Resume: a build killed at random points", resume_lines),
     "threads": ("Threads: OpenMP waiting under load", threads_lines),
     "scale": ("Scale: the Ray engine against one process", scale_lines),
+    "archive": ("Archive: the gold questions over 5 to 1,000+ articles", _archive_lines),
 }
 
 
