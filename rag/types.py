@@ -98,6 +98,9 @@ class Answer:
     # The select strategy's candidate sentences with their features and calibrated
     # scores, best first (for the eval's calibration; not part of the JSON).
     candidates: tuple[dict[str, object], ...] = ()
+    # The quote strategy: the checked draft the shown answer was quoted from (its
+    # citations numbered as in ``passages``), for the eval's side-by-side.
+    drafted: str = ""
 
     def to_json(self) -> dict[str, object]:
         """The stable JSON shape of ``rag ask --json`` (scripts depend on these names)."""

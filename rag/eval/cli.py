@@ -95,7 +95,7 @@ def _table(report: dict[str, Any]) -> list[str]:
 )
 @click.option(
     "--strategies",
-    help="Answer strategies to run side by side, comma-separated (free,select); "
+    help="Answer strategies to run side by side, comma-separated (free,quote,select); "
     "default: the configured one.",
 )
 @click.option(

@@ -193,6 +193,10 @@ def _answer(pipeline: Any, q: GoldQuestion) -> dict[str, Any]:
         quote = " ".join(f"{c['text']} [{c['n']}]" for c in answer.candidates if c["chosen"])
         out["variants"]["quote"] = _scores(q, quote, not quote or answer.abstained,
                                            answer.passages, texts, shown)  # fmt: skip
+    if answer.drafted:
+        # The quote strategy's checked draft: the free strategy's answer, same generation.
+        out["variants"]["drafted"] = _scores(q, answer.drafted, False, answer.passages,
+                                             texts, shown)  # fmt: skip
     if out["mode"] == "extractive-fallback":
         out["variants"]["no_fallback"] = _scores(q, "", True, answer.passages, texts, shown)
     return out

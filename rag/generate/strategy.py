@@ -9,6 +9,10 @@ hands the rest to one strategy, chosen by name from ``STRATEGIES``
 - ``free`` (:mod:`rag.generate.free`): the model writes freely from the
   passages, then each sentence is checked (the first design, kept for
   comparison; also the ``extractive`` mode).
+- ``quote`` (:mod:`rag.generate.quote`): free's draft and checks decide between
+  an answer and a refusal; the answer shown is the source sentence each verified
+  draft sentence rests on, verbatim (English: the draft, names spelled as the
+  source's).
 """
 
 from __future__ import annotations
