@@ -29,6 +29,7 @@ import gradio as gr
 from rag.errors import BadInputError, RagError
 from rag.ingest.load import SUPPORTED
 from rag.pipeline import Done, Event, Evidence, Pipeline, Retrieved, Token
+from rag.retrieve.filters import make_filters
 from ui import render
 from ui.render import Turn
 from ui.uploads import safe_upload_name, store_upload
@@ -113,11 +114,15 @@ class ChatUI:
         k: float,
         language: str = "auto",
         mode: str | None = None,
+        since: str = "",
+        until: str = "",
+        source: str = "",
     ) -> Iterator[tuple[str, str, str, list[Turn]]]:
         """Stream one answer: yields (chat HTML, sources HTML, question box, turns).
 
         ``language``: auto (the question's), ru or en; ``mode``: generative or
-        extractive (default: the config's).
+        extractive (default: the config's); ``since``/``until`` (YYYY-MM-DD) and
+        ``source`` (a part of its name) keep the passages of matching articles only.
         """
         turns = list(turns or [])
         turn = Turn(question=" ".join((question or "").split())[:300])
@@ -132,8 +137,12 @@ class ChatUI:
             turn.question = self.pipeline.check_question(question)
             history = [(t.question, t.answer) for t in turns[:-1] if t.done and not t.error]
             yield view()
-            settings = {"k": int(k), "language": None if language == "auto" else language}
+            settings: dict[str, Any] = {"k": int(k)}
+            settings["language"] = None if language == "auto" else language
             settings["mode"] = mode or self.config.generation.mode
+            settings["filters"] = make_filters(
+                (since or "").strip(), (until or "").strip(), source
+            )  # a bad date: the one-line error in the chat
             for event in self._events(turn.question, history, settings):
                 if isinstance(event, Retrieved):
                     turn.query, turn.hits = event.query, event.hits
@@ -288,6 +297,19 @@ class ChatUI:
                             mode = gr.Radio(
                                 MODES, value=self.config.generation.mode, label="Answer by"
                             )
+                            with gr.Row():
+                                since = gr.Textbox(
+                                    label="Articles since", placeholder="YYYY-MM-DD",
+                                    max_lines=1, elem_id="since",
+                                )  # fmt: skip
+                                until = gr.Textbox(
+                                    label="Articles until", placeholder="YYYY-MM-DD",
+                                    max_lines=1, elem_id="until",
+                                )  # fmt: skip
+                                source = gr.Textbox(
+                                    label="Source contains", placeholder="kazinform",
+                                    max_lines=1, elem_id="source",
+                                )  # fmt: skip
                             show = gr.Checkbox(value=True, label="Show retrieved passages")
                     with gr.Column(scale=2):
                         viewer = gr.HTML(
@@ -334,7 +356,7 @@ class ChatUI:
             gr.on(
                 [send.click, question.submit],
                 self.ask,
-                inputs=[question, turns, k, language, mode],
+                inputs=[question, turns, k, language, mode, since, until, source],
                 outputs=[chat, sources, question, turns],
                 concurrency_id="pipeline",
                 show_progress="minimal",  # queue position and elapsed time, on the chat only

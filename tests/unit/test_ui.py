@@ -14,7 +14,7 @@ import pytest
 from rag.config import Config
 from rag.errors import BadInputError, ModelError
 from rag.pipeline import Pipeline
-from rag.types import Chunk, Citation, Document, Hit
+from rag.types import Chunk, Citation, Document, Hit, SearchFilters
 from tests.fakes import FakeEmbedder, FakeGenerator, use_extractive_fallback
 from ui import render
 from ui.app import ChatUI, error_message, launch, safe_upload_name, store_upload
@@ -213,9 +213,12 @@ def test_settings_reach_the_pipeline() -> None:
     pipe = Recorder()
     ui = ChatUI(pipe)  # type: ignore[arg-type]
     last(ui.ask("Question?", [], 3, "en", "extractive"))
-    assert pipe.seen == {"k": 3, "language": "en", "mode": "extractive"}
+    assert pipe.seen == {"k": 3, "language": "en", "mode": "extractive", "filters": None}
     last(ui.ask("Question?", [], 7, "auto"))
-    assert pipe.seen == {"k": 7, "language": None, "mode": Config().generation.mode}
+    assert pipe.seen == {"k": 7, "language": None, "mode": Config().generation.mode,
+                         "filters": None}  # fmt: skip
+    last(ui.ask("Question?", [], 7, "auto", None, " 2024-01-01 ", "", " Kazinform "))
+    assert pipe.seen["filters"] == SearchFilters("2024-01-01", None, "Kazinform")
 
 
 def test_extractive_mode_answers_without_the_model(
@@ -384,3 +387,16 @@ def test_launch_binds_localhost_without_share_by_default(
     assert seen["share"] is False and seen["prevent_thread_lock"] is True
     launch(ui.pipeline, host="0.0.0.0", port=9000, share=True)
     assert (seen["server_name"], seen["server_port"], seen["share"]) == ("0.0.0.0", 9000, True)
+
+
+def test_settings_filters_reach_retrieval_and_a_bad_date_is_one_line(
+    ui: ChatUI, fake_generator: FakeGenerator
+) -> None:
+    fake_generator.queue(ANSWER)
+    question = "Сколько спутников SpaceSail на орбите?"
+    _, _, _, (turn,) = last(ui.ask(question, [], 5, "auto", None, "", "", "no-such-source"))
+    # no article has that source: nothing is retrieved, so nothing is answered
+    assert turn.done and turn.abstained and not turn.hits and not turn.error
+    _, _, _, (turn,) = last(ui.ask(question, [], 5, "auto", None, "2025-13-01", "", ""))
+    assert turn.done and turn.error.startswith("--since must be a date")
+    assert len(turn.error.splitlines()) == 1
