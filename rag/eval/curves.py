@@ -52,6 +52,9 @@ POLICIES: dict[str, Outcome] = {
     "generated, verified": _verified,
     "verified + extractive fallback": _fallback,
     "extractive only": lambda a: a["variants"]["extractive"],
+    # a quote run: the checked draft its answer was quoted from (the free strategy's
+    # answer, same generation); other runs: the answer itself
+    "checked draft (free)": lambda a: a["variants"].get("drafted", a),
 }
 THRESHOLDS = (0.0, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
 

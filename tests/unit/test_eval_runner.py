@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -327,3 +328,23 @@ def test_gold_ids_are_sequential_and_spans_are_in_their_articles() -> None:
         for s in q.supports:
             assert s.doc_id in files, (q.id, s.doc_id)
             assert collapse(s.text) in files[s.doc_id], (q.id, s.text)
+
+
+def test_a_quote_run_scores_the_quote_and_its_checked_draft_side_by_side(
+    built: Pipeline, fake_generator: FakeGenerator, gold: Path
+) -> None:
+    from rag.eval import curves
+
+    c = built.config
+    pipe = built.with_config(replace(c, generation=replace(c.generation, strategy="quote")))
+    # g1: the draft drops the key fact ("сто" is not "108"), the quoted sentence has it
+    fake_generator.queue("На орбите сто спутников группировки SpaceSail [1].", "NO_ANSWER",
+                         "NO_ANSWER")  # fmt: skip
+    report = run_eval(pipe, EvalOptions(gold_path=gold, ids=("g1",), progress=False)).report
+    (g1,) = (q["answer"] for q in report["questions"])
+    assert g1["mode"] == "quote" and g1["key_fact_match"]
+    assert g1["text"].startswith("На орбите находится 108 спутников")
+    assert not g1["variants"]["drafted"]["key_fact_match"]
+    rows = {(r["policy"], r["threshold"]): r for r in curves.table(report, (0.0,))}
+    assert rows[("generated, verified", 0.0)]["KeyFactAccuracy"] == 1.0
+    assert rows[("checked draft (free)", 0.0)]["KeyFactAccuracy"] == 0.0
