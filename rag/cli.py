@@ -222,7 +222,9 @@ def ask(
             "\nThe generated answer was not supported by the passages; their best-matching "
             f"sentences, verbatim:\n{answer.answer}"
         )
-    elif answer is not None and not answer.abstained and answer.answer != streamed.strip():
+    # (the quote strategy streams its quote after the draft: then it is shown already)
+    elif (answer is not None and not answer.abstained
+          and not streamed.strip().endswith(answer.answer)):  # fmt: skip
         click.echo(f"\nChecked against the sources:\n{answer.answer}")
     if answer is not None and answer.citations:
         click.echo("\nSources:")
