@@ -8,20 +8,7 @@ from typing import Any
 
 import click
 
-SECTIONS = (
-    "build",
-    "embed",
-    "search",
-    "answer",
-    "api",
-    "baseline",
-    "resume",
-    "threads",
-    "scale",
-    "archive",
-)
-# slow on purpose, a Ray of their own, or the 1,000-article corpus: not in --quick
-FULL_ONLY = ("threads", "scale", "archive")
+from rag.bench import FULL_ONLY, SECTIONS
 
 
 def parse_list(value: str | None, kind: type = str) -> tuple[Any, ...]:

@@ -22,37 +22,12 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from rag.bench import machine, report
+from rag.bench import FULL_ONLY, SECTIONS, machine, report
 from rag.bench.common import BenchContext
 
-SECTIONS = (
-    "build",
-    "embed",
-    "search",
-    "answer",
-    "api",
-    "baseline",
-    "resume",
-    "threads",
-    "scale",
-    "archive",
-)
-# threads runs the slow setting on purpose, scale starts a Ray of its own, archive reads
-# the 1,000-article corpus: full runs only
-QUICK_SECTIONS = tuple(s for s in SECTIONS if s not in ("threads", "scale", "archive"))
+QUICK_SECTIONS = tuple(s for s in SECTIONS if s not in FULL_ONLY)
 # embed first (it builds the seeds index the others use)
-RUN_ORDER = (
-    "embed",
-    "build",
-    "search",
-    "answer",
-    "api",
-    "baseline",
-    "resume",
-    "threads",
-    "scale",
-    "archive",
-)
+RUN_ORDER = ("embed", *(s for s in SECTIONS if s != "embed"))
 
 
 def run_section(name: str, ctx: BenchContext) -> dict[str, Any]:
