@@ -252,11 +252,32 @@ def run(ctx: BenchContext, embedder: Any = None) -> dict[str, Any]:
     corpora: list[tuple[str, list[Path]]] = [(f"generated-{len(articles)}", [generated])]
     if not ctx.quick:
         corpora.insert(0, ("seeds", [ctx.seeds_dir]))
+        if sample := archive_sample(ctx):
+            corpora.append(sample)
     for name, paths in corpora:
         out["corpora"].append(measure_corpus(ctx, name, paths, embedder))
     out["incremental_add"] = incremental_add(ctx, embedder, ctx.add_index_size)
     out["peak_rss_mb"] = machine.peak_rss_mb()
     return out
+
+
+def archive_sample(ctx: BenchContext) -> tuple[str, list[Path]] | None:
+    """The first ``archive_build_articles`` real archive articles (the archive section's
+    fixed order) as a folder of links, when ``python -m rag.bench.archive_corpus`` has
+    made them: the build ratio on real news text, not only generated text."""
+    from rag.bench.archive_corpus import sample_order
+
+    articles = ctx.archive_dir / "articles"
+    names = sample_order([p.name for p in articles.glob("*.txt")])[: ctx.archive_build_articles]
+    if not names:
+        return None
+    folder = ctx.work_dir / "archive-build"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        for src in (articles / name, articles / f"{name}.json"):
+            if src.is_file() and not (folder / src.name).exists():
+                (folder / src.name).symlink_to(src.resolve())
+    return f"archive-{len(names)}", [folder]
 
 
 def _round(x: float | None) -> float | None:

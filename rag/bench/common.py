@@ -42,6 +42,7 @@ class BenchContext:
     seeds_dir: Path = PROJECT_ROOT / "seeds"
     archive_dir: Path = PROJECT_ROOT / "bench" / "archive"  # the archive section's scale sets
     archive_answer_every: int = 3  # archive section: every Nth gold question answered (0: none)
+    archive_build_articles: int = 60  # build section: real archive articles for the ratio
     gold_path: Path = PROJECT_ROOT / "eval" / "gold" / "queries.jsonl"
 
 
