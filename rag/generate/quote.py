@@ -9,9 +9,11 @@ citation pointing at that sentence's exact span. A 1.5B model's paraphrase is wh
 names, titles and numbers get lost ("вице-премьер" for "первый вице-премьер",
 "Bussygin" for "Бусыгин"); the source sentence keeps them.
 
-English answers keep the draft (a reader asked in English), with every Russian name
-of the quoted sentence in one transliteration and its Cyrillic original once
-(:mod:`rag.generate.translit`); the quoted sentence is the evidence shown with it.
+English answers keep the draft (a reader asked in English) and its citations of the
+passages it read, with every Russian name of its source sentence (the one whose
+transliteration shares most of the draft's letters) in one transliteration and its
+Cyrillic original once (:mod:`rag.generate.translit`); that sentence is the evidence
+shown with it.
 
 The draft streams as it is written; the Evidence event and the final Answer (Done)
 replace it with the quote. ``Answer.drafted`` keeps the checked draft, so
@@ -50,13 +52,15 @@ def coverage(draft: str, sentence: str, cross_script: bool) -> float:
     return len(words & set(tokens(sentence))) / len(words) if words else 0.0
 
 
-def sources_of(draft: str, passages: Sequence[Hit], cross_script: bool) -> list[Hit]:
+def sources_of(draft: str, passages: Sequence[Hit], cross_script: bool,
+               limit: int = MAX_QUOTED) -> list[Hit]:  # fmt: skip
     """The sentences of ``passages`` the draft sentence rests on, in text order: the
-    best-covering one, and a second when the draft joins two (greedy cover)."""
+    best-covering one, and (up to ``limit``) another when the draft joins two (greedy
+    cover)."""
     pool = [hit for _, hit in passage_sentences(passages)]
     chosen: list[Hit] = []
     covered = 0.0
-    while pool and len(chosen) < MAX_QUOTED and covered < COVERED:
+    while pool and len(chosen) < limit and covered < COVERED:
         joined = " ".join(h.chunk.text for h in chosen)
         best = max(pool, key=lambda h: coverage(draft, f"{joined} {h.chunk.text}", cross_script))
         gain = coverage(draft, f"{joined} {best.chunk.text}", cross_script)
@@ -95,26 +99,27 @@ class QuoteStrategy(Strategy):
             return
         english = request.language == "en"
         quoted: list[Hit] = []  # the source sentences, numbered [1], [2], ... in the answer
-        parts: list[tuple[SentenceCheck, list[int]]] = []
+        parts: list[tuple[SentenceCheck, list[Hit]]] = []
         for check in (s for s in drafted.sentences if s.verified):
             cited = [drafted.passages[n - 1] for n in check.citations]
-            cross = any(translit.has_cyrillic(h.chunk.text) for h in cited) and english
-            numbers = []
-            for hit in sources_of(check.text, cited, cross):
-                key = (hit.chunk.doc_id, hit.chunk.start)
-                have = [(h.chunk.doc_id, h.chunk.start) for h in quoted]
-                if key not in have:
-                    quoted.append(hit)
-                    have.append(key)
-                numbers.append(have.index(key) + 1)
-            parts.append((check, numbers))
+            cross = english and any(translit.has_cyrillic(h.chunk.text) for h in cited)
+            found = sources_of(check.text, cited, cross, 1 if cross else MAX_QUOTED)
+            parts.append((check, found))
+            keys = {(h.chunk.doc_id, h.chunk.start) for h in quoted}
+            quoted += [h for h in found if (h.chunk.doc_id, h.chunk.start) not in keys]
         if not quoted:
             yield Done(replace(drafted, strategy=self.name))
             return
         yield Evidence(tuple(quoted))
         request.timings["first_shown"] = request.since_start()
-        text, checks = _say(parts, quoted, english)
-        passages = (*quoted, *drafted.passages)
+        if english:
+            # The reader asked in English: the draft stays, its citations too (the
+            # passages it read); the quoted sentences lend it their names' spellings.
+            text, checks = _english(parts)
+            passages, kept = drafted.passages, drafted.answer
+        else:
+            text, checks = _quote(parts, quoted)
+            passages, kept = (*quoted, *drafted.passages), renumber(drafted.answer, len(quoted))
         yield Token("\n\n" + text)
         request.timings["total"] = request.since_start()
         yield Done(
@@ -122,37 +127,45 @@ class QuoteStrategy(Strategy):
                 drafted,
                 answer=text,
                 citations=cite(text, passages, res.index.documents),
-                passages=passages,
+                passages=tuple(passages),
                 timings_ms=request.timings,
                 mode="quote",
                 sentences=tuple(checks),
                 strategy=self.name,
-                drafted=renumber(drafted.answer, len(quoted)),
+                drafted=kept,
             )
         )
 
 
-def _say(parts: Sequence[tuple[SentenceCheck, list[int]]], quoted: Sequence[Hit],
-         english: bool) -> tuple[str, list[SentenceCheck]]:  # fmt: skip
-    """The answer text and its sentence checks: the quoted sentences verbatim (each once,
-    in the draft's order), or for English the draft sentences with the quoted names."""
+def _english(parts: Sequence[tuple[SentenceCheck, list[Hit]]]) -> tuple[str, list[SentenceCheck]]:
+    """Each draft sentence with the Russian names of its source sentence in one
+    transliteration and the Cyrillic original once; its citations unchanged."""
+    out, checks = [], []
+    for check, found in parts:
+        body = " ".join(citations.CITATION.sub("", check.text).split()).rstrip()
+        names = translit.glossary(" ".join(h.chunk.text for h in found))
+        body = translit.latinise_answer(body, names)
+        sentence = citations.attach(body, list(check.citations))
+        out.append(sentence)
+        checks.append(replace(check, text=sentence))
+    return " ".join(out), checks
+
+
+def _quote(parts: Sequence[tuple[SentenceCheck, list[Hit]]],
+           quoted: Sequence[Hit]) -> tuple[str, list[SentenceCheck]]:  # fmt: skip
+    """The quoted sentences verbatim, each once, in the draft's order, each citing its
+    own span ([n]: its place in ``quoted``)."""
+    keys = [(h.chunk.doc_id, h.chunk.start) for h in quoted]
     out: list[str] = []
     checks: list[SentenceCheck] = []
     said: set[int] = set()
-    for check, numbers in parts:
-        if english:
-            body = " ".join(citations.CITATION.sub("", check.text).split()).rstrip()
-            names = translit.glossary(" ".join(quoted[n - 1].chunk.text for n in numbers))
-            body = translit.latinise_answer(body, names)
-            sentence = citations.attach(body, numbers)
-            out.append(sentence)
-            checks.append(replace(check, text=sentence, citations=tuple(numbers)))
-            continue
-        for n in numbers:
+    for check, found in parts:
+        for hit in found:
+            n = keys.index((hit.chunk.doc_id, hit.chunk.start)) + 1
             if n in said:
                 continue
             said.add(n)
-            plain = prompts.without_markers(" ".join(quoted[n - 1].chunk.text.split()))
+            plain = prompts.without_markers(" ".join(hit.chunk.text.split()))
             sentence = citations.attach(plain, [n])
             out.append(sentence)
             checks.append(SentenceCheck(sentence, (n,), True, "quoted", check.support))

@@ -34,7 +34,7 @@ def rag(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess
     )
 
 
-@pytest.mark.parametrize("strategy", ["select", "free"])
+@pytest.mark.parametrize("strategy", ["select", "free", "quote"])
 def test_cli_ask_json_answers_108_citing_the_spacesail_article(
     real_config: Config, strategy: str
 ) -> None:
@@ -55,6 +55,11 @@ def test_cli_ask_json_answers_108_citing_the_spacesail_article(
     if strategy == "free":
         assert answer["mode"] == "generative"
         assert "108" in answer["draft"]  # what the model wrote, before the checks
+    elif strategy == "quote":
+        # the draft's source sentence, quoted: source [1], the span of the article exactly
+        assert answer["mode"] == "quote" and "[1]" in answer["answer"]
+        assert "108" in answer["draft"] and "108" in answer["citations"][0]["text"]
+        assert timings["total"] >= timings["first_shown"] >= timings["first_token"]
     else:
         # the chosen sentence, quoted: source [1], the span of the article exactly
         assert answer["mode"] == "select" and "[1]" in answer["answer"]

@@ -101,11 +101,17 @@ def test_english_answers_keep_the_draft_with_one_spelling_of_each_name(
     )
     quote_pipeline.build([folder])  # the only article: retrieval must find it
     quote_pipeline.generator.queue("The delegation was led by Konstantin Bussygin [1].")
-    _, done = _done(quote_pipeline, "Who led the delegation of Busygin?")
+    events, done = _done(quote_pipeline, "Who led the delegation of Busygin?")
     a = done.answer
+    (evidence,) = [e for e in events if isinstance(e, Evidence)]
+    assert [h.chunk.text for h in evidence.sentences] == [
+        "Делегацию возглавил глава администрации Константин Бусыгин."
+    ]
     assert a.mode == "quote", (a.refusal, a.draft)
     assert "Busygin (Бусыгин)" in a.answer and "Bussygin" not in a.answer
-    assert a.citations[0].text == "Делегацию возглавил глава администрации Константин Бусыгин."
+    # the draft's citation of the passage it read stays; its sentence is the evidence
+    assert "Делегацию возглавил глава администрации" in a.citations[0].text
+    assert a.drafted == "The delegation was led by Konstantin Bussygin [1]."
 
 
 def test_renumber_shifts_every_citation() -> None:
