@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
-from rag.generate import citations, prompts, translit
+from rag.generate import citations, prompts, translit, verify
 from rag.generate.candidates import sentences as passage_sentences
 from rag.generate.free import FreeStrategy, cite
 from rag.generate.strategy import AnswerRequest, Done, Event, Evidence, Resources, Strategy, Token
@@ -57,6 +57,7 @@ def sources_of(draft: str, passages: Sequence[Hit], cross_script: bool,
     """The sentences of ``passages`` the draft sentence rests on, in text order: the
     best-covering one, and (up to ``limit``) another when the draft joins two (greedy
     cover)."""
+    draft = citations.CITATION.sub("", draft)
     pool = [hit for _, hit in passage_sentences(passages)]
     chosen: list[Hit] = []
     covered = 0.0
@@ -70,6 +71,16 @@ def sources_of(draft: str, passages: Sequence[Hit], cross_script: bool,
         pool.remove(best)
         covered = gain
     return sorted(chosen, key=lambda h: (h.chunk.doc_id, h.chunk.start))
+
+
+def states_all(draft: str, found: Sequence[Hit]) -> bool:
+    """Whether the quoted sentences say what the checked draft sentence says: every
+    number of it, and at least the verifier's share of its content words."""
+    joined = " ".join(h.chunk.text for h in found)
+    draft = citations.CITATION.sub("", draft)
+    if not found or not verify.numbers(draft) <= verify.numbers(joined):
+        return False
+    return coverage(draft, joined, False) >= verify.LEXICAL_MIN
 
 
 def renumber(text: str, offset: int) -> str:
@@ -104,6 +115,8 @@ class QuoteStrategy(Strategy):
             cited = [drafted.passages[n - 1] for n in check.citations]
             cross = english and any(translit.has_cyrillic(h.chunk.text) for h in cited)
             found = sources_of(check.text, cited, cross, 1 if cross else MAX_QUOTED)
+            if not cross and not states_all(check.text, found):
+                found = []  # no sentence alone says it (a header date, a joined clause)
             parts.append((check, found))
             keys = {(h.chunk.doc_id, h.chunk.start) for h in quoted}
             quoted += [h for h in found if (h.chunk.doc_id, h.chunk.start) not in keys]
@@ -112,13 +125,14 @@ class QuoteStrategy(Strategy):
             return
         yield Evidence(tuple(quoted))
         request.timings["first_shown"] = request.since_start()
+        offset = len(quoted)
         if english:
             # The reader asked in English: the draft stays, its citations too (the
             # passages it read); the quoted sentences lend it their names' spellings.
             text, checks = _english(parts)
             passages, kept = drafted.passages, drafted.answer
         else:
-            text, checks = _quote(parts, quoted)
+            text, checks = _quote(parts, quoted, offset)
             passages, kept = (*quoted, *drafted.passages), renumber(drafted.answer, len(quoted))
         yield Token("\n\n" + text)
         request.timings["total"] = request.since_start()
@@ -151,15 +165,22 @@ def _english(parts: Sequence[tuple[SentenceCheck, list[Hit]]]) -> tuple[str, lis
     return " ".join(out), checks
 
 
-def _quote(parts: Sequence[tuple[SentenceCheck, list[Hit]]],
-           quoted: Sequence[Hit]) -> tuple[str, list[SentenceCheck]]:  # fmt: skip
+def _quote(parts: Sequence[tuple[SentenceCheck, list[Hit]]], quoted: Sequence[Hit],
+           offset: int) -> tuple[str, list[SentenceCheck]]:  # fmt: skip
     """The quoted sentences verbatim, each once, in the draft's order, each citing its
-    own span ([n]: its place in ``quoted``)."""
+    own span ([n]: its place in ``quoted``); a draft sentence no source sentence states
+    stays as checked, citing its passages (numbered after the quotes: ``offset``)."""
     keys = [(h.chunk.doc_id, h.chunk.start) for h in quoted]
     out: list[str] = []
     checks: list[SentenceCheck] = []
     said: set[int] = set()
     for check, found in parts:
+        if not found:
+            sentence = renumber(check.text, offset)
+            out.append(sentence)
+            moved = tuple(n + offset for n in check.citations)
+            checks.append(replace(check, text=sentence, citations=moved))
+            continue
         for hit in found:
             n = keys.index((hit.chunk.doc_id, hit.chunk.start)) + 1
             if n in said:

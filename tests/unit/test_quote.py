@@ -116,3 +116,41 @@ def test_english_answers_keep_the_draft_with_one_spelling_of_each_name(
 
 def test_renumber_shifts_every_citation() -> None:
     assert quote.renumber("А [1]. Б [2, 3].", 2) == "А [3]. Б [4, 5]."
+
+
+def test_a_draft_no_sentence_states_alone_stays_as_checked() -> None:
+    passage = _hit("Ракета стартует с космодрома Байконур весной. Погода на космодроме хорошая.")
+    found = quote.sources_of("Ракета стартует 12 апреля [1].", [passage], False)
+    assert not quote.states_all("Ракета стартует 12 апреля [1].", found)  # 12: in no sentence
+    assert quote.states_all("Ракета стартует с Байконура [1].", found)
+    assert not quote.states_all("Байконур, казахстанский космодром, был основан давно [1].",
+                                found)  # most of its words are in no sentence  # fmt: skip
+
+
+def test_the_header_date_the_draft_gives_is_kept_not_quoted_away(
+    quote_pipeline: Pipeline, tmp_path: Path
+) -> None:
+    folder = tmp_path / "dated"
+    folder.mkdir()
+    (folder / "d.txt").write_text(
+        "Заседание группы\n20 ноября 2025\n\nВ Пекине прошло третье заседание рабочей группы "
+        "по сотрудничеству в области космоса.\n", "utf-8")  # fmt: skip
+    quote_pipeline.build([folder])
+    quote_pipeline.generator.queue("Заседание рабочей группы прошло 20 ноября 2025 года [1].")
+    _, done = _done(quote_pipeline, "Какая дата стоит у новости о заседании рабочей группы?")
+    a = done.answer
+    assert not a.abstained and "20 ноября 2025" in a.answer, (a.refusal, a.answer)
+    assert a.mode == "generative"  # no sentence states the date: the checked draft stays
+
+
+def test_a_kept_draft_sentence_cites_its_passage_after_the_quotes() -> None:
+    from rag.types import SentenceCheck
+
+    quoted = [_hit("Ракета стартует с космодрома Байконур.", 10)]
+    parts = [
+        (SentenceCheck("Ракета стартует с Байконура [1].", (1,), True, "lexical", 0.8), quoted),
+        (SentenceCheck("Это будет 12 апреля [2].", (2,), True, "lexical", 0.7), []),
+    ]
+    text, checks = quote._quote(parts, quoted, offset=1)
+    assert text == "Ракета стартует с космодрома Байконур [1]. Это будет 12 апреля [3]."
+    assert [c.citations for c in checks] == [(1,), (3,)]
