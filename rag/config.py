@@ -104,13 +104,14 @@ class GenerationConfig:
     # says so: mode "extractive-fallback"). On the gold set the fallback rescued 2
     # answers and made 5 hallucinations out of refusals (eval/experiments/).
     fallback: str = "abstain"
-    # The answer step (rag.generate.registry): "free" lets the model write, then checks
-    # each sentence; "select" chooses the sentence that answers, then says it. free stays
-    # the default: on the 163 gold questions select cited better (0.99 vs 0.94), was
-    # faster (3.7 vs 6.1 s) and hallucinated a little less (0.29 vs 0.32), but refused
-    # 22% of answerable questions and answered fewer right (0.64 vs 0.69)
-    # (eval/experiments/answer-step.md).
-    strategy: str = "free"
+    # The answer step (rag.generate.registry): "quote" (the default) lets the model draft
+    # and checks each sentence like "free", then answers with the source sentence the
+    # checked draft rests on, verbatim (English: the draft, names spelled as the
+    # source's); "free" shows the checked draft itself; "select" chooses the sentence
+    # that answers with the LLM as a judge, then says it. On the 163 gold questions
+    # quote answered more right than free (same refusals, same generation) and select
+    # refused too many answerable ones (eval/experiments/answer-step.md).
+    strategy: str = "quote"
 
 
 @dataclass(frozen=True)
