@@ -137,6 +137,7 @@ class Answer:
             "mode": self.mode,
             "refusal": self.refusal,
             "draft": self.draft,
+            "drafted": self.drafted,
             "strategy": self.strategy,
             "sentences": [
                 {"text": s.text, "citations": list(s.citations), "verified": s.verified,
