@@ -134,7 +134,8 @@ class QuoteStrategy(Strategy):
         else:
             text, checks = _quote(parts, quoted, offset)
             passages, kept = (*quoted, *drafted.passages), renumber(drafted.answer, len(quoted))
-        yield Token("\n\n" + text)
+        if text != drafted.answer:  # what was streamed was the draft
+            yield Token("\n\n" + text)
         request.timings["total"] = request.since_start()
         yield Done(
             replace(
