@@ -7,7 +7,6 @@ in batch mode).
 
 from __future__ import annotations
 
-import json
 import sys
 import textwrap
 import threading
@@ -15,10 +14,9 @@ from typing import Any
 
 import click
 
-from rag.config import Config, load_config
+from rag.cliutil import CONTEXT, config_of, echo_json, pipeline_of
+from rag.config import load_config
 from rag.errors import RagError
-
-CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
 class Group(click.Group):
@@ -46,24 +44,6 @@ class Group(click.Group):
                 f"error: {type(exc).__name__}: {msg} (rerun with --debug for details)", err=True
             )
             ctx.exit(1)
-
-
-def _pipeline(ctx: click.Context) -> Any:
-    from rag.pipeline import Pipeline  # heavy imports only when a command needs them
-
-    obj = ctx.find_root().obj
-    if "pipeline" not in obj:
-        obj["pipeline"] = Pipeline(obj["config"])
-    return obj["pipeline"]
-
-
-def _config(ctx: click.Context) -> Config:
-    config: Config = ctx.find_root().obj["config"]
-    return config
-
-
-def _echo_json(obj: object) -> None:
-    click.echo(json.dumps(obj, ensure_ascii=False))
 
 
 @click.group(cls=Group, context_settings=CONTEXT)
@@ -97,7 +77,7 @@ def models_fetch(ctx: click.Context, only: str | None, force: bool) -> None:
     from rag.models import fetch
 
     which = (only,) if only else ("embedding", "llm")
-    fetch(_config(ctx), which, log=lambda m: click.echo(m, err=True), force=force)
+    fetch(config_of(ctx), which, log=lambda m: click.echo(m, err=True), force=force)
 
 
 @models.command("verify")
@@ -106,7 +86,7 @@ def models_verify(ctx: click.Context) -> None:
     """Check the configured model files against their sha256."""
     from rag.models import verify_models
 
-    verify_models(_config(ctx))
+    verify_models(config_of(ctx))
     click.echo("models ok")
 
 
@@ -144,10 +124,10 @@ def search(
 ) -> None:
     """Show the best passages for QUERY with their scores."""
     filters = _filters(since, until, source)
-    hits = _pipeline(ctx).search(query, k, filters=filters)
+    hits = pipeline_of(ctx).search(query, k, filters=filters)
     for rank, h in enumerate(hits, start=1):
         if as_json:
-            _echo_json(
+            echo_json(
                 {
                     "rank": rank,
                     "score": round(h.score, 6),
@@ -195,12 +175,12 @@ def ask(
     from rag.pipeline import Done, Evidence, Token
 
     filters = _filters(since, until, source)
-    pipe = _pipeline(ctx)
+    pipe = pipeline_of(ctx)
     if question == "-":
         _ask_batch(pipe, k, as_json, mode, filters)
         return
     if as_json:
-        _echo_json(pipe.ask(question, k=k, mode=mode, filters=filters).to_json())
+        echo_json(pipe.ask(question, k=k, mode=mode, filters=filters).to_json())
         return
     answer, streamed = None, ""
     for event in pipe.stream(question, k=k, mode=mode, filters=filters):
@@ -248,10 +228,10 @@ def _ask_batch(
             if exc.exit_code != 2:
                 raise  # no index, no model: every other line would fail the same way
             failed += 1
-            _echo_json({"question": line.rstrip("\n"), "error": str(exc)})
+            echo_json({"question": line.rstrip("\n"), "error": str(exc)})
             continue
         if as_json:
-            _echo_json(answer.to_json())
+            echo_json(answer.to_json())
         else:
             click.echo(f"Q: {answer.question}\nA: {answer.answer}\n")
     if failed:
@@ -269,7 +249,7 @@ def chat(
     ctx: click.Context, host: str | None, port: int | None, share: bool, terminal: bool
 ) -> None:
     """Start the chat (web UI on 127.0.0.1:7860 by default)."""
-    pipe = _pipeline(ctx)
+    pipe = pipeline_of(ctx)
     if terminal:
         _terminal_chat(pipe)
         return

@@ -297,18 +297,19 @@ class ChatUI:
                             mode = gr.Radio(
                                 MODES, value=self.config.generation.mode, label="Answer by"
                             )
+                            # value "": optional for API clients (gradio_client) too
                             with gr.Row():
                                 since = gr.Textbox(
                                     label="Articles since", placeholder="YYYY-MM-DD",
-                                    max_lines=1, elem_id="since",
+                                    value="", max_lines=1, elem_id="since",
                                 )  # fmt: skip
                                 until = gr.Textbox(
                                     label="Articles until", placeholder="YYYY-MM-DD",
-                                    max_lines=1, elem_id="until",
+                                    value="", max_lines=1, elem_id="until",
                                 )  # fmt: skip
                                 source = gr.Textbox(
                                     label="Source contains", placeholder="kazinform",
-                                    max_lines=1, elem_id="source",
+                                    value="", max_lines=1, elem_id="source",
                                 )  # fmt: skip
                             show = gr.Checkbox(value=True, label="Show retrieved passages")
                     with gr.Column(scale=2):

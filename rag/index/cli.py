@@ -8,10 +8,7 @@ from typing import Any
 
 import click
 
-# rag.cli registers this group after defining these helpers (no import cycle at run time)
-from rag.cli import _config, _echo_json, _pipeline
-
-CONTEXT = {"help_option_names": ["-h", "--help"]}
+from rag.cliutil import CONTEXT, config_of, echo_json, pipeline_of
 
 
 @click.group(context_settings=CONTEXT)
@@ -23,7 +20,7 @@ def _report(report: Any, as_json: bool) -> None:
     for p in report.problems:
         click.echo(f"skipped {p.path}: {p.reason}", err=True)
     if as_json:
-        _echo_json({
+        echo_json({
             "added": list(report.added), "unchanged": list(report.unchanged),
             "removed": list(report.removed), "folded": list(report.folded),
             "n_documents": report.n_documents,
@@ -66,7 +63,7 @@ def _write(
 ) -> Any:
     from rag.scale import check_engine
 
-    pipe = _pipeline(ctx)
+    pipe = pipeline_of(ctx)
     if check_engine(engine or pipe.config.scale.engine) == "ray":
         from rag.scale import require_ray
 
@@ -91,7 +88,7 @@ def index_build(
     ray_address: str | None,
 ) -> None:
     """Build the index from files and folders (default: the corpus folder, seeds/)."""
-    report = _write(ctx, list(paths) or [_config(ctx).corpus_dir], True, engine, ray_address)
+    report = _write(ctx, list(paths) or [config_of(ctx).corpus_dir], True, engine, ray_address)
     _report(report, as_json)
 
 
@@ -118,7 +115,7 @@ def index_add(
 @click.pass_context
 def index_remove(ctx: click.Context, doc_ids: tuple[str, ...], as_json: bool) -> None:
     """Remove articles by document id (see `rag index status`)."""
-    _report(_pipeline(ctx).remove(list(doc_ids)), as_json)
+    _report(pipeline_of(ctx).remove(list(doc_ids)), as_json)
 
 
 @index.command("compact")
@@ -129,7 +126,7 @@ def index_compact(ctx: click.Context, as_json: bool) -> None:
     import time
 
     started = time.perf_counter()
-    result = _pipeline(ctx).compact()
+    result = pipeline_of(ctx).compact()
     before, after = result["before"], result["after"]
     out = {
         "segments_before": len(before["segments"]), "segments_after": len(after["segments"]),
@@ -137,7 +134,7 @@ def index_compact(ctx: click.Context, as_json: bool) -> None:
         "seconds": round(time.perf_counter() - started, 2),
     }  # fmt: skip
     if as_json:
-        _echo_json(out)
+        echo_json(out)
         return
     click.echo(
         f"{out['segments_before']} segments -> {out['segments_after']}; "
@@ -151,9 +148,9 @@ def index_compact(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def index_status(ctx: click.Context, as_json: bool) -> None:
     """Show documents, chunks, models and index size."""
-    s = _pipeline(ctx).status()
+    s = pipeline_of(ctx).status()
     if as_json:
-        _echo_json(s)
+        echo_json(s)
         return
     click.echo(
         f"index:      {s['index_dir']} ({s['index_type']}, {s['index_bytes'] / 1e6:.2f} MB,"

@@ -28,7 +28,7 @@ def test_bench_quick_writes_every_section(tmp_path: Path) -> None:
     assert json_path.with_suffix(".md").is_file()
     report = json.loads(json_path.read_text(encoding="utf-8"))
     s = report["sections"]
-    assert set(s) == {"build", "embed", "search", "answer", "api", "baseline"}
+    assert set(s) == {"build", "embed", "search", "answer", "api", "baseline", "resume"}
     errors = {name: r["error"] for name, r in s.items() if "error" in r}
     assert not errors, errors
     assert report["machine"]["cores"] and report["machine"]["libraries"]["faiss-cpu"]

@@ -1,0 +1,32 @@
+"""What the click commands of ``rag`` share (the context's pipeline and config, JSON
+output). Only click is imported: ``rag --help`` stays fast."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from rag.config import Config
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+def pipeline_of(ctx: click.Context) -> Any:
+    """The pipeline of this invocation (made on first use: heavy imports only then)."""
+    from rag.pipeline import Pipeline
+
+    obj = ctx.find_root().obj
+    if "pipeline" not in obj:
+        obj["pipeline"] = Pipeline(obj["config"])
+    return obj["pipeline"]
+
+
+def config_of(ctx: click.Context) -> Config:
+    config: Config = ctx.find_root().obj["config"]
+    return config
+
+
+def echo_json(obj: object) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False))
