@@ -9,16 +9,7 @@ from typing import Any
 
 import click
 
-CONTEXT = {"help_option_names": ["-h", "--help"]}
-
-
-def _pipeline(ctx: click.Context) -> Any:
-    from rag.pipeline import Pipeline
-
-    obj = ctx.find_root().obj
-    if "pipeline" not in obj:
-        obj["pipeline"] = Pipeline(obj["config"])
-    return obj["pipeline"]
+from rag.cliutil import CONTEXT, pipeline_of
 
 
 @click.command("serve", context_settings=CONTEXT)
@@ -67,7 +58,7 @@ def serve_command(
     from rag.scale import check_engine
     from server.auth import check_bind
 
-    pipe = _pipeline(ctx)
+    pipe = pipeline_of(ctx)
     s = pipe.config.server
     settings = replace(
         s,
@@ -114,7 +105,7 @@ def mcp_command(ctx: click.Context) -> None:
 
     from server.mcp_tools import build_mcp
 
-    pipe = _pipeline(ctx)
+    pipe = pipeline_of(ctx)
     # Load the models while the client connects; a problem surfaces in the first tool call.
     threading.Thread(target=_warm_quietly, args=(pipe,), daemon=True).start()
     anyio.run(build_mcp(pipe).run_stdio_async)

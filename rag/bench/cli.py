@@ -112,10 +112,11 @@ def bench_command(
     from rag.bench.common import BenchContext, quick_context
     from rag.bench.embed import ALL_OPTIONS, MATRYOSHKA
     from rag.bench.runner import run_bench
+    from rag.cliutil import config_of
     from rag.config import PROJECT_ROOT
     from rag.errors import BadInputError
 
-    config = ctx.find_root().obj["config"]
+    config = config_of(ctx)
     bench = quick_context(config, Path()) if quick else BenchContext(config, Path())
     sections = parse_list(sections_opt) or (
         tuple(x for x in SECTIONS if x not in FULL_ONLY) if quick else SECTIONS

@@ -143,9 +143,9 @@ def eval_command(
     Writes report.json and report.md under eval/runs/<timestamp>/ (a full run also
     curves.md: the refusal-threshold and verification trade-offs).
     """
+    from rag.cliutil import pipeline_of
     from rag.eval import compare as cmp
     from rag.eval.runner import GOLD_PATH, EvalOptions, eval_pipeline, run_eval
-    from rag.pipeline import Pipeline
 
     if curves is not None:
         click.echo(_curves(curves), nl=False)
@@ -157,10 +157,7 @@ def eval_command(
             click.echo(line)
         return
     base = cmp.load_baseline(baseline) if baseline else None  # fail before the long run
-    obj = ctx.find_root().obj
-    if "pipeline" not in obj:
-        obj["pipeline"] = Pipeline(obj["config"])
-    pipeline = obj["pipeline"]
+    pipeline = pipeline_of(ctx)
     if index_choice == "eval":
         pipeline, built = eval_pipeline(pipeline)
         click.echo(
