@@ -9,9 +9,7 @@ it writes the seeds index that ``search`` and ``answer`` read.
 
 from __future__ import annotations
 
-import importlib
 import json
-import os
 import shlex
 import sys
 import tempfile
@@ -22,8 +20,9 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from rag.bench import FULL_ONLY, SECTIONS, machine, report
-from rag.bench.common import BenchContext
+from bench import FULL_ONLY, SECTIONS, machine, report, section
+from bench.common import BenchContext
+from rag import passive_openmp
 
 QUICK_SECTIONS = tuple(s for s in SECTIONS if s not in FULL_ONLY)
 # embed first (it builds the seeds index the others use)
@@ -32,10 +31,10 @@ RUN_ORDER = ("embed", *(s for s in SECTIONS if s != "embed"))
 
 def run_section(name: str, ctx: BenchContext) -> dict[str, Any]:
     """One section in this process; an exception becomes ``{"error": ...}``."""
-    module = importlib.import_module(f"rag.bench.{name}")
+    run = section(name).run
     started = time.perf_counter()
     try:
-        result = dict(module.run(ctx))
+        result = dict(run(ctx))
     except Exception as exc:
         result = {"error": f"{type(exc).__name__}: {' '.join(str(exc).split())[:500]}"}
     result["seconds"] = round(time.perf_counter() - started, 1)
@@ -74,10 +73,8 @@ def run_bench(
     if unknown:
         raise ValueError(f"unknown sections {unknown}; choose from {', '.join(SECTIONS)}")
     started = time.perf_counter()
-    # libgomp (torch, FAISS, llama.cpp) spins while waiting by default, which on a busy
-    # machine makes every parallel loop wait a scheduler slice (see threads.py). The
-    # sections run with passive waiting unless the environment says otherwise.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # the sections (child processes) inherit it; threads.py measures the other setting
+    passive_openmp()
     facts = machine.facts()
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:

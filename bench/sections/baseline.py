@@ -21,9 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from rag.bench import machine
-from rag.bench.common import BenchContext, gold_questions, with_index_dir
-from rag.bench.embedders import gemma_inputs
+from bench import machine
+from bench.common import BenchContext, gold_questions, with_index_dir
+from bench.contract import Result, Section
+from bench.embedders import gemma_inputs
+from bench.markdown import get, size, table
 
 LANGCHAIN_MAX = 100_000
 
@@ -128,8 +130,8 @@ def compare_build(ctx: BenchContext, name: str, paths: Sequence[Path], embedder:
 
 def compare_search(ctx: BenchContext, n: int) -> dict[str, Any]:
     """Query latency with the vector given: LangChain's exact store vs the pipeline's index."""
-    from rag.bench.corpus import generate_passages, seed_sentences
-    from rag.bench.vectors import SyntheticSpace
+    from bench.corpus import generate_passages, seed_sentences
+    from bench.vectors import SyntheticSpace
     from rag.index import ann, store
     from rag.pipeline import Pipeline
     from rag.types import Chunk
@@ -165,7 +167,7 @@ def compare_search(ctx: BenchContext, n: int) -> dict[str, Any]:
 
 
 def run(ctx: BenchContext, embedder: Any = None) -> dict[str, Any]:
-    from rag.bench.corpus import generate_articles, seed_sentences, write_corpus
+    from bench.corpus import generate_articles, seed_sentences, write_corpus
     from rag.embed import make_embedder
 
     embedder = embedder or make_embedder(ctx.config)
@@ -181,3 +183,32 @@ def run(ctx: BenchContext, embedder: Any = None) -> dict[str, Any]:
         "search": [compare_search(ctx, n) for n in ctx.sizes if n <= LANGCHAIN_MAX],
         "peak_rss_mb": machine.peak_rss_mb(),
     }
+
+
+# -- the report ------------------------------------------------------------------
+def render(b: Result) -> list[str]:
+    rows = [
+        [x["corpus"], x["passages"], x["ours_build_s"], x["langchain_build_s"], x["build_ratio"],
+         get(x, "ours_query_vector_ms", "p50"), get(x, "langchain_query_vector_ms", "p50"),
+         get(x, "ours_query_text_ms", "p50"), get(x, "langchain_query_text_ms", "p50"),
+         size(x["ours_bytes"]), size(x["langchain_bytes"]), x["same_top5"]]
+        for x in b.get("builds", [])
+    ]  # fmt: skip
+    out = table(["corpus", "passages", "ours build s", "LangChain build s", "LangChain / ours",
+                 "ours query p50 ms (vector)", "LangChain p50 ms (vector)",
+                 "ours query p50 ms (text)", "LangChain p50 ms (text)", "ours on disk",
+                 "LangChain on disk", "same top-5"], rows)  # fmt: skip
+    search = [
+        [x["n"], x["ours_kind"], x["ours_build_s"], x["langchain_build_s"],
+         get(x, "ours_query_vector_ms", "p50"), get(x, "langchain_query_vector_ms", "p50"),
+         x["speedup_p50"]]
+        for x in b.get("search", [])
+    ]  # fmt: skip
+    if search:
+        out += ["", "Search with synthetic vectors (vector given; LangChain's store is exact):", ""]
+        out += table(["passages", "ours index", "ours build s", "LangChain build s",
+                      "ours p50 ms", "LangChain p50 ms", "LangChain / ours"], search)  # fmt: skip
+    return out
+
+
+SECTION = Section("baseline", "Baseline: LangChain community FAISS, same model", run, render)

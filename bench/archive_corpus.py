@@ -9,7 +9,7 @@ Creative Commons Attribution 2.5; see ``bench/ARCHIVE.md`` for the record):
   texts of the OpenCorpora collection (Wikinews and Частный корреспондент), dev and
   test sets, text files only.
 
-Nothing of these texts is committed: ``python -m rag.bench.archive_corpus`` reads the two
+Nothing of these texts is committed: ``python -m bench.archive_corpus`` reads the two
 repositories (a local clone or mirror, or ``git clone`` from GitHub) and writes one
 ``.txt`` file per article with a sidecar JSON naming its source, then the nested
 scale sets (``scale-5``, ``scale-200``, ``scale-all``): folders of links that hold
@@ -31,7 +31,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parents[2]
+PROJECT = Path(__file__).resolve().parents[1]  # the checkout (bench/ is top level)
 EVAL_SETS = (PROJECT / "seeds", PROJECT / "eval" / "corpus")  # what the gold questions ask about
 
 
@@ -187,7 +187,7 @@ def write_scale_sets(archive: Path, out: Path, sizes: Sequence[int]) -> dict[str
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m rag.bench.archive_corpus",
+        prog="python -m bench.archive_corpus",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

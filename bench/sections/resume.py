@@ -10,7 +10,7 @@ the passages embedded twice because a kill lost the shard in progress (at most
 one shard per kill), and whether the final index equals an uninterrupted build
 (same chunk ids, same vectors).
 
-Run as ``python -m rag.bench.resume INDEX_DIR CORPUS_DIR LOG`` it is that child.
+Run as ``python -m bench.sections.resume INDEX_DIR CORPUS_DIR LOG`` it is that child.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from rag.bench.common import BenchContext
+from bench.common import BenchContext
+from bench.contract import Result, Section, Target
 from rag.config import PROJECT_ROOT, Config, load_config
 from rag.embed.base import Embedder, Kind
 
@@ -84,7 +85,7 @@ def resume_config(base: Config, index_dir: Path) -> Config:
 def _child(index_dir: Path, corpus: Path, log: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     return subprocess.Popen(
-        [sys.executable, "-m", "rag.bench.resume", str(index_dir), str(corpus), str(log)],
+        [sys.executable, "-m", "bench.sections.resume", str(index_dir), str(corpus), str(log)],
         cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
 
@@ -102,7 +103,7 @@ def _checkpointed(index_dir: Path) -> set[str]:
 
 
 def run(ctx: BenchContext) -> dict[str, Any]:
-    from rag.bench.corpus import generate_articles, seed_sentences, write_corpus
+    from bench.corpus import generate_articles, seed_sentences, write_corpus
     from rag.index import store
     from rag.index.checkpoint import key
     from rag.ingest.load import load_paths
@@ -170,7 +171,20 @@ def run(ctx: BenchContext) -> dict[str, Any]:
     }
 
 
-def resume_lines(r: dict[str, Any]) -> list[str]:
+def targets(r: Result) -> list[Target]:
+    """Nothing checkpointed embedded again, and the final index as if never killed."""
+    if "kills" not in r:
+        return []
+    return [{
+        "target": "a killed build resumes: nothing checkpointed re-embedded, final index "
+        "identical",
+        "measured": f"{r['kills']} kills, {r['reembedded_after_checkpoint']} re-embedded, "
+        f"identical: {r['identical_to_uninterrupted']}",
+        "met": r["reembedded_after_checkpoint"] == 0 and r["identical_to_uninterrupted"],
+    }]  # fmt: skip
+
+
+def render(r: Result) -> list[str]:
     return [
         f"A build of {r['articles']} generated articles ({r['passages']} passages, slowed "
         f"hashing embedder, shards of {r['shard_passages']}) SIGKILLed {r['kills']} times "
@@ -180,6 +194,9 @@ def resume_lines(r: dict[str, Any]) -> list[str]:
         f"{r['kills'] * r['shard_passages']}); final index identical to an uninterrupted build: "
         f"**{'yes' if r['identical_to_uninterrupted'] else 'NO'}** ({r['rounds_s']} s).",
     ]
+
+
+SECTION = Section("resume", "Resume: a build killed at random points", run, render, targets)
 
 
 def main(argv: list[str]) -> int:

@@ -20,14 +20,17 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-from rag.bench import machine
-from rag.bench.common import BenchContext, seed_chunks
+from bench import machine
+from bench.common import BenchContext, seed_chunks
+from bench.contract import Result, Section
+from bench.markdown import get, table
 
 SETTINGS = (  # (label, OMP_WAIT_POLICY, threads: 0 = the configured number)
     ("active wait, configured threads", "ACTIVE", 0),
     ("passive wait, configured threads", "PASSIVE", 0),
     ("active wait, 1 thread", "ACTIVE", 1),
 )
+
 PASSAGES = 8
 QUERIES = ("Сколько спутников группировки SpaceSail на орбите?", "Кто возглавил делегацию?") * 3
 GENERATED = 24
@@ -101,3 +104,21 @@ def run(ctx: BenchContext) -> dict[str, Any]:
     # The children's peak (the largest of them): this process only waits for them.
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {"rows": rows, "load_average": machine.load_average(), "peak_rss_mb": round(peak, 1)}
+
+
+# -- the report ------------------------------------------------------------------
+def render(t: Result) -> list[str]:
+    rows = []
+    for r in t.get("rows", []):
+        if "error" in r:
+            rows.append([r["setting"], "–", "–", "–", "–", "–", f"not run: {r['error']}"])
+            continue
+        rows.append([
+            r["setting"], r["threads"], r["passages_per_s"], get(r, "query_ms", "p50"),
+            r["prompt_tokens_per_s"], r.get("generation_tokens_per_s"), "",
+        ])  # fmt: skip
+    return table(["setting", "threads", "embed passages/s", "query embedding ms p50",
+                  "LLM prompt tokens/s", "LLM generation tokens/s", "note"], rows)  # fmt: skip
+
+
+SECTION = Section("threads", "Threads: OpenMP waiting under load", run, render)

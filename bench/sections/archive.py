@@ -1,6 +1,6 @@
 """Archive: the gold questions over 5, 25, 200 and 1,000+ real articles (full runs only).
 
-The scale sets are made by ``python -m rag.bench.archive_corpus`` (Russian Wikinews
+The scale sets are made by ``python -m bench.archive_corpus`` (Russian Wikinews
 articles around the gold set's own articles; see ``bench/ARCHIVE.md``). For each set
 the section builds or updates its index (``<archive>/idx-<name>``; the build is
 incremental, so a second run embeds nothing) and scores the gold questions whose
@@ -24,7 +24,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rag.bench.common import BenchContext, with_index_dir
+from bench.common import BenchContext, with_index_dir
+from bench.contract import Result, Section, Target
+from bench.markdown import fmt, table
 
 MODES = ("dense", "hybrid")
 GROUPS = ("seed", "gold")
@@ -77,7 +79,7 @@ def run(ctx: BenchContext, pipeline: Any = None) -> dict[str, Any]:
     sets = scale_sets(ctx.archive_dir)
     if not sets:
         return {"skipped": f"no scale sets in {ctx.archive_dir}: run "
-                           "`python -m rag.bench.archive_corpus` first"}  # fmt: skip
+                           "`python -m bench.archive_corpus` first"}  # fmt: skip
     seed_ids = {p.name for p in ctx.seeds_dir.glob("*.txt")}
     gold = load_gold(ctx.gold_path)
     runs = ctx.work_dir / "archive-runs"
@@ -113,7 +115,7 @@ def run(ctx: BenchContext, pipeline: Any = None) -> dict[str, Any]:
             pipeline = pipeline.with_config(config)
             row["answers"] = _answers(pipeline, gold, seed_ids, available, ctx, runs)
         rows.append(row)
-    return {"archive": str(ctx.archive_dir), "sets": rows, "targets": targets(rows)}
+    return {"archive": str(ctx.archive_dir), "sets": rows, "targets": scale_targets(rows)}
 
 
 def _answers(pipeline: Any, gold: Sequence[Any], seed_ids: set[str], available: set[str],
@@ -138,7 +140,7 @@ def _answers(pipeline: Any, gold: Sequence[Any], seed_ids: set[str], available: 
             for g in GROUPS}  # fmt: skip
 
 
-def targets(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def scale_targets(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Hit@5 (dense and hybrid) and KeyFactAccuracy at the largest set against the
     smallest set that holds all of each group's questions (the same questions)."""
     out: list[dict[str, Any]] = []
@@ -168,10 +170,8 @@ def targets(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def lines(s: dict[str, Any]) -> list[str]:
+def render(s: Result) -> list[str]:
     """The section's Markdown: one row per set and mode, each group's numbers."""
-    from rag.bench.report import fmt, table
-
     if "skipped" in s:
         return [f"Not run: {s['skipped']}"]
     header = ["set", "articles", "passages", "mode"]
@@ -202,3 +202,19 @@ def lines(s: dict[str, Any]) -> list[str]:
                              t["large"], fmt(t["at_large"], 3), t["met"]]
                             for t in s["targets"]])]  # fmt: skip
     return out
+
+
+def targets(s: Result) -> list[Target]:
+    """The scale targets ``run`` compared, as the report's target rows."""
+    return [{
+        "target": f"archive: {t['metric']} of the {t['group']} questions ({t['mode']}) at "
+        f"{t['large']} articles within {HIT5_SLACK if t['metric'] == 'Hit@5' else KFA_SLACK} "
+        f"of {t['small']}",
+        "measured": f"{fmt(t['at_large'], 3)} against {fmt(t['at_small'], 3)}",
+        "met": t["met"],
+    } for t in s.get("targets") or []]  # fmt: skip
+
+
+SECTION = Section(
+    "archive", "Archive: the gold questions over 5 to 1,000+ articles", run, render, targets
+)

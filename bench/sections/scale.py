@@ -23,8 +23,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-from rag.bench import machine
-from rag.bench.common import BenchContext, gold_questions, with_index_dir
+from bench import machine
+from bench.common import BenchContext, gold_questions, with_index_dir
+from bench.contract import Result, Section
+from bench.markdown import fmt, get, percent, table
 
 CLIENTS = 8
 
@@ -118,3 +120,50 @@ def _answers(ctx: BenchContext, config: Any, replicas: int) -> dict[str, Any]:
         "latency_ms": machine.percentiles([d[0] for d in done]),
         "replicas_seen": len({d[1] for d in done}),
     }  # fmt: skip
+
+
+# -- the report ------------------------------------------------------------------
+def render(s: Result) -> list[str]:
+    if "skipped" in s:
+        return [f"Not run: {s['skipped']}"]
+    build = [[r["engine"], r["actors"] or "–", r["articles"], r["passages"], r["seconds"],
+              r["passages_per_s"], percent(r.get("overhead")) if "overhead" in r else "–",
+              r.get("overhead_s_per_article", "–")] for r in s.get("build", [])]  # fmt: skip
+    answer = [[a["replicas"], a["clients"], a["questions"], a["questions_per_min"],
+               get(a, "latency_ms", "p50"), get(a, "latency_ms", "p95"), a["replicas_seen"],
+               a["deploy_s"]] for a in s.get("answer", [])]  # fmt: skip
+    return [
+        *table(
+            [
+                "engine",
+                "embedding actors",
+                "articles",
+                "passages",
+                "wall s",
+                "passages/s",
+                "overhead",
+                "overhead s/article",
+            ],
+            build,
+        ),  # fmt: skip
+        "",
+        f"Ray's own start: {fmt(s.get('ray_start_s'))} s on {s.get('cpus')} CPUs "
+        "(not in the walls).",
+        "",
+        *table(
+            [
+                "replicas",
+                "clients",
+                "questions",
+                "questions/min",
+                "latency p50 ms",
+                "latency p95 ms",
+                "replicas that answered",
+                "deploy s",
+            ],
+            answer,
+        ),  # fmt: skip
+    ]
+
+
+SECTION = Section("scale", "Scale: the Ray engine against one process", run, render)

@@ -1,14 +1,18 @@
-"""`rag bench`: the click command. Only click is imported at the top; the bench (and
-with it the models) loads inside the command, so `rag --help` stays fast."""
+"""The bench's command: ``python -m bench`` from a checkout, or ``rag bench`` (which
+imports it from there). Only click is imported at the top; the sections (and with them
+the models) load inside the command, so ``--help`` stays fast."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from rag.bench import FULL_ONLY, SECTIONS
+from bench import FULL_ONLY, SECTIONS
+
+if TYPE_CHECKING:
+    from bench.common import BenchContext
 
 
 def parse_list(value: str | None, kind: type = str) -> tuple[Any, ...]:
@@ -68,7 +72,7 @@ def parse_list(value: str | None, kind: type = str) -> tuple[Any, ...]:
     "--archive",
     type=click.Path(file_okay=False, path_type=Path),
     help="The archive section's folder of scale sets (default: bench/archive/, made by "
-    "`python -m rag.bench.archive_corpus`).",
+    "`python -m bench.archive_corpus`).",
 )
 @click.option(
     "--archive-answers",
@@ -87,66 +91,72 @@ def parse_list(value: str | None, kind: type = str) -> tuple[Any, ...]:
     help="Run sections in this process (peak memory then accumulates across sections).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON, not tables.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="TOML config file (default: $RAG_CONFIG or rag.toml; `rag --config` under rag).",
+)
 @click.pass_context
-def bench_command(
-    ctx: click.Context,
-    quick: bool,
-    sizes: str | None,
-    sections_opt: str | None,
-    embed_options: str | None,
-    questions: int | None,
-    articles: int | None,
-    add_size: int | None,
-    archive: Path | None,
-    archive_answers: int | None,
-    seed: int,
-    out: Path | None,
-    in_process: bool,
-    as_json: bool,
-) -> None:
+def bench_command(ctx: click.Context, **opts: Any) -> None:
     """Time every stage against a baseline; write bench/results/<time>.json and .md."""
     import json
-    from dataclasses import replace
+    import shlex
+    import sys
 
-    from rag.bench import report
-    from rag.bench.common import BenchContext, quick_context
-    from rag.bench.embed import ALL_OPTIONS, MATRYOSHKA
-    from rag.bench.runner import run_bench
-    from rag.cliutil import config_of
+    from bench import report
+    from bench.runner import run_bench
     from rag.config import PROJECT_ROOT
-    from rag.errors import BadInputError
 
-    config = config_of(ctx)
-    bench = quick_context(config, Path()) if quick else BenchContext(config, Path())
-    sections = parse_list(sections_opt) or (
-        tuple(x for x in SECTIONS if x not in FULL_ONLY) if quick else SECTIONS
-    )
-    if bad := [s for s in sections if s not in SECTIONS]:
-        raise BadInputError(f"unknown section {bad[0]!r}; choose from {', '.join(SECTIONS)}")
-    options = parse_list(embed_options)
-    if bad := [o for o in options if o not in ALL_OPTIONS and o not in MATRYOSHKA]:
-        raise BadInputError(f"unknown embedding option {bad[0]!r}; one of {', '.join(ALL_OPTIONS)}")
-    changes: dict[str, Any] = {"seed": seed}
-    if sizes:
-        changes["sizes"] = parse_list(sizes, int)
-        if any(n < 100 for n in changes["sizes"]):
-            raise BadInputError("search sizes must be at least 100 passages")
-    for key, value in (("embed_options", options), ("answer_questions", questions),
-                       ("build_articles", articles), ("add_index_size", add_size)):  # fmt: skip
-        if value:
-            changes[key] = value
-    if archive is not None:
-        changes["archive_dir"] = archive
-    if archive_answers is not None:
-        changes["archive_answer_every"] = archive_answers
-    bench = replace(bench, **changes)
-
-    result = run_bench(
-        bench, sections, isolate=not in_process, say=lambda m: click.echo(m, err=True)
-    )
-    json_path, md_path = report.write(result, out or PROJECT_ROOT / "bench" / "results")
-    if as_json:
+    sections = chosen_sections(opts["sections_opt"], opts["quick"])
+    bench = context_of(ctx, opts)
+    command = " ".join([ctx.find_root().info_name or "rag", *map(shlex.quote, sys.argv[1:])])
+    say = lambda m: click.echo(m, err=True)  # noqa: E731
+    result = run_bench(bench, sections, isolate=not opts["in_process"], say=say, command=command)
+    json_path, md_path = report.write(result, opts["out"] or PROJECT_ROOT / "bench" / "results")
+    if opts["as_json"]:
         click.echo(json.dumps(result, ensure_ascii=False))
     else:
         click.echo(report.render_markdown(result))
     click.echo(f"wrote {json_path} and {md_path.name}", err=True)
+
+
+def chosen_sections(value: str | None, quick: bool) -> tuple[str, ...]:
+    from rag.errors import BadInputError
+
+    sections = parse_list(value) or (
+        tuple(x for x in SECTIONS if x not in FULL_ONLY) if quick else SECTIONS
+    )
+    if bad := [s for s in sections if s not in SECTIONS]:
+        raise BadInputError(f"unknown section {bad[0]!r}; choose from {', '.join(SECTIONS)}")
+    return sections
+
+
+def context_of(ctx: click.Context, opts: dict[str, Any]) -> BenchContext:
+    """The run's settings from the options (the config: ``rag``'s, or loaded here)."""
+    from dataclasses import replace
+
+    from bench.common import BenchContext, quick_context
+    from bench.sections.embed import ALL_OPTIONS, MATRYOSHKA
+    from rag.config import load_config
+    from rag.errors import BadInputError
+
+    root = ctx.find_root().obj or {}
+    config = root["config"] if "config" in root else load_config(opts["config_path"])
+    bench = quick_context(config, Path()) if opts["quick"] else BenchContext(config, Path())
+    options = parse_list(opts["embed_options"])
+    if bad := [o for o in options if o not in ALL_OPTIONS and o not in MATRYOSHKA]:
+        raise BadInputError(f"unknown embedding option {bad[0]!r}; one of {', '.join(ALL_OPTIONS)}")
+    changes: dict[str, Any] = {"seed": opts["seed"]}
+    if opts["sizes"]:
+        changes["sizes"] = parse_list(opts["sizes"], int)
+        if any(n < 100 for n in changes["sizes"]):
+            raise BadInputError("search sizes must be at least 100 passages")
+    for key, value in (("embed_options", options), ("answer_questions", opts["questions"]),
+                       ("build_articles", opts["articles"]), ("add_index_size", opts["add_size"]),
+                       ("archive_dir", opts["archive"])):  # fmt: skip
+        if value:
+            changes[key] = value
+    if opts["archive_answers"] is not None:
+        changes["archive_answer_every"] = opts["archive_answers"]
+    return replace(bench, **changes)

@@ -16,8 +16,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from rag.bench import machine
-from rag.bench.common import BenchContext, gold_questions, seeds_pipeline
+from bench import machine
+from bench.common import BenchContext, gold_questions, seeds_pipeline
+from bench.contract import Result, Section, Target
+from bench.markdown import fmt, get, table
 
 WARM_UP = "Какой космодром упоминается в статьях?"
 
@@ -115,3 +117,47 @@ def run(ctx: BenchContext, pipeline: Any = None) -> dict[str, Any]:
         "per_question": rows,
         "peak_rss_mb": machine.peak_rss_mb(),
     }
+
+
+# -- the report ------------------------------------------------------------------
+TARGET_TTFT_MS = 4000.0
+
+
+def targets(a: Result) -> list[Target]:
+    """Time to first token (median) and models loaded once."""
+    out: list[Target] = []
+    if (ttft := get(a, "ttft_ms", "p50")) is not None:
+        out.append({
+            "target": f"rag ask time to first token, median < {TARGET_TTFT_MS / 1000:.0f} s",
+            "measured": f"{ttft / 1000:.2f} s over {a.get('questions')} questions",
+            "met": ttft < TARGET_TTFT_MS,
+        })  # fmt: skip
+    if (reloaded := a.get("models_reloaded")) is not None:
+        out.append({
+            "target": "models load once per process",
+            "measured": "reloaded" if reloaded else "no reload across the questions",
+            "met": not reloaded,
+        })  # fmt: skip
+    return out
+
+
+def render(a: Result) -> list[str]:
+    cold = a.get("cold", {})
+    row = [
+        a.get("questions"), get(a, "ttft_ms", "p50"), get(a, "ttft_ms", "p95"),
+        get(a, "total_ms", "p50"), get(a, "total_ms", "p95"), a.get("prompt_tokens_mean"),
+        a.get("prompt_tokens_max"), a.get("prefix_tokens"), a.get("generated_tokens_mean"),
+        cold.get("ttft_ms"),
+    ]  # fmt: skip
+    return [
+        *table(["questions", "TTFT p50 ms", "TTFT p95 ms", "total p50 ms", "total p95 ms",
+                "prompt tokens mean", "prompt tokens max", "cached prefix tokens",
+                "generated tokens mean", "warm-up question TTFT ms"], [row]),
+        "",
+        f"Loads: embedder {fmt(a.get('embedder_load_s'))} s, LLM {fmt(a.get('llm_load_s'))} s, "
+        f"prefix prefill {fmt(a.get('prefix_prefill_s'))} s; models reloaded during the "
+        f"questions: {fmt(a.get('models_reloaded'))}.",
+    ]  # fmt: skip
+
+
+SECTION = Section("answer", "Answer (`rag ask`)", run, render, targets)
