@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from rag import passive_openmp
 from rag.cliutil import CONTEXT, config_of, echo_json, pipeline_of
 from rag.config import load_config
 from rag.errors import RagError
@@ -45,6 +46,38 @@ class Group(click.Group):
             )
             ctx.exit(1)
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), "bench"})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name == "bench" and name not in self.commands:
+            return bench_command()
+        return super().get_command(ctx, name)
+
+
+def bench_command() -> click.Command:
+    """`rag bench`: the benchmark suite is not part of the installed package; it is the
+    checkout's bench/ package (``python -m bench``), imported from there when present."""
+    from rag.config import PROJECT_ROOT
+
+    if (PROJECT_ROOT / "bench" / "__init__.py").is_file():
+        if str(PROJECT_ROOT) not in sys.path:
+            sys.path.append(str(PROJECT_ROOT))
+        from bench.cli import bench_command as command
+
+        return command
+
+    @click.command("bench", context_settings={**CONTEXT, "ignore_unknown_options": True})
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def missing(args: tuple[str, ...]) -> None:
+        """Time every stage (needs a source checkout: python -m bench)."""
+        from rag.errors import BadInputError
+
+        raise BadInputError("rag bench runs from a source checkout (its bench/ folder); "
+                            "this installation has none")  # fmt: skip
+
+    return missing
+
 
 @click.group(cls=Group, context_settings=CONTEXT)
 @click.option(
@@ -57,6 +90,7 @@ class Group(click.Group):
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, debug: bool) -> None:
     """Ask cited questions about a Russian news corpus, offline."""
+    passive_openmp()  # before any command loads a model
     obj = ctx.ensure_object(dict)  # tests pass a ready pipeline in obj
     if "config" not in obj:
         obj["config"] = obj["pipeline"].config if "pipeline" in obj else load_config(config_path)
@@ -302,10 +336,6 @@ main.add_command(index)
 from rag.eval.cli import eval_command  # noqa: E402
 
 main.add_command(eval_command)
-
-from rag.bench.cli import bench_command  # noqa: E402
-
-main.add_command(bench_command)
 
 from server.cli import mcp_command, serve_command  # noqa: E402
 
