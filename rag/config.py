@@ -182,6 +182,18 @@ class ScaleConfig:
     target_ongoing_requests: float = 2.0  # per replica, what autoscaling aims at
 
 
+# The settings with a fixed set of values, checked once, when a Config is made (loaded
+# or replaced), so a bad value is a one-line error at start, not on every request.
+# retrieval.mode: the keys of rag.retrieve.hybrid.MODES (a unit test keeps them equal);
+# scale.engine: rag.scale.ENGINES (case and spaces ignored, as --engine ignores them).
+CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("retrieval", "mode"): ("dense", "lexical", "hybrid"),
+    ("generation", "mode"): ("generative", "extractive"),
+    ("generation", "fallback"): ("abstain", "extractive"),
+    ("scale", "engine"): ("local", "ray"),
+}
+
+
 @dataclass(frozen=True)
 class Config:
     paths: PathsConfig = field(default_factory=PathsConfig)
@@ -195,6 +207,14 @@ class Config:
     ui: UIConfig = field(default_factory=UIConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     scale: ScaleConfig = field(default_factory=ScaleConfig)
+
+    def __post_init__(self) -> None:
+        for (section, name), allowed in CHOICES.items():
+            value = getattr(getattr(self, section), name)
+            if (value.strip().lower() if section == "scale" else value) not in allowed:
+                raise BadInputError(
+                    f"config: {section}.{name} must be one of {', '.join(allowed)}, got {value!r}"
+                )
 
     # -- resolved paths -------------------------------------------------
     def resolve(self, path: Path) -> Path:
