@@ -215,7 +215,7 @@ def test_variants_and_curves_recompute_policies_and_thresholds(
 
     md = (run_dir / "curves.md").read_text("utf-8")
     assert "| verified + extractive fallback | 0.30 |" in md
-    printed = _eval(built, "--curves", str(run_dir))
+    printed = _eval(built, "curves", str(run_dir))
     assert printed.exit_code == 0 and "| extractive only | 0.50 |" in printed.stdout
 
 
@@ -224,7 +224,7 @@ def test_curves_of_a_retrieval_only_run_is_a_one_line_error(
 ) -> None:
     options = EvalOptions(retrieval_only=True, gold_path=gold, out_dir=tmp_path, progress=False)
     run_dir = run_eval(built, options).run_dir
-    result = _eval(built, "--curves", str(run_dir))
+    result = _eval(built, "curves", str(run_dir))
     assert result.exit_code == 2 and "not a full eval run" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
