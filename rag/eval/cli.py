@@ -88,60 +88,75 @@ class EvalArgs:
                            gold_path=self.gold or GOLD_PATH, out_dir=self.out)  # fmt: skip
 
 
+# The options of a run of the gold set (the group's own options).
+RUN_OPTIONS = (
+    click.option("--retrieval-only", is_flag=True, help="Score retrieval only, without the LLM."),
+    click.option(
+        "--baseline",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Compare with this baseline JSON; exit 1 listing metrics that regressed.",
+    ),
+    click.option(
+        "--limit", type=click.IntRange(min=1), help="Evaluate the first N questions only."
+    ),
+    click.option("--ids", help="Question ids, comma-separated (q001,q002) or @FILE, one per line."),
+    click.option(
+        "--type",
+        "types",
+        multiple=True,
+        type=click.Choice(TYPES),
+        help="Only questions of this type (repeatable).",
+    ),
+    click.option(
+        "--out",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Folder the run's folder is made in (default: config paths.runs_dir, eval/runs).",
+    ),
+    click.option(
+        "--save-baseline",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Write this run's aggregate metrics and question-set hash as a baseline JSON.",
+    ),
+    click.option(
+        "--gold",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Gold questions (default: eval/gold/queries.jsonl).",
+    ),
+    click.option("--json", "as_json", is_flag=True, help="Print the aggregate metrics as JSON."),
+    click.option(
+        "--modes",
+        help="Retrieval modes to run side by side, comma-separated (dense,lexical,hybrid); "
+        "default: the configured one.",
+    ),
+    click.option(
+        "--strategies",
+        help="Answer strategies to run side by side, comma-separated (e.g. free,quote); "
+        "default: the configured one.",
+    ),
+    click.option(
+        "--index",
+        "index_choice",
+        type=click.Choice(["eval", "pipeline"]),
+        default="eval",
+        show_default=True,
+        help="eval: build or update the eval's own index of seeds/ + eval/corpus/ "
+        "(paths.eval_index_dir; only new or changed articles are embedded) and run on it; "
+        "pipeline: run on the pipeline's index (paths.index_dir) as it is.",
+    ),
+)
+
+
+def run_options(command: Any) -> Any:
+    """Apply ``RUN_OPTIONS`` to ``command``, in the order --help lists them."""
+    for option in reversed(RUN_OPTIONS):
+        command = option(command)
+    return command
+
+
 @click.group(
     "eval", invoke_without_command=True, subcommand_metavar="[curves RUN]", context_settings=CONTEXT
 )
-@click.option("--retrieval-only", is_flag=True, help="Score retrieval only, without the LLM.")
-@click.option(
-    "--baseline",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Compare with this baseline JSON; exit 1 listing metrics that regressed.",
-)
-@click.option("--limit", type=click.IntRange(min=1), help="Evaluate the first N questions only.")
-@click.option("--ids", help="Question ids, comma-separated (q001,q002) or @FILE, one per line.")
-@click.option(
-    "--type",
-    "types",
-    multiple=True,
-    type=click.Choice(TYPES),
-    help="Only questions of this type (repeatable).",
-)
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder the run's folder is made in (default: config paths.runs_dir, eval/runs).",
-)
-@click.option(
-    "--save-baseline",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write this run's aggregate metrics and question-set hash as a baseline JSON.",
-)
-@click.option(
-    "--gold",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Gold questions (default: eval/gold/queries.jsonl).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the aggregate metrics as JSON.")
-@click.option(
-    "--modes",
-    help="Retrieval modes to run side by side, comma-separated (dense,lexical,hybrid); "
-    "default: the configured one.",
-)
-@click.option(
-    "--strategies",
-    help="Answer strategies to run side by side, comma-separated (e.g. free,quote); "
-    "default: the configured one.",
-)
-@click.option(
-    "--index",
-    "index_choice",
-    type=click.Choice(["eval", "pipeline"]),
-    default="eval",
-    show_default=True,
-    help="eval: build or update the eval's own index of seeds/ + eval/corpus/ "
-    "(paths.eval_index_dir; only new or changed articles are embedded) and run on it; "
-    "pipeline: run on the pipeline's index (paths.index_dir) as it is.",
-)
+@run_options
 @click.pass_context
 def eval_command(ctx: click.Context, **opts: Any) -> None:
     """Run the gold Q&A set and report retrieval, answers, citations, refusals and cost.

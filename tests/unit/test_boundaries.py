@@ -64,3 +64,18 @@ def test_the_rag_command_sets_passive_openmp_before_any_model(
     monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")  # an explicit setting wins
     assert CliRunner().invoke(main, ["models", "--help"]).exit_code == 0
     assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+
+
+def test_rag_help_lists_bench_without_loading_it() -> None:
+    from rag.cli import main
+
+    code = (
+        "import sys\nfrom click.testing import CliRunner\nfrom rag.cli import main\n"
+        "out = CliRunner().invoke(main, ['--help']).output\n"
+        "assert 'bench' in out and 'eval' in out, out\n"
+        "heavy = [m for m in ('numpy', 'torch', 'bench.runner', 'bench.sections') "
+        "if m in sys.modules]\n"
+        "print(heavy)"
+    )
+    assert _fresh(code) == "[]"
+    assert main.get_command(None, "bench") is not None  # type: ignore[arg-type]
