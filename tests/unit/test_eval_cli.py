@@ -8,6 +8,7 @@ from click.testing import CliRunner
 
 from rag.cli import main
 from rag.eval.cli import RUN_OPTIONS, EvalArgs, eval_command
+from rag.pipeline import Pipeline
 
 
 def test_help_lists_the_run_options_and_the_curves_subcommand() -> None:
@@ -38,3 +39,18 @@ def test_curves_of_a_folder_without_a_report_is_one_line(tmp_path: Path) -> None
         f"error: cannot read the eval report {tmp_path / 'report.json'}: [Errno 2] No such "
         f"file or directory: '{tmp_path / 'report.json'}'"
     ]
+
+
+def test_side_by_side_rejects_an_unknown_mode_or_strategy_in_one_line(
+    fake_pipeline: Pipeline,
+) -> None:
+    for args, message in (
+        (["--modes", "dense,semantic"], "error: config: retrieval.mode must be one of dense, "
+         "lexical, hybrid, got 'semantic'"),
+        (["--strategies", "nope"], "error: unknown answer strategy 'nope'"),
+    ):  # fmt: skip
+        result = CliRunner().invoke(
+            main, ["eval", "--index", "pipeline", *args], obj={"pipeline": fake_pipeline}
+        )
+        assert result.exit_code == 2
+        assert result.output.strip().splitlines()[-1].startswith(message), result.output
