@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bench import FULL_ONLY, SECTIONS
+from rag.cliutil import CONTEXT, with_options
 
 if TYPE_CHECKING:
     from bench.common import BenchContext
@@ -35,68 +36,77 @@ def parse_list(value: str | None, kind: type = str) -> tuple[Any, ...]:
     return tuple(out)
 
 
-@click.command("bench", context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--quick", is_flag=True, help="Small sizes: every section in a few minutes (what tests run)."
+OPTIONS = (
+    click.option(
+        "--quick",
+        is_flag=True,
+        help="Small sizes: every section in a few minutes (what tests run).",
+    ),
+    click.option(
+        "--sizes",
+        help="Search sizes in passages, comma-separated (default 10k,100k,1m; quick 2k,20k).",
+    ),
+    click.option(
+        "--sections",
+        "sections_opt",
+        help=f"Sections to run, comma-separated (default all: {','.join(SECTIONS)}; "
+        "quick: all but threads, scale and archive).",
+    ),
+    click.option(
+        "--embed-options",
+        help="Embedding options to compare, comma-separated (default: all; quick: a cheap few).",
+    ),
+    click.option(
+        "--questions",
+        type=click.IntRange(min=1),
+        help="Gold questions timed in the answer section (default 8; quick 2).",
+    ),
+    click.option(
+        "--articles",
+        type=click.IntRange(min=1),
+        help="Generated articles embedded for the build ratio (default 20; quick 3).",
+    ),
+    click.option(
+        "--add-size",
+        type=click.IntRange(min=1),
+        help="Passages in the index one article is added to (default 100k; quick 5k).",
+    ),
+    click.option(
+        "--archive",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="The archive section's folder of scale sets (default: bench/archive/, made by "
+        "`python -m bench.archive_corpus`).",
+    ),
+    click.option(
+        "--archive-answers",
+        type=click.IntRange(min=0),
+        help="Archive section: answer every Nth gold question end to end (default 3; 0: none).",
+    ),
+    click.option(
+        "--seed", type=int, default=0, show_default=True, help="Seed of generated corpora."
+    ),
+    click.option(
+        "--out",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Folder for the results (default: bench/results/).",
+    ),
+    click.option(
+        "--in-process",
+        is_flag=True,
+        help="Run sections in this process (peak memory then accumulates across sections).",
+    ),
+    click.option("--json", "as_json", is_flag=True, help="Print the report as JSON, not tables."),
+    click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        help="TOML config file (default: $RAG_CONFIG or rag.toml; `rag --config` under rag).",
+    ),
 )
-@click.option(
-    "--sizes",
-    help="Search sizes in passages, comma-separated (default 10k,100k,1m; quick 2k,20k).",
-)
-@click.option(
-    "--sections",
-    "sections_opt",
-    help=f"Sections to run, comma-separated (default all: {','.join(SECTIONS)}; "
-    "quick: all but threads, scale and archive).",
-)
-@click.option(
-    "--embed-options",
-    help="Embedding options to compare, comma-separated (default: all; quick: a cheap few).",
-)
-@click.option(
-    "--questions",
-    type=click.IntRange(min=1),
-    help="Gold questions timed in the answer section (default 8; quick 2).",
-)
-@click.option(
-    "--articles",
-    type=click.IntRange(min=1),
-    help="Generated articles embedded for the build ratio (default 20; quick 3).",
-)
-@click.option(
-    "--add-size",
-    type=click.IntRange(min=1),
-    help="Passages in the index one article is added to (default 100k; quick 5k).",
-)
-@click.option(
-    "--archive",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The archive section's folder of scale sets (default: bench/archive/, made by "
-    "`python -m bench.archive_corpus`).",
-)
-@click.option(
-    "--archive-answers",
-    type=click.IntRange(min=0),
-    help="Archive section: answer every Nth gold question end to end (default 3; 0: none).",
-)
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of generated corpora.")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for the results (default: bench/results/).",
-)
-@click.option(
-    "--in-process",
-    is_flag=True,
-    help="Run sections in this process (peak memory then accumulates across sections).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON, not tables.")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    help="TOML config file (default: $RAG_CONFIG or rag.toml; `rag --config` under rag).",
-)
+
+
+@click.command("bench", context_settings=CONTEXT)
+@with_options(OPTIONS)
 @click.pass_context
 def bench_command(ctx: click.Context, **opts: Any) -> None:
     """Time every stage against a baseline; write bench/results/<time>.json and .md."""

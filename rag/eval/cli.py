@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from rag.cliutil import CONTEXT
+from rag.cliutil import CONTEXT, with_options
 
 if TYPE_CHECKING:
     from rag.eval.runner import EvalOptions, EvalResult
@@ -146,17 +146,10 @@ RUN_OPTIONS = (
 )
 
 
-def run_options(command: Any) -> Any:
-    """Apply ``RUN_OPTIONS`` to ``command``, in the order --help lists them."""
-    for option in reversed(RUN_OPTIONS):
-        command = option(command)
-    return command
-
-
 @click.group(
     "eval", invoke_without_command=True, subcommand_metavar="[curves RUN]", context_settings=CONTEXT
 )
-@run_options
+@with_options(RUN_OPTIONS)
 @click.pass_context
 def eval_command(ctx: click.Context, **opts: Any) -> None:
     """Run the gold Q&A set and report retrieval, answers, citations, refusals and cost.
