@@ -185,7 +185,7 @@ class ScaleConfig:
 # The settings with a fixed set of values, checked once, when a Config is made (loaded
 # or replaced), so a bad value is a one-line error at start, not on every request.
 # retrieval.mode: the keys of rag.retrieve.hybrid.MODES (a unit test keeps them equal);
-# scale.engine: rag.scale.ENGINES (case and spaces ignored, as --engine ignores them).
+# scale.engine: also rag.scale.ENGINES (case and spaces ignored, as --engine ignores them).
 CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("retrieval", "mode"): ("dense", "lexical", "hybrid"),
     ("generation", "mode"): ("generative", "extractive"),

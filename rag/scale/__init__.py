@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from rag import passive_openmp
-from rag.config import ScaleConfig
+from rag.config import CHOICES, ScaleConfig
 from rag.errors import BadInputError, MissingExtraError
 
-ENGINES = ("local", "ray")
+ENGINES = CHOICES["scale", "engine"]  # ("local", "ray"), checked in the config too
 INSTALL = "pip install -e '.[scale]'"
 
 
