@@ -102,6 +102,23 @@ def _checkpointed(index_dir: Path) -> set[str]:
     return out
 
 
+def _kill(proc: subprocess.Popen[str], index_dir: Path, before: int, rng: random.Random,
+          first: bool) -> bool:  # fmt: skip
+    """Wait until the child has checkpointed 1 to 3 more shards (the first round: none),
+    then SIGKILL it a random moment later; False when it had finished by then."""
+    target = before + SHARD * (0 if first else rng.randint(1, 3))
+    deadline = time.time() + 120
+    while proc.poll() is None and len(_checkpointed(index_dir)) < target:
+        if time.time() > deadline:
+            break
+        time.sleep(0.01)
+    time.sleep(rng.uniform(0.0, 0.2))
+    if proc.poll() is not None:
+        return False
+    proc.send_signal(signal.SIGKILL)
+    return True
+
+
 def run(ctx: BenchContext) -> dict[str, Any]:
     from bench.corpus import generate_articles, seed_sentences, write_corpus
     from rag.index import store
@@ -125,18 +142,7 @@ def run(ctx: BenchContext) -> dict[str, Any]:
     while True:
         before = _checkpointed(index_dir)
         proc = _child(index_dir, corpus, log)
-        killing = rounds < kills
-        if killing:
-            target = len(before) + SHARD * (rng.randint(1, 3) if rounds else 0)
-            deadline = time.time() + 120
-            while proc.poll() is None and len(_checkpointed(index_dir)) < target:
-                if time.time() > deadline:
-                    break
-                time.sleep(0.01)
-            time.sleep(rng.uniform(0.0, 0.2))
-        killed = killing and proc.poll() is None
-        if killed:
-            proc.send_signal(signal.SIGKILL)
+        killed = rounds < kills and _kill(proc, index_dir, len(before), rng, first=rounds == 0)
         code = proc.wait(timeout=600)
         if not killed and code != 0:
             err = (proc.stderr.read() if proc.stderr else "").strip().splitlines()

@@ -79,6 +79,20 @@ def _index_bytes(index: Any) -> int:
     return int(faiss.serialize_index(index).nbytes)
 
 
+def _nprobe_sweep(ivf: Any, queries: np.ndarray, truth: np.ndarray) -> list[dict[str, Any]]:
+    """Recall@10 and latency of ``ivf`` at each nprobe of ``SWEEP`` (up to its nlist);
+    its own nprobe is put back after."""
+    configured, sweep = ivf.nprobe, []
+    for nprobe in [p for p in SWEEP if p <= ivf.nlist]:
+        ivf.nprobe = nprobe
+        found, ms = _approx_rows(ivf, queries)
+        pct = machine.percentiles(ms)
+        sweep.append({"nprobe": nprobe, "recall@10": round(recall_at_k(truth, found), 4),
+                      "p50_ms": pct["p50"], "p95_ms": pct["p95"]})  # fmt: skip
+    ivf.nprobe = configured
+    return sweep
+
+
 def search_size(ctx: BenchContext, n: int) -> dict[str, Any]:
     import faiss
 
@@ -114,15 +128,7 @@ def search_size(ctx: BenchContext, n: int) -> dict[str, Any]:
     out["rows"].append(_row("ivf", t["s"], ms, recall_at_k(truth, found), flat_p50,
                             _index_bytes(ivf), f"nlist={nlist} nprobe={ivf.nprobe}"))  # fmt: skip
     configured = ivf.nprobe
-    sweep: list[dict[str, Any]] = []
-    for nprobe in [p for p in SWEEP if p <= nlist]:
-        ivf.nprobe = nprobe
-        found, ms = _approx_rows(ivf, queries)
-        pct = machine.percentiles(ms)
-        sweep.append({"nprobe": nprobe, "recall@10": round(recall_at_k(truth, found), 4),
-                      "p50_ms": pct["p50"], "p95_ms": pct["p95"]})  # fmt: skip
-    ivf.nprobe = configured
-    out["ivf_sweep"] = sweep
+    out["ivf_sweep"] = sweep = _nprobe_sweep(ivf, queries, truth)
     out["rows"].append(_ivf_sq8(vectors, nlist, configured, queries, truth, flat_p50))
     enough = [s["nprobe"] for s in sweep if s["recall@10"] >= 0.95]
     out["ivf_min_nprobe_for_0.95"] = min(enough) if enough else None
