@@ -143,3 +143,20 @@ def test_the_committed_set_reads_as_gold_unanswerables() -> None:
         assert row["text"] == source.text.replace(row["original"], row["replacement"], 1) or (
             row["replacement"] in row["text"] and row["text"] != source.text
         )
+
+
+def test_entity_swap_takes_the_case_the_preposition_governs() -> None:
+    corpus = nm.Corpus.from_texts(
+        {"a.txt": "Делегация прибыла в Пекин.", "b.txt": "Встреча прошла в Москве."}
+    )
+    q = nm.Question("q1", "Кто возглавил поездку в Пекин?", "ru", ("a.txt",))
+    swaps = {v.original: v.replacement for v in nm.entity_variants(q, corpus)}
+    assert swaps.get("Пекин") == "Москву"  # accusative after "в", not the nominative
+
+
+def test_the_preposition_agrees_with_the_new_word() -> None:
+    corpus = nm.Corpus.from_texts({"a.txt": "Объект строится в казахстанской столице."})
+    q = nm.Question("q1", "Какой объект строится в казахстанской столице?", "ru", ("a.txt",))
+    texts = [v.text for v in nm.qualifier_variants(q, corpus)]
+    assert "Какой объект строится во французской столице?" in texts
+    assert "Какой объект строится в китайской столице?" in texts
