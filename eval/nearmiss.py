@@ -242,6 +242,7 @@ class Corpus:
     windows: list[Window] = field(default_factory=list)
     entities: list[Entity] = field(default_factory=list)
     latin_words: set[str] = field(default_factory=set)  # folded, from every text
+    names: set[str] = field(default_factory=set)  # every name key of every window
 
     @classmethod
     def from_texts(cls, texts: dict[str, str]) -> Corpus:
@@ -252,6 +253,7 @@ class Corpus:
             corpus.windows += [Window.of(doc_id, p) for p in pairs if p]
             corpus.entities += harvest_entities(doc_id, sentences)
             corpus.latin_words |= {fold(w) for w in WORD.findall(text) if not CYRILLIC.search(w)}
+        corpus.names = set().union(*(w.names for w in corpus.windows))
         return corpus
 
     @classmethod
@@ -613,8 +615,10 @@ def qualifier_at(matches: list[re.Match[str]], i: int, lang: str) -> tuple[Any, 
 
 
 # -- the check -------------------------------------------------------------------
-def subject(variant: Variant) -> tuple[frozenset[str], frozenset[str]]:
-    """The question's other names (keys) and content stems, without the swapped span."""
+def subject(variant: Variant, corpus: Corpus) -> tuple[frozenset[str], frozenset[str]]:
+    """The question's other names (keys) and content stems, without the swapped span.
+    Only names the corpus uses count: "Prime Minister's" in an English question is no
+    name any Russian sentence could hold, and would make the subject harder to meet."""
     q = variant.source
     rest = q.text[: variant.start] + " " + q.text[variant.end :]
     names = frozenset(
@@ -622,7 +626,7 @@ def subject(variant: Variant) -> tuple[frozenset[str], frozenset[str]]:
     )
     swapped = set(tokens(variant.original.replace("-", " "))) | {variant.focus}
     content = frozenset(tokens(rest)) - question_stems() - swapped - set(NUMBER.findall(rest))
-    return names - {""}, content
+    return frozenset(n for n in names if n in corpus.names), content
 
 
 def states_value(window: Window, variant: Variant) -> bool:
@@ -649,7 +653,7 @@ def holds_subject(window: Window, names: frozenset[str], content: frozenset[str]
 
 def answered_by(variant: Variant, corpus: Corpus) -> Window | None:
     """The first window of the corpus that states the variant's new value for its subject."""
-    names, content = subject(variant)
+    names, content = subject(variant, corpus)
     for window in corpus.windows:
         if states_value(window, variant) and holds_subject(window, names, content):
             return window
@@ -658,7 +662,7 @@ def answered_by(variant: Variant, corpus: Corpus) -> Window | None:
 
 def rejection(variant: Variant, corpus: Corpus) -> str | None:
     """Why a variant is dropped (None: it stays)."""
-    names, _ = subject(variant)
+    names, _ = subject(variant, corpus)
     if variant.source.lang != "ru" and variant.kind != "number" and not names:
         return "English question without another name: the Russian articles cannot be checked"
     if variant.replacement.lower() in variant.source.text.lower():
