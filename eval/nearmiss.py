@@ -243,6 +243,8 @@ class Corpus:
     entities: list[Entity] = field(default_factory=list)
     latin_words: set[str] = field(default_factory=set)  # folded, from every text
     names: set[str] = field(default_factory=set)  # every name key of every window
+    gloss: dict[str, str] = field(default_factory=dict)  # Russian name stem -> English
+    english: dict[str, Entity] | None = None  # English spelling -> name (see english_names)
 
     @classmethod
     def from_texts(cls, texts: dict[str, str]) -> Corpus:
@@ -471,12 +473,19 @@ def fold(latin_word: str) -> str:
 
 
 def english_names(corpus: Corpus) -> dict[str, Entity]:
-    """The corpus's single names by their whole transliteration ("Rogozin"), each with
-    the type most of its occurrences have."""
+    if corpus.english is None:
+        corpus.english = spell_names(corpus)
+    return corpus.english
+
+
+def spell_names(corpus: Corpus) -> dict[str, Entity]:
+    """The corpus's single names by their English spellings (the gold set's, "Beijing",
+    and the transliteration, "Rogozin"), each with the type most of its occurrences have."""
     by_spelling: dict[str, list[Entity]] = defaultdict(list)
     for e in corpus.entities:
         if len(e.words) == 1:
-            by_spelling[fold(latin(e.words[0]))].append(e)
+            for spelling in {latin(e.words[0]), english(e.words[0], corpus.gloss)} - {""}:
+                by_spelling[fold(spelling)].append(e)
     out = {}
     for spelling, found in by_spelling.items():
         top = Counter(e.types for e in found).most_common(1)[0][0]
@@ -484,18 +493,40 @@ def english_names(corpus: Corpus) -> dict[str, Entity]:
     return out
 
 
+def glossary(rows: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """English spellings of Russian names, from the gold set's own key facts: a fact that
+    accepts both "Пекин" and "Beijing" says how English writes the name."""
+    out: dict[str, str] = {}
+    for row in rows:
+        for fact in row.get("key_facts", []):
+            cyrillic = [v for v in fact if CYRILLIC.search(v) and v[:1].isupper() and " " not in v]
+            latin_ = [v for v in fact if not CYRILLIC.search(v) and v[:1].isalpha()]
+            for v in cyrillic:
+                if latin_ and len(v) >= 4:
+                    out.setdefault(yo(v), latin_[0])
+    return out
+
+
+def english(word: str, gloss: dict[str, str]) -> str:
+    """The gold set's English spelling of a Russian name ("Пекин" -> "Beijing"), or ""."""
+    base = yo(word)
+    hits = [k for k in gloss if base.startswith(k)]
+    return gloss[max(hits, key=len)] if hits else ""
+
+
 def render(entity: Entity, run: list[re.Match[str]], lang: str, corpus: Corpus) -> str | None:
     """The entity in the run's language and, in Russian, in each original word's case.
-    In English a place or organisation must be spelled so somewhere in the corpus:
-    transliteration gives "Germaniya", not "Germany"."""
+    In English a name is spelled as the gold set's key facts spell it, else transliterated;
+    a place or organisation must then be spelled so somewhere in the corpus
+    (transliteration gives "Germaniya", not "Germany")."""
     if lang != "ru":
-        words = [latin(w) for w in entity.words]
+        glossed = [english(w, corpus.gloss) for w in entity.words]
+        words = [g or latin(w) for g, w in zip(glossed, entity.words, strict=True)]
         exonym = entity.types[-1] not in ("Name", PERSON)
-        return (
-            None
-            if exonym and any(fold(w) not in corpus.latin_words for w in words)
-            else " ".join(words)
+        unknown = any(
+            not g and fold(w) not in corpus.latin_words for g, w in zip(glossed, words, strict=True)
         )
+        return None if exonym and unknown else " ".join(words)
     words = []
     before = run[0].string[: run[0].start()]
     for word, m in zip(entity.words, run, strict=True):
@@ -621,9 +652,12 @@ def subject(variant: Variant, corpus: Corpus) -> tuple[frozenset[str], frozenset
     name any Russian sentence could hold, and would make the subject harder to meet."""
     q = variant.source
     rest = q.text[: variant.start] + " " + q.text[variant.end :]
+    spelled = english_names(corpus) if q.lang != "ru" else {}
     names = frozenset(
-        name_key(m.group()) for i, m in enumerate(WORD.finditer(rest)) if is_name(m.group(), i)
-    )
+        spelled[fold(m.group())].key if fold(m.group()) in spelled else name_key(m.group())
+        for i, m in enumerate(WORD.finditer(rest))
+        if is_name(m.group(), i)
+    )  # an English "Beijing" is looked for as the articles' "Пекин"
     swapped = set(tokens(variant.original.replace("-", " "))) | {variant.focus}
     content = frozenset(tokens(rest)) - question_stems() - swapped - set(NUMBER.findall(rest))
     return frozenset(n for n in names if n in corpus.names), content
@@ -748,7 +782,9 @@ def build(
     rows = [
         json.loads(line) for line in gold.read_text(encoding="utf-8").splitlines() if line.strip()
     ]
-    kept, dropped = candidates(rows, corpus or Corpus.load())
+    corpus = corpus or Corpus.load()
+    corpus.gloss, corpus.english = glossary(rows), None
+    kept, dropped = candidates(rows, corpus)
     records = [record(i, v) for i, v in enumerate(balance(kept), start=1)]
     return records, Counter(v.kind for v in kept), dropped
 

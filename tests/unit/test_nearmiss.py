@@ -160,3 +160,14 @@ def test_the_preposition_agrees_with_the_new_word() -> None:
     texts = [v.text for v in nm.qualifier_variants(q, corpus)]
     assert "Какой объект строится во французской столице?" in texts
     assert "Какой объект строится в китайской столице?" in texts
+
+
+def test_english_place_swap_takes_the_gold_sets_spelling() -> None:
+    corpus = nm.Corpus.from_texts(
+        {"a.txt": "Встреча прошла в Казахстане.", "b.txt": "Делегация прибыла в Пекин."}
+    )
+    q = nm.Question("q1", "Where in Kazakhstan was the meeting held?", "en", ("a.txt",))
+    assert [v.replacement for v in nm.entity_variants(q, corpus)] == []  # "Pekin" is no English
+    corpus.gloss = nm.glossary([{"key_facts": [["Пекин", "Beijing"]]}])
+    corpus.english = None
+    assert [v.replacement for v in nm.entity_variants(q, corpus)] == ["Beijing"]
