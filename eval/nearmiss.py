@@ -52,6 +52,7 @@ GOLD_PATH = ROOT / "eval" / "gold" / "queries.jsonl"
 OUT_PATH = ROOT / "eval" / "gold" / "nearmiss.jsonl"
 CORPUS_DIRS = (ROOT / "seeds", ROOT / "eval" / "corpus")
 PER_QUESTION = 5  # candidates kept per question, kind and position
+SIBLINGS = 3  # qualifier siblings per position: "казахстанский" has five, and is in many questions
 TARGET = 210  # variants written (spread evenly over the three kinds where possible)
 KINDS = ("number", "entity", "qualifier")
 
@@ -101,6 +102,14 @@ RU_GROUPS = (
     ("зарубежный", "отечественный"),
     ("круговой", "эллиптический"),
     ("межконтинентальный", "межпланетный"),
+    ("международный", "национальный", "региональный"),
+    ("приоритетный", "второстепенный"),
+    ("успешный", "неудачный"),
+    ("мирный", "военный"),
+    ("геосинхронный", "солнечно-синхронный", "полярный"),
+    ("геостационарный", "негеостационарный"),
+    ("межправительственный", "межведомственный"),
+    ("новый", "прежний"),
 )
 EN_GROUPS = (
     ("backup", "prime"),
@@ -109,6 +118,9 @@ EN_GROUPS = (
     ("crewed", "uncrewed"),
     ("heavy", "light"),
     ("meteorological", "navigation", "reconnaissance"),
+    ("nearest", "farthest"),
+    ("successful", "failed"),
+    ("international", "national", "regional"),
 )
 # English qualifiers in Russian, so that the corpus check can see them in the articles.
 EN_TO_RU = dict(zip(EN_ORDINALS, RU_ORDINALS, strict=True)) | {
@@ -118,6 +130,9 @@ EN_TO_RU = dict(zip(EN_ORDINALS, RU_ORDINALS, strict=True)) | {
     "state": "государственный", "crewed": "пилотируемый", "uncrewed": "беспилотный",
     "heavy": "тяжёлый", "light": "лёгкий", "meteorological": "метеорологический",
     "navigation": "навигационный", "reconnaissance": "разведывательный",
+    "nearest": "ближайший", "farthest": "дальний", "successful": "успешный",
+    "failed": "неудачный", "international": "международный", "national": "национальный",
+    "regional": "региональный",
 }  # fmt: skip
 
 
@@ -614,7 +629,7 @@ def qualifier_variants(q: Question, corpus: Corpus) -> list[Variant]:
         options = siblings(lemma, q.lang)
         rng(q.qid, m.start()).shuffle(options)
         kept = []
-        for sib in options[:PER_QUESTION]:
+        for sib in options[:SIBLINGS]:
             new = sib if parse is None else inflect_like(sib, parse)
             if new is None:
                 continue

@@ -154,7 +154,8 @@ def test_entity_swap_takes_the_case_the_preposition_governs() -> None:
     assert swaps.get("Пекин") == "Москву"  # accusative after "в", not the nominative
 
 
-def test_the_preposition_agrees_with_the_new_word() -> None:
+def test_the_preposition_agrees_with_the_new_word(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(nm, "SIBLINGS", 10)  # every sibling, not a seeded three
     corpus = nm.Corpus.from_texts({"a.txt": "Объект строится в казахстанской столице."})
     q = nm.Question("q1", "Какой объект строится в казахстанской столице?", "ru", ("a.txt",))
     texts = [v.text for v in nm.qualifier_variants(q, corpus)]
