@@ -811,9 +811,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=OUT_PATH, help="where to write the near-misses")
     args = parser.parse_args(argv)
-    records, passed, dropped = build(args.gold)
-    lines = (json.dumps(r, ensure_ascii=False) for r in records)
-    args.out.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    try:
+        records, passed, dropped = build(args.gold)
+        if not records:
+            raise ValueError(f"no answerable gold question in {args.gold} gave a near-miss")
+        lines = (json.dumps(r, ensure_ascii=False) for r in records)
+        args.out.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    except (OSError, ValueError, KeyError) as exc:  # a missing or malformed gold file
+        print(f"error: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        return 2
     print(f"wrote {len(records)} near-miss questions to {args.out}")
     for key in ("swap", "lang"):
         counts = Counter(r[key] for r in records)
