@@ -173,3 +173,14 @@ def test_english_place_swap_takes_the_gold_sets_spelling() -> None:
     corpus.gloss = nm.glossary([{"key_facts": [["Пекин", "Beijing"]]}])
     corpus.english = None
     assert [v.replacement for v in nm.entity_variants(q, corpus)] == ["Beijing"]
+
+
+def test_a_bad_gold_file_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert nm.main(["--gold", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path / "o")]) == 2
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{not json\n", encoding="utf-8")
+    assert nm.main(["--gold", str(bad), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 2 and "Traceback" not in err and not (tmp_path / "o").exists()
