@@ -137,6 +137,7 @@ def search(
                     "start": h.chunk.start,
                     "end": h.chunk.end,
                     "text": h.chunk.text,
+                    "page": h.chunk.page,
                 }
             )
         else:
@@ -210,7 +211,8 @@ def ask(
         click.echo("\nSources:")
         for c in answer.citations:
             dated = f", published {c.date}" if c.date else ""
-            click.echo(f"[{c.n}] {c.title} ({c.doc_id}{dated}, chars {c.start}-{c.end})")
+            paged = f", p. {c.page}" if c.page else ""
+            click.echo(f"[{c.n}] {c.title} ({c.doc_id}{dated}{paged}, chars {c.start}-{c.end})")
             click.echo(textwrap.indent(textwrap.fill(c.text, 96), "    "))
 
 

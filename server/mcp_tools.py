@@ -89,7 +89,7 @@ def build_mcp(pipeline: Pipeline) -> MCPServer:
         c = index.chunks[row]
         doc = index.documents.get(c.doc_id)
         return {"chunk_id": c.chunk_id, "doc_id": c.doc_id, "title": c.title, "start": c.start,
-                "end": c.end, "text": c.text, "date": doc.date if doc else None,
+                "end": c.end, "text": c.text, "page": c.page, "date": doc.date if doc else None,
                 "source": doc.source if doc else None}  # fmt: skip
 
     return mcp

@@ -64,7 +64,7 @@ def router(
             hits=[
                 SearchHit(rank=i, score=round(float(h.score), 6), doc_id=h.chunk.doc_id,
                           chunk_id=h.chunk.chunk_id, title=h.chunk.title, start=h.chunk.start,
-                          end=h.chunk.end, text=h.chunk.text)
+                          end=h.chunk.end, text=h.chunk.text, page=h.chunk.page)
                 for i, h in enumerate(hits, start=1)
             ],
         )  # fmt: skip

@@ -73,6 +73,7 @@ def chunk(document: Document, chunk_size: int = 700, chunk_overlap: int = 120) -
                 text=text[start:end],
                 start=start,
                 end=end,
+                page=document.page_of(start, end),
             )
         )
     return chunks

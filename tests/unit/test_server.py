@@ -85,7 +85,8 @@ def test_chat_completion_carries_the_answer_and_its_sources(
     assert choice["finish_reason"] == "stop"
     assert choice["abstained"] is False and choice["refusal"] is None
     (source,) = choice["sources"]
-    assert set(source) == {"n", "doc_id", "title", "chunk_id", "start", "end", "text"}
+    assert set(source) == {"n", "doc_id", "title", "chunk_id", "start", "end", "text", "page"}
+    assert source["page"] is None  # a .txt article has no pages
     assert source["n"] == 1 and source["doc_id"] == "a.txt" and "108" in source["text"]
     assert Q in fake_generator.seen[-1][-1]["content"]  # the question reached the model
 
@@ -258,7 +259,8 @@ def test_documents_list_get_upload_and_delete(api: TestClient, built: Pipeline) 
 
 @pytest.mark.parametrize(
     ("name", "data", "needle"),
-    [("report.pdf", b"%PDF", "not a supported file type"),
+    [("report.odt", b"PK", "not a supported file type"),
+     ("report.pdf", b"%PDF-1.4", "no readable articles"),
      ("big.txt", b"x" * 2000, "upload limit"),
      ("empty.txt", b"", "no readable articles"),
      ("\x00\x01.html", b"\xff\xfe\x00binary\x00\x00", "")],
