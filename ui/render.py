@@ -173,7 +173,7 @@ def chat_html(turns: list[Turn]) -> str:
 
 
 def _page(page: str | None) -> str:
-    """" · p. 3" after a PDF passage's file name; nothing for other files."""
+    """The page after a PDF passage's file name (" · p. 3"); nothing for other files."""
     return f" · p. {escape(page)}" if page else ""
 
 

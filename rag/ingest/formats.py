@@ -25,7 +25,8 @@ from rag.ingest.clean import CleanedText, clean_text
 LOADERS = {".pdf": "rag.ingest.pdf", ".docx": "rag.ingest.docx"}
 # Titles that tools write for you: not the document's title.
 _JUNK_TITLE = re.compile(
-    r"(?i)^(?:untitled|без названия|документ\d*|document\d*|microsoft word\b.*|.*\.(?:docx?|odt|pdf|rtf|txt))$"
+    r"(?i)^(?:untitled|без названия|документ\d*|document\d*|microsoft word\b.*"
+    r"|.*\.(?:docx?|odt|pdf|rtf|txt))$"
 )
 
 

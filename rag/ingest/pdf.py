@@ -57,7 +57,10 @@ class Line:
         return " ¦ " in self.text
 
 
-def _line(chars: list[tuple[str, tuple[float, float, float, float]]], hyphen: bool, page: int):
+Char = tuple[str, tuple[float, float, float, float]]  # a character and its box
+
+
+def _line(chars: list[Char], hyphen: bool, page: int) -> Line | None:
     """One line from its characters, a wide gap between two of them made " ¦ "."""
     boxes = [b for ch, b in chars if not ch.isspace()]
     if not boxes:
@@ -84,7 +87,8 @@ def _page_lines(page: Any, number: int) -> list[Line]:
     try:
         n = textpage.count_chars()
         text = textpage.get_text_range(0, n) if n else ""
-        lines, chars = [], []
+        lines: list[Line] = []
+        chars: list[Char] = []
         for i, ch in enumerate(text[:n]):
             if ch in "\r\n\ufffe\x02":
                 if chars:
@@ -151,7 +155,11 @@ def _breaks(a: Line, b: Line, pitch: float, right: float) -> bool:
 
 
 def _pitch(lines: list[Line]) -> float:
-    steps = [a.y0 - b.y0 for a, b in zip(lines, lines[1:]) if 0 < a.y0 - b.y0 < 4 * a.height]
+    steps = [
+        a.y0 - b.y0
+        for a, b in zip(lines, lines[1:], strict=False)
+        if 0 < a.y0 - b.y0 < 4 * a.height
+    ]
     return statistics.median(steps) if steps else 1e9
 
 
@@ -227,6 +235,4 @@ def extract(data: bytes) -> Extracted:
     if sum(len(x.text) for lines in pages for x in lines) < 20:
         raise FormatError("no text layer (a scanned image?); OCR is not available")
     text, starts = _paragraphs(_drop_running(pages, heights))
-    return Extracted(
-        text, starts, meta.get("Title") or None, _date(meta.get("CreationDate"))
-    )
+    return Extracted(text, starts, meta.get("Title") or None, _date(meta.get("CreationDate")))

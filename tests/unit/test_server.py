@@ -257,6 +257,18 @@ def test_documents_list_get_upload_and_delete(api: TestClient, built: Pipeline) 
     assert_error(api.delete("/v1/documents/KazSat_news.txt"), 404)
 
 
+def test_pdf_and_docx_uploads_are_indexed_and_searched_with_their_page(api: TestClient) -> None:
+    docs = Path(__file__).resolve().parents[1] / "fixtures" / "docs"
+    files = [("files", (name, (docs / name).read_bytes()))
+             for name in ("bulletin-reportlab.pdf", "report.docx")]  # fmt: skip
+    report = api.post("/v1/documents", files=files).json()
+    assert report["added"] == ["bulletin-reportlab.pdf", "report.docx"], report
+    hits = api.post("/v1/search", json={"query": "Сеансы связи", "k": 50}).json()["hits"]
+    pages = {h["doc_id"]: h["page"] for h in hits}
+    assert pages["bulletin-reportlab.pdf"] in {"1", "2", "3", "1-2", "2-3"}
+    assert pages["report.docx"] is None and pages["a.txt"] is None
+
+
 @pytest.mark.parametrize(
     ("name", "data", "needle"),
     [("report.odt", b"PK", "not a supported file type"),
