@@ -148,7 +148,7 @@ def mixed_folder_share(embed_rate: float) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "mixed"
-        shutil.copytree(DOCS, folder, ignore=shutil.ignore_patterns("*.py"))
+        shutil.copytree(DOCS, folder, ignore=shutil.ignore_patterns("*.py", "*.md"))
         for seed in (ROOT / "seeds").glob("*.txt"):
             shutil.copyfile(seed, folder / seed.name)
         t0 = time.perf_counter()
