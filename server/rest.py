@@ -110,7 +110,7 @@ def router(
 
     @api.post("/v1/documents", tags=["REST"])
     async def upload(files: list[UploadFile] = File(...)) -> UploadReport:  # noqa: B008
-        """Add or update articles (.txt, .md, .html): cleaned, chunked and indexed like
+        """Add or update articles (.txt, .md, .html, .pdf, .docx): cleaned, chunked and indexed like
         ``rag index add``; unchanged articles are not re-embedded."""
         _writable(settings)
         return await run_in_threadpool(_add_uploads, pipeline, files)
