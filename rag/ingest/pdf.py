@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import statistics
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,8 @@ from typing import Any
 from rag.ingest.formats import Extracted, FormatError
 
 MAX_PAGES = 2000  # a bound on the work for one file
+# PDFium is not thread-safe (pypdfium2 says so): two uploads parsed at once take turns.
+_PDFIUM = threading.Lock()
 BAND = 0.1  # share of the page height at the top and bottom where headers/footers sit
 CELL_GAP = 1.6  # a gap wider than this many line heights inside a line separates cells
 _PAGE_NUMBER = re.compile(
@@ -144,7 +147,7 @@ def _breaks(a: Line, b: Line, pitch: float, right: float) -> bool:
         return True
     if abs(a.height - b.height) > 0.1 * max(a.height, b.height):
         return True  # a heading and its text
-    ends = bool(_SENTENCE_END.search(a.text))
+    ends = bool(_SENTENCE_END.search(a.text[-8:]))
     if b.page != a.page or b.y0 > a.y0:  # a new column or page: go on mid-sentence only
         return ends or not b.text[:1].islower()
     if a.y0 - b.y0 > 1.3 * pitch:
@@ -219,6 +222,16 @@ def _date(value: str | None) -> str | None:
 
 def extract(data: bytes) -> Extracted:
     """A PDF's text in reading order, its page starts, and its info title and date."""
+    with _PDFIUM:
+        pages, heights, meta = _read_pages(data)
+    if sum(len(x.text) for lines in pages for x in lines) < 20:
+        raise FormatError("no text layer (a scanned image?); OCR is not available")
+    text, starts = _paragraphs(_drop_running(pages, heights))
+    return Extracted(text, starts, meta.get("Title") or None, _date(meta.get("CreationDate")))
+
+
+def _read_pages(data: bytes) -> tuple[list[list[Line]], list[float], dict[str, str]]:
+    """Each page's lines and height, and the document's info dictionary."""
     pdf = _open(data)
     try:
         if len(pdf) > MAX_PAGES:
@@ -229,10 +242,6 @@ def extract(data: bytes) -> Extracted:
             heights.append(page.get_height())
             pages.append(_page_lines(page, i))
             page.close()
-        meta = pdf.get_metadata_dict()
+        return pages, heights, pdf.get_metadata_dict()
     finally:
         pdf.close()
-    if sum(len(x.text) for lines in pages for x in lines) < 20:
-        raise FormatError("no text layer (a scanned image?); OCR is not available")
-    text, starts = _paragraphs(_drop_running(pages, heights))
-    return Extracted(text, starts, meta.get("Title") or None, _date(meta.get("CreationDate")))
