@@ -106,7 +106,7 @@ def router(
         if doc is None:
             raise ApiError(404, f"no article {doc_id!r} in the index", "no_document")
         return DocumentText(doc_id=doc.doc_id, title=doc.title, date=doc.date, source=doc.source,
-                            text=doc.text)  # fmt: skip
+                            text=doc.text, pages=list(doc.pages))  # fmt: skip
 
     @api.post("/v1/documents", tags=["REST"])
     async def upload(files: list[UploadFile] = File(...)) -> UploadReport:  # noqa: B008

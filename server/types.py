@@ -196,6 +196,7 @@ class DocumentText(BaseModel):
     date: str | None
     source: str | None
     text: str
+    pages: list[int] = []  # a PDF's page starts in ``text`` (page i + 1 at pages[i]); [] if none
 
 
 class Problem(BaseModel):

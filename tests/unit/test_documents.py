@@ -215,3 +215,19 @@ def test_ask_json_and_the_source_list_name_the_page(
     assert cite["doc_id"] == "bulletin.pdf" and cite["page"] == "1"
     human = CliRunner().invoke(main, ["ask", question], obj={"pipeline": fake_pipeline})
     assert f"bulletin.pdf, published 2025-11-28, p. {cite['page']}, chars" in human.output
+
+
+@pytest.mark.parametrize("name", ["bulletin-reportlab.pdf", "report-writer.pdf", "report.docx"])
+def test_damaged_copies_are_a_document_or_a_one_line_reason(name: str, tmp_path: Path) -> None:
+    data = (DOCS / name).read_bytes()
+    step = len(data) // 12
+    for i in range(1, 12):  # a run of bytes overwritten at eleven places, one at a time
+        bad = data[: i * step] + b"\x00garbage\xff" * 8 + data[i * step + 80 :]
+        path = tmp_path / f"{i}{Path(name).suffix}"
+        path.write_bytes(bad)
+        try:
+            doc = load_document(path, tmp_path)
+        except BadInputError as exc:
+            assert "\n" not in str(exc) and str(exc).startswith(str(path))
+        else:
+            assert doc.text.strip() and all(0 <= p <= len(doc.text) for p in doc.pages)

@@ -267,6 +267,8 @@ def test_pdf_and_docx_uploads_are_indexed_and_searched_with_their_page(api: Test
     pages = {h["doc_id"]: h["page"] for h in hits}
     assert pages["bulletin-reportlab.pdf"] in {"1", "2", "3", "1-2", "2-3"}
     assert pages["report.docx"] is None and pages["a.txt"] is None
+    doc = api.get("/v1/documents/bulletin-reportlab.pdf").json()
+    assert len(doc["pages"]) == 3 and doc["pages"][0] == 0 and "Сеансы связи" in doc["text"]
 
 
 @pytest.mark.parametrize(
