@@ -20,7 +20,7 @@ from rag.ingest.dedup import NearDuplicates, fold, signatures_of
 from rag.ingest.load import SUPPORTED, load_document, load_paths
 from rag.pipeline import Pipeline
 from rag.types import Document
-from tests.fakes import FakeGenerator
+from tests.fakes import FakeEmbedder, FakeGenerator
 from ui import render
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -215,6 +215,11 @@ def test_ask_json_and_the_source_list_name_the_page(
     assert cite["doc_id"] == "bulletin.pdf" and cite["page"] == "1"
     human = CliRunner().invoke(main, ["ask", question], obj={"pipeline": fake_pipeline})
     assert f"bulletin.pdf, published 2025-11-28, p. {cite['page']}, chars" in human.output
+    # The pages survive the index on disk (a fresh pipeline reads them back).
+    fresh = Pipeline(fake_pipeline.config, embedder=FakeEmbedder(64), generator=FakeGenerator())
+    doc = fresh.document("bulletin.pdf")
+    assert doc is not None and len(doc.pages) == 3 and isinstance(doc.pages, tuple)
+    assert {h.chunk.page for h in fresh.search("Сеансы связи", 10)} <= {"1", "1-2", "2", "2-3", "3"}
 
 
 @pytest.mark.parametrize("name", ["bulletin-reportlab.pdf", "report-writer.pdf", "report.docx"])
