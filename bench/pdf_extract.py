@@ -89,7 +89,6 @@ def _flat(text: str) -> str:
 
 def _sources() -> list[tuple[Path, list[str], list[list[str]], list[re.Pattern[str]]]]:
     """(pdf, source paragraphs, table rows, running-line patterns) for each fixture."""
-    sys.path[:0] = [str(ROOT), str(DOCS)]
     import make_fixtures as mf
 
     from rag.ingest.clean import clean_text
@@ -142,6 +141,7 @@ def mixed_folder_share(embed_rate: float) -> None:
     import shutil
     import tempfile
 
+    from rag.ingest import ocr
     from rag.ingest.chunk import chunk
     from rag.ingest.dedup import NearDuplicates, fold, signatures_of
     from rag.ingest.load import load_paths
@@ -159,11 +159,12 @@ def mixed_folder_share(embed_rate: float) -> None:
         passages = sum(len(chunk(d)) for d in kept)
         chunk_s = time.perf_counter() - t0
     pages = sum(len(d.pages) for d in docs)
+    ocr_state = "tesseract" if ocr.tesseract() else "not installed (the scan is skipped)"
     embed_s = passages / embed_rate
     total = load_s + chunk_s + embed_s
     print(
         f"\nmixed folder: {len(docs)} articles ({pages} PDF pages), {len(problems)} skipped, "
-        f"{len(copies)} folded as copies, {passages} passages\n"
+        f"{len(copies)} folded as copies, {passages} passages; OCR of the scan: {ocr_state}\n"
         f"  load+extract+clean {load_s:.2f} s, fold+chunk {chunk_s:.2f} s, embed ~{embed_s:.0f} s "
         f"(at {embed_rate} passages/s): extraction is {load_s / total:.1%} of the build"
     )
@@ -177,7 +178,13 @@ def main(argv: list[str] | None = None) -> None:
         help="passages/s of the embedder for the build-share estimate (default: EmbeddingGemma "
         "on 2 CPU cores, bench/results/20261202-003652.md)",
     )  # fmt: skip
+    parser.add_argument("--no-ocr", action="store_true", help="skip scans even with Tesseract")
     args = parser.parse_args(argv)
+    sys.path[:0] = [str(ROOT), str(DOCS)]  # this checkout's rag/, and the fixtures' script
+    if args.no_ocr:
+        from rag.ingest import ocr
+
+        ocr.tesseract = lambda: None  # type: ignore[assignment]
     sources = _sources()
     n_pages = None
     print(f"{'library':28} {'pages/s':>8} {'score':>6} {'sent.':>6} {'order':>6} "

@@ -13,6 +13,7 @@ baseline changes and marks a word hyphenated at a line end (U+FFFE). From that:
   usual line pitch, a change of font size, a short line that ends a sentence,
   or an indented next line; it goes on across a column or page break when the
   sentence does;
+- a scan (no text layer) is read by Tesseract where it is installed (rag.ingest.ocr);
 - a wide gap inside a line (table cells, tab stops) becomes " ¦ " (not "|":
   the cleaner reads "a | b | c" as a breadcrumb).
 """
@@ -222,16 +223,29 @@ def _date(value: str | None) -> str | None:
 
 def extract(data: bytes) -> Extracted:
     """A PDF's text in reading order, its page starts, and its info title and date."""
+    from rag.ingest import ocr
+
     with _PDFIUM:
-        pages, heights, meta = _read_pages(data)
+        pages, heights, meta, scan = _read_pages(data)
+    title, date = meta.get("Title") or None, _date(meta.get("CreationDate"))
+    if scan:  # no text layer: read the page images, if Tesseract is there
+        exe = ocr.tesseract()
+        assert exe is not None
+        return ocr.extract(exe, scan, title, date)
     if sum(len(x.text) for lines in pages for x in lines) < 20:
-        raise FormatError("no text layer (a scanned image?); OCR is not available")
+        raise FormatError(
+            "no text layer (a scanned image?); OCR needs tesseract with Russian "
+            "(apt-get install tesseract-ocr tesseract-ocr-rus)"
+        )
     text, starts = _paragraphs(_drop_running(pages, heights))
-    return Extracted(text, starts, meta.get("Title") or None, _date(meta.get("CreationDate")))
+    return Extracted(text, starts, title, date)
 
 
-def _read_pages(data: bytes) -> tuple[list[list[Line]], list[float], dict[str, str]]:
-    """Each page's lines and height, and the document's info dictionary."""
+def _read_pages(data: bytes) -> tuple[list[list[Line]], list[float], dict[str, str], list[bytes]]:
+    """Each page's lines and height, the document's info dictionary, and for a scan
+    (no text) with Tesseract installed, the pages as images to OCR."""
+    from rag.ingest import ocr
+
     pdf = _open(data)
     try:
         if len(pdf) > MAX_PAGES:
@@ -242,6 +256,8 @@ def _read_pages(data: bytes) -> tuple[list[list[Line]], list[float], dict[str, s
             heights.append(page.get_height())
             pages.append(_page_lines(page, i))
             page.close()
-        return pages, heights, pdf.get_metadata_dict()
+        no_text = sum(len(x.text) for lines in pages for x in lines) < 20
+        scan = ocr.render(pdf) if no_text and ocr.tesseract() else []
+        return pages, heights, pdf.get_metadata_dict(), scan
     finally:
         pdf.close()

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from rag.cli import main
 from rag.errors import BadInputError
-from rag.ingest import formats
+from rag.ingest import formats, ocr
 from rag.ingest.chunk import chunk
 from rag.ingest.dedup import NearDuplicates, fold, signatures_of
 from rag.ingest.load import SUPPORTED, load_document, load_paths
@@ -163,13 +163,19 @@ def test_carry_pages_follows_lines_that_cleaning_drops() -> None:
      ("encrypted.pdf", "encrypted PDF (needs a password)"),
      ("truncated.pdf", "damaged or truncated PDF")],
 )  # fmt: skip
-def test_unreadable_files_get_a_one_line_reason(name: str, reason: str) -> None:
+def test_unreadable_files_get_a_one_line_reason(
+    name: str, reason: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ocr, "tesseract", lambda: None)  # as where Tesseract is missing
     with pytest.raises(BadInputError, match=re.escape(reason)) as info:
         _load(name)
     assert "\n" not in str(info.value)
 
 
-def test_bad_files_are_skipped_and_the_rest_of_the_folder_loads(tmp_path: Path) -> None:
+def test_bad_files_are_skipped_and_the_rest_of_the_folder_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ocr, "tesseract", lambda: None)
     shutil.copytree(DOCS, tmp_path / "docs")
     (tmp_path / "docs" / "broken.docx").write_bytes(b"PK\x03\x04 not a zip")
     docs, problems = load_paths([tmp_path / "docs"])
@@ -180,6 +186,13 @@ def test_bad_files_are_skipped_and_the_rest_of_the_folder_loads(tmp_path: Path) 
         d.doc_id for d in docs
     }
     assert len([d for d in docs if d.doc_id.startswith("seeds-pdf/")]) == 5
+
+
+@pytest.mark.skipif(ocr.tesseract() is None, reason="needs tesseract with Russian data")
+def test_a_scan_is_read_by_tesseract_where_it_is_installed() -> None:
+    doc = _load("scan.pdf")
+    assert "Кызылорда-2" in doc.text and "завершилась без замечаний" in doc.text
+    assert doc.pages == (0,) and doc.page_of(0, 10) == "1"
 
 
 def test_a_pdf_and_the_txt_of_the_same_article_fold_as_copies() -> None:
