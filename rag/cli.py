@@ -141,7 +141,8 @@ def search(
                 }
             )
         else:
-            click.echo(f"{rank}. {h.score:.3f}  {h.chunk.doc_id}  {h.chunk.title}")
+            paged = f" (p. {h.chunk.page})" if h.chunk.page else ""
+            click.echo(f"{rank}. {h.score:.3f}  {h.chunk.doc_id}{paged}  {h.chunk.title}")
             click.echo(textwrap.indent(textwrap.fill(h.chunk.text, 96), "     "))
 
 

@@ -228,6 +228,10 @@ def test_ask_json_and_the_source_list_name_the_page(
     assert cite["doc_id"] == "bulletin.pdf" and cite["page"] == "1"
     human = CliRunner().invoke(main, ["ask", question], obj={"pipeline": fake_pipeline})
     assert f"bulletin.pdf, published 2025-11-28, p. {cite['page']}, chars" in human.output
+    found = CliRunner().invoke(
+        main, ["search", question, "-k", "1"], obj={"pipeline": fake_pipeline}
+    )
+    assert f"bulletin.pdf (p. {cite['page']})" in found.output
     # The pages survive the index on disk (a fresh pipeline reads them back).
     fresh = Pipeline(fake_pipeline.config, embedder=FakeEmbedder(64), generator=FakeGenerator())
     doc = fresh.document("bulletin.pdf")
