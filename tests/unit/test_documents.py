@@ -144,6 +144,15 @@ def test_pages_of_chunks_and_citations(bulletin: Document) -> None:
     assert "Делегация агентства" in page2 and "Сеансы связи" not in page2
 
 
+def test_a_page_that_starts_a_paragraph_starts_a_chunk(bulletin: Document) -> None:
+    chunks = chunk(bulletin)
+    starts = {c.start for c in chunks}
+    assert bulletin.pages[1] in starts and bulletin.pages[2] in starts  # both on a paragraph
+    assert all(c.page is not None and "-" not in c.page for c in chunks)
+    contract = next(c for c in chunks if "четыре миллиона евро" in c.text)
+    assert contract.page == "2"
+
+
 def test_carry_pages_follows_lines_that_cleaning_drops() -> None:
     raw = (
         "Заголовок статьи о спутнике\n\nВойти\n\n"
