@@ -171,10 +171,12 @@ def search(
                     "start": h.chunk.start,
                     "end": h.chunk.end,
                     "text": h.chunk.text,
+                    "page": h.chunk.page,
                 }
             )
         else:
-            click.echo(f"{rank}. {h.score:.3f}  {h.chunk.doc_id}  {h.chunk.title}")
+            paged = f" (p. {h.chunk.page})" if h.chunk.page else ""
+            click.echo(f"{rank}. {h.score:.3f}  {h.chunk.doc_id}{paged}  {h.chunk.title}")
             click.echo(textwrap.indent(textwrap.fill(h.chunk.text, 96), "     "))
 
 
@@ -244,7 +246,8 @@ def ask(
         click.echo("\nSources:")
         for c in answer.citations:
             dated = f", published {c.date}" if c.date else ""
-            click.echo(f"[{c.n}] {c.title} ({c.doc_id}{dated}, chars {c.start}-{c.end})")
+            paged = f", p. {c.page}" if c.page else ""
+            click.echo(f"[{c.n}] {c.title} ({c.doc_id}{dated}{paged}, chars {c.start}-{c.end})")
             click.echo(textwrap.indent(textwrap.fill(c.text, 96), "    "))
 
 

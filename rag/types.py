@@ -5,6 +5,7 @@ documents -> chunks -> vectors -> index -> hits (passages) -> cited answer
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 
@@ -26,6 +27,23 @@ class Document:
     path: str | None = None
     # doc_ids of near-duplicate copies (reprints) folded into this article at ingest
     copies: tuple[str, ...] = ()
+    # A paged original (PDF): the offset in ``text`` where page i + 1 starts; () if none.
+    pages: tuple[int, ...] = ()
+
+    def page_of(self, start: int, end: int) -> str | None:
+        """The page ("3") or pages ("3-4") that ``text[start:end]`` lies on, if paged."""
+        if not self.pages:
+            return None
+        first = max(bisect.bisect_right(self.pages, start), 1)
+        last = max(bisect.bisect_right(self.pages, max(end - 1, start)), first)
+        return str(first) if first == last else f"{first}-{last}"
+
+    def page_span(self, page: str) -> tuple[int, int]:
+        """The character span of ``page`` ("3" or "3-4") in ``text``."""
+        first, _, last = page.partition("-")
+        lo, hi = int(first), int(last or first)
+        bounds = (*self.pages, len(self.text))
+        return bounds[max(lo - 1, 0)], bounds[min(hi, len(self.pages))]
 
 
 @dataclass(frozen=True)
@@ -38,6 +56,7 @@ class Chunk:
     text: str
     start: int
     end: int
+    page: str | None = None  # "3" or "3-4" in a paged original (Document.page_of)
 
 
 @dataclass(frozen=True)
@@ -62,6 +81,7 @@ class Citation:
     # The article's publication date: metadata shown with the citation, not evidence
     # for when the events it reports happened.
     date: str | None = None
+    page: str | None = None  # the page(s) of a paged original (PDF): "3", "3-4"
 
 
 @dataclass(frozen=True)
@@ -118,6 +138,7 @@ class Answer:
                     "end": c.end,
                     "text": c.text,
                     "date": c.date,
+                    "page": c.page,
                 }
                 for c in self.citations
             ],

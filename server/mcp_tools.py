@@ -33,7 +33,8 @@ def build_mcp(pipeline: Pipeline) -> MCPServer:
     @mcp.tool()
     def search_articles(query: str, k: int = 5, filters: Filters | None = None) -> dict[str, Any]:
         """The k passages of the articles closest to the query (Russian or English), best
-        first, each with its article, character span and cosine score. ``filters``:
+        first, each with its article, character span (and page, for a PDF) and cosine
+        score. ``filters``:
         ``since``/``until`` (YYYY-MM-DD, inclusive) and ``source`` (a substring)."""
         if not 1 <= k <= 50:
             raise ToolError("k must be between 1 and 50")
@@ -45,7 +46,7 @@ def build_mcp(pipeline: Pipeline) -> MCPServer:
         return {"query": query, "hits": [
             {"rank": i, "score": round(float(h.score), 6), "doc_id": h.chunk.doc_id,
              "chunk_id": h.chunk.chunk_id, "title": h.chunk.title, "start": h.chunk.start,
-             "end": h.chunk.end, "text": h.chunk.text}
+             "end": h.chunk.end, "text": h.chunk.text, "page": h.chunk.page}
             for i, h in enumerate(hits, start=1)
         ]}  # fmt: skip
 
@@ -89,7 +90,7 @@ def build_mcp(pipeline: Pipeline) -> MCPServer:
         c = index.chunks[row]
         doc = index.documents.get(c.doc_id)
         return {"chunk_id": c.chunk_id, "doc_id": c.doc_id, "title": c.title, "start": c.start,
-                "end": c.end, "text": c.text, "date": doc.date if doc else None,
+                "end": c.end, "text": c.text, "page": c.page, "date": doc.date if doc else None,
                 "source": doc.source if doc else None}  # fmt: skip
 
     return mcp

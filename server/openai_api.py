@@ -63,7 +63,7 @@ def answer_options(
 
 def sources(answer: Answer) -> list[Source]:
     return [Source(n=c.n, doc_id=c.doc_id, title=c.title, chunk_id=c.chunk_id, start=c.start,
-                   end=c.end, text=c.text) for c in answer.citations]  # fmt: skip
+                   end=c.end, text=c.text, page=c.page) for c in answer.citations]  # fmt: skip
 
 
 def router(pipeline: Pipeline, settings: ServerConfig, slots: Slots, auth: Any) -> APIRouter:

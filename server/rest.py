@@ -64,7 +64,7 @@ def router(
             hits=[
                 SearchHit(rank=i, score=round(float(h.score), 6), doc_id=h.chunk.doc_id,
                           chunk_id=h.chunk.chunk_id, title=h.chunk.title, start=h.chunk.start,
-                          end=h.chunk.end, text=h.chunk.text)
+                          end=h.chunk.end, text=h.chunk.text, page=h.chunk.page)
                 for i, h in enumerate(hits, start=1)
             ],
         )  # fmt: skip
@@ -106,11 +106,11 @@ def router(
         if doc is None:
             raise ApiError(404, f"no article {doc_id!r} in the index", "no_document")
         return DocumentText(doc_id=doc.doc_id, title=doc.title, date=doc.date, source=doc.source,
-                            text=doc.text)  # fmt: skip
+                            text=doc.text, pages=list(doc.pages))  # fmt: skip
 
     @api.post("/v1/documents", tags=["REST"])
     async def upload(files: list[UploadFile] = File(...)) -> UploadReport:  # noqa: B008
-        """Add or update articles (.txt, .md, .html): cleaned, chunked and indexed like
+        """Add or update articles (.txt, .md, .html, .pdf, .docx): cleaned, chunked and indexed like
         ``rag index add``; unchanged articles are not re-embedded."""
         _writable(settings)
         return await run_in_threadpool(_add_uploads, pipeline, files)

@@ -88,6 +88,7 @@ class Source(BaseModel):
     start: int
     end: int
     text: str
+    page: str | None = None  # "3" or "3-4" for a PDF passage; null otherwise
 
 
 class AssistantMessage(BaseModel):
@@ -151,6 +152,7 @@ class SearchHit(BaseModel):
     start: int
     end: int
     text: str
+    page: str | None = None  # "3" or "3-4" for a PDF passage; null otherwise
 
 
 class SearchResponse(BaseModel):
@@ -194,6 +196,7 @@ class DocumentText(BaseModel):
     date: str | None
     source: str | None
     text: str
+    pages: list[int] = []  # a PDF's page starts in ``text`` (page i + 1 at pages[i]); [] if none
 
 
 class Problem(BaseModel):

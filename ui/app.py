@@ -218,7 +218,7 @@ class ChatUI:
         progress = progress or (lambda *args, **kwargs: None)
         paths = [Path(f) for f in files or []]
         if not paths:
-            return ("Choose .txt, .md or .html files first.", *self.articles(), None)
+            return ("Choose .txt, .md, .html, .pdf or .docx files first.", *self.articles(), None)
         uploads = self.config.corpus_dir / "uploads"
         lines: list[str] = []
         for i, src in enumerate(paths):
@@ -349,7 +349,7 @@ class ChatUI:
                 files = gr.File(
                     file_count="multiple",
                     file_types=sorted(SUPPORTED),
-                    label="Add articles (.txt, .md, .html)",
+                    label="Add articles (.txt, .md, .html, .pdf, .docx)",
                     elem_id="upload",
                 )
                 upload_log = gr.Markdown(elem_id="upload-log")

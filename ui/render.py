@@ -51,7 +51,9 @@ class Turn:
                 return c
         if 1 <= n <= len(self.passages):
             ch = self.passages[n - 1].chunk
-            return Citation(n, ch.doc_id, ch.title, ch.chunk_id, ch.start, ch.end, ch.text)
+            return Citation(
+                n, ch.doc_id, ch.title, ch.chunk_id, ch.start, ch.end, ch.text, page=ch.page
+            )
         return None
 
 
@@ -170,6 +172,11 @@ def chat_html(turns: list[Turn]) -> str:
     return "".join(turn_html(t, i) for i, t in enumerate(turns))
 
 
+def _page(page: str | None) -> str:
+    """The page after a PDF passage's file name (" · p. 3"); nothing for other files."""
+    return f" · p. {escape(page)}" if page else ""
+
+
 def _snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
@@ -194,7 +201,7 @@ def sources_html(turn: Turn | None, turn_index: int) -> str:
             f'<tr class="{klass}"><td class="n">{tag}</td><td class="score">{hit.score:.3f}</td>'
             f'<td><button type="button" class="hit-link" data-turn="{turn_index}" '
             f'data-hit="{i}">{escape(hit.chunk.title)}</button>'
-            f'<div class="doc">{escape(hit.chunk.doc_id)}</div>'
+            f'<div class="doc">{escape(hit.chunk.doc_id)}{_page(hit.chunk.page)}</div>'
             f'<div class="snippet">{escape(_snippet(hit.chunk.text))}</div></td></tr>'
         )
     note = "" if turn.done else '<div class="meta">the model is still answering…</div>'
@@ -237,6 +244,10 @@ def passage_html(
         )
     s, e = _locate(doc, start, end, text)
     lo, hi = max(0, s - before_chars), min(len(doc.text), e + after_chars)
+    page = doc.page_of(s, e)
+    if page is not None:  # a PDF passage: shown in the text of its page(s)
+        lo, hi = doc.page_span(page)
+        label = f"{label} · p. {page}"
     before = ("… " if lo > 0 else "") + doc.text[lo:s]
     after = doc.text[e:hi] + (" …" if hi < len(doc.text) else "")
     meta = " · ".join(escape(x) for x in (doc.date, doc.source, doc.doc_id) if x)

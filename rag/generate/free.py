@@ -154,5 +154,5 @@ def cite(
         c = passages[n - 1].chunk
         doc = (documents or {}).get(c.doc_id)
         date = doc.date if doc is not None else None
-        out.append(Citation(n, c.doc_id, c.title, c.chunk_id, c.start, c.end, c.text, date))
+        out.append(Citation(n, c.doc_id, c.title, c.chunk_id, c.start, c.end, c.text, date, c.page))
     return tuple(out)

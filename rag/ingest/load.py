@@ -1,4 +1,5 @@
-"""Read article files (text, Markdown, HTML) from disk into cleaned ``Document``s.
+"""Read article files (text, Markdown, HTML; PDF and Word through ``rag.ingest.formats``)
+from disk into cleaned ``Document``s.
 
 Loading a corpus must not stop at the first bad file: ``load_paths`` returns
 what it could load plus one ``LoadProblem`` per file it could not, so the CLI
@@ -21,10 +22,12 @@ from pathlib import Path
 from charset_normalizer import from_bytes
 
 from rag.errors import BadInputError
+from rag.ingest import formats
 from rag.ingest.clean import CleanedText, clean_text, extract_html
 from rag.types import Document
 
-SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm"}
+# Every file type the index reads (uploads accept the same): text, then formats.LOADERS.
+SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", *formats.LOADERS}
 MAX_BYTES = 20 * 1024 * 1024  # one article is kilobytes; 20 MB is a mistake or a dump
 # Old Russian sites and Windows tools still write these single-byte encodings.
 CYRILLIC_ENCODINGS = ["cp1251", "koi8_r"]
@@ -269,19 +272,22 @@ def _load(path: Path, root: Path) -> Document:
     takes precedence over what the text states; it is part of the document's
     hash, so changing it re-indexes the article.
     """
-    data = _read(path)
+    data, suffix = _read(path), path.suffix.lower()
+    text, pages = "", tuple[int, ...]()
     try:
-        text = decode_bytes(data)
-    except BadInputError as exc:
+        if suffix in formats.LOADERS:  # a binary format: its own module reads it
+            cleaned, pages = formats.clean(formats.extract(suffix, data))
+        elif not (text := decode_bytes(data)).strip():
+            raise _Skip("empty file")
+        else:
+            cleaned = _clean(text, suffix)
+    except (BadInputError, formats.FormatError) as exc:
         raise _Skip(str(exc)) from None
-    if not text.strip():
-        raise _Skip("empty file")
-    suffix = path.suffix.lower()
     meta = _sidecar(path) or (_front_matter(text) if suffix in {".md", ".markdown"} else {})
-    cleaned = _clean(text, suffix)
     if not cleaned.text.strip():
         raise _Skip("empty after cleaning")
     digest = cleaned.text if not meta else f"{cleaned.text}\0{json.dumps(meta, sort_keys=True)}"
+    digest += f"\0pages {pages}" if pages else ""  # new page breaks: new chunk pages
     return Document(
         doc_id=_doc_id(path, root),
         title=meta.get("title") or cleaned.title,
@@ -290,6 +296,7 @@ def _load(path: Path, root: Path) -> Document:
         date=meta.get("date") or cleaned.date,
         source=meta.get("source") or cleaned.source,
         path=str(path),
+        pages=pages,
     )
 
 

@@ -8,7 +8,7 @@ from rag.pipeline import Pipeline
 from tests.fakes import FakeGenerator, use_extractive_fallback
 
 KEYS = {"question", "answer", "abstained", "citations", "passages", "timings_ms"}
-CITATION_KEYS = {"n", "doc_id", "title", "chunk_id", "start", "end", "text", "date"}
+CITATION_KEYS = {"n", "doc_id", "title", "chunk_id", "start", "end", "text", "date", "page"}
 
 
 def run(pipe: Pipeline, *args: str, stdin: str | None = None):

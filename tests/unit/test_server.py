@@ -85,7 +85,8 @@ def test_chat_completion_carries_the_answer_and_its_sources(
     assert choice["finish_reason"] == "stop"
     assert choice["abstained"] is False and choice["refusal"] is None
     (source,) = choice["sources"]
-    assert set(source) == {"n", "doc_id", "title", "chunk_id", "start", "end", "text"}
+    assert set(source) == {"n", "doc_id", "title", "chunk_id", "start", "end", "text", "page"}
+    assert source["page"] is None  # a .txt article has no pages
     assert source["n"] == 1 and source["doc_id"] == "a.txt" and "108" in source["text"]
     assert Q in fake_generator.seen[-1][-1]["content"]  # the question reached the model
 
@@ -256,9 +257,24 @@ def test_documents_list_get_upload_and_delete(api: TestClient, built: Pipeline) 
     assert_error(api.delete("/v1/documents/KazSat_news.txt"), 404)
 
 
+def test_pdf_and_docx_uploads_are_indexed_and_searched_with_their_page(api: TestClient) -> None:
+    docs = Path(__file__).resolve().parents[1] / "fixtures" / "docs"
+    files = [("files", (name, (docs / name).read_bytes()))
+             for name in ("bulletin-reportlab.pdf", "report.docx")]  # fmt: skip
+    report = api.post("/v1/documents", files=files).json()
+    assert report["added"] == ["bulletin-reportlab.pdf", "report.docx"], report
+    hits = api.post("/v1/search", json={"query": "Сеансы связи", "k": 50}).json()["hits"]
+    pages = {h["doc_id"]: h["page"] for h in hits}
+    assert pages["bulletin-reportlab.pdf"] in {"1", "2", "3", "1-2", "2-3"}
+    assert pages["report.docx"] is None and pages["a.txt"] is None
+    doc = api.get("/v1/documents/bulletin-reportlab.pdf").json()
+    assert len(doc["pages"]) == 3 and doc["pages"][0] == 0 and "Сеансы связи" in doc["text"]
+
+
 @pytest.mark.parametrize(
     ("name", "data", "needle"),
-    [("report.pdf", b"%PDF", "not a supported file type"),
+    [("report.odt", b"PK", "not a supported file type"),
+     ("report.pdf", b"%PDF-1.4", "no readable articles"),
      ("big.txt", b"x" * 2000, "upload limit"),
      ("empty.txt", b"", "no readable articles"),
      ("\x00\x01.html", b"\xff\xfe\x00binary\x00\x00", "")],

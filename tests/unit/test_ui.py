@@ -261,7 +261,7 @@ def test_store_upload_stays_inside_the_uploads_folder(tmp_path: Path) -> None:
     dest = store_upload(src, "../../etc/passwd.txt", uploads, 1000)
     assert dest == (uploads / "passwd.txt").resolve() and dest.read_text(encoding="utf-8")
     with pytest.raises(BadInputError, match="not a supported file type"):
-        store_upload(src, "report.pdf", uploads, 1000)
+        store_upload(src, "report.odt", uploads, 1000)
     with pytest.raises(BadInputError, match="upload limit"):
         store_upload(src, "big.txt", uploads, 3)
 
@@ -276,8 +276,8 @@ def test_upload_indexes_at_once_and_remove_takes_it_out(
     good.write_text("# Луноход\n\nКазахстанский луноход испытают в 2030 году.", encoding="utf-8")
     binary = incoming / "broken.txt"
     binary.write_bytes(b"\x00\x01\x02" * 100)
-    pdf = incoming / "paper.pdf"
-    pdf.write_bytes(b"%PDF-1.4")
+    pdf = incoming / "paper.odt"
+    pdf.write_bytes(b"PK")
     steps: list[Any] = []
     log, summary, rows, choices, cleared = ui.upload(
         [str(good), str(binary), str(pdf)], lambda *a, **k: steps.append(a)
@@ -286,7 +286,7 @@ def test_upload_indexes_at_once_and_remove_takes_it_out(
     assert "✓ added kosmos.md" in log
     assert "⚠ broken.txt: no readable articles in broken.txt" in log
     assert not (tmp_path / "c" / "uploads" / "broken.txt").exists()
-    assert "⚠ paper.pdf: paper.pdf: not a supported file type" in log
+    assert "⚠ paper.odt: paper.odt: not a supported file type" in log
     assert "3 articles" in summary and ["kosmos.md", 1, "Луноход"] in rows
     assert "kosmos.md" in choices["choices"] and cleared is None
     assert len(steps) == 4  # one step per file, then done
