@@ -17,6 +17,7 @@ import click
 from rag.cliutil import CONTEXT, config_of, echo_json, pipeline_of
 from rag.config import load_config
 from rag.errors import RagError
+from rag.types import Answer, Kind
 
 
 class Group(click.Group):
@@ -127,18 +128,7 @@ def search(
     hits = pipeline_of(ctx).search(query, k, filters=filters)
     for rank, h in enumerate(hits, start=1):
         if as_json:
-            echo_json(
-                {
-                    "rank": rank,
-                    "score": round(h.score, 6),
-                    "doc_id": h.chunk.doc_id,
-                    "chunk_id": h.chunk.chunk_id,
-                    "title": h.chunk.title,
-                    "start": h.chunk.start,
-                    "end": h.chunk.end,
-                    "text": h.chunk.text,
-                }
-            )
+            echo_json(h.to_json(rank))
         else:
             click.echo(f"{rank}. {h.score:.3f}  {h.chunk.doc_id}  {h.chunk.title}")
             click.echo(textwrap.indent(textwrap.fill(h.chunk.text, 96), "     "))
@@ -183,32 +173,39 @@ def ask(
         echo_json(pipe.ask(question, k=k, mode=mode, filters=filters).to_json())
         return
     answer, streamed = None, ""
-    for event in pipe.stream(question, k=k, mode=mode, filters=filters):
-        if isinstance(event, Evidence):
-            # The source is known before the answer is phrased: show it at once.
-            for hit in event.sentences:
-                click.echo(f"» «{' '.join(hit.chunk.text.split())}» ({hit.chunk.doc_id})", err=True)
-        elif isinstance(event, Token):
-            streamed += event.text
-            click.echo(event.text, nl=False)
-        elif isinstance(event, Done):
-            answer = event.answer
+    with pipe.stream(question, k=k, mode=mode, filters=filters) as events:
+        for event in events:
+            if isinstance(event, Evidence):
+                # The source is known before the answer is phrased: show it at once.
+                for hit in event.sentences:
+                    text = " ".join(hit.chunk.text.split())
+                    click.echo(f"» «{text}» ({hit.chunk.doc_id})", err=True)
+            elif isinstance(event, Token):
+                streamed += event.text
+                click.echo(event.text, nl=False)
+            elif isinstance(event, Done):
+                answer = event.answer
     click.echo()
-    if answer is not None and answer.mode == "select-quote":
-        click.echo(f"\nThe phrased answer said more than its source; the source, verbatim:\n"
-                   f"{answer.answer}")  # fmt: skip
-    elif answer is not None and answer.mode == "extractive-fallback":
+    if answer is not None:
+        _print_answer(answer, streamed)
+
+
+def _print_answer(answer: Answer, streamed: str) -> None:
+    """What the stream did not show already: the final text when it replaced the
+    streamed draft, and the sources (with a refusal: the nearest evidence)."""
+    if answer.kind is Kind.FALLBACK:
         click.echo(
             "\nThe generated answer was not supported by the passages; their best-matching "
             f"sentences, verbatim:\n{answer.answer}"
         )
     # (the quote strategy streams its quote after the draft: then it is shown already)
-    elif (answer is not None and not answer.abstained
-          and not streamed.strip().endswith(answer.answer)):  # fmt: skip
+    elif not answer.abstained and not streamed.strip().endswith(answer.answer):
         click.echo(f"\nChecked against the sources:\n{answer.answer}")
-    if answer is not None and answer.citations:
-        click.echo("\nSources:")
-        for c in answer.citations:
+    if answer.abstained and answer.missing:
+        click.echo(f"\nNot stated in the sources: {answer.missing}")
+    if shown := answer.shown_citations:
+        click.echo("\nSources:" if answer.citations else "\nNearest evidence:")
+        for c in shown:
             dated = f", published {c.date}" if c.date else ""
             click.echo(f"[{c.n}] {c.title} ({c.doc_id}{dated}, chars {c.start}-{c.end})")
             click.echo(textwrap.indent(textwrap.fill(c.text, 96), "    "))
@@ -281,16 +278,17 @@ def _terminal_chat(pipe: Any) -> None:
         if not question:
             break
         try:
-            for event in pipe.stream(question, history):
-                if isinstance(event, Retrieved) and event.query != question:
-                    click.echo(f"(searching for: {event.query})")
-                elif isinstance(event, Token):
-                    click.echo(event.text, nl=False)
-                elif isinstance(event, Done):
-                    click.echo()
-                    for c in event.answer.citations:
-                        click.echo(f"  [{c.n}] {c.title} ({c.doc_id})")
-                    history.append((question, event.answer.answer))
+            with pipe.stream(question, history) as events:
+                for event in events:
+                    if isinstance(event, Retrieved) and event.query != question:
+                        click.echo(f"(searching for: {event.query})")
+                    elif isinstance(event, Token):
+                        click.echo(event.text, nl=False)
+                    elif isinstance(event, Done):
+                        click.echo()
+                        for c in event.answer.shown_citations:
+                            click.echo(f"  [{c.n}] {c.title} ({c.doc_id})")
+                        history.append((question, event.answer.answer))
         except RagError as exc:
             click.echo(f"error: {exc}", err=True)
 

@@ -16,11 +16,8 @@ with ``data-hit``.
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +27,7 @@ from rag.errors import BadInputError, RagError
 from rag.ingest.load import SUPPORTED
 from rag.pipeline import Done, Event, Evidence, Pipeline, Retrieved, Token
 from rag.retrieve.filters import make_filters
+from rag.types import Article
 from ui import render
 from ui.render import Turn
 from ui.uploads import safe_upload_name, store_upload
@@ -54,14 +52,6 @@ def error_message(exc: BaseException) -> str:
     return f"unexpected error ({type(exc).__name__}: {text[:300]}); the server log has details"
 
 
-@dataclass
-class _Failed:
-    error: BaseException
-
-
-_END = object()
-
-
 class ChatUI:
     """The Gradio app over one shared pipeline; each browser session has its own turns."""
 
@@ -70,43 +60,6 @@ class ChatUI:
         self.config = pipeline.config
 
     # -- asking ------------------------------------------------------------
-    def _events(
-        self, question: str, history: Sequence[tuple[str, str]], settings: dict[str, Any]
-    ) -> Iterator[Event]:
-        """The pipeline's events, produced in one worker thread.
-
-        ``Pipeline.stream`` holds its (thread-owned) lock across yields, while
-        Gradio advances a sync generator on a different pool thread each step;
-        so one thread runs the whole stream and hands events over a queue.
-        """
-        events: queue.Queue[object] = queue.Queue()
-        stop = threading.Event()
-
-        def work() -> None:
-            try:
-                stream = self.pipeline.stream(question, history, **settings)
-                try:
-                    for event in stream:
-                        events.put(event)
-                        if stop.is_set():  # the browser went away: stop generating
-                            break
-                finally:
-                    if close := getattr(stream, "close", None):
-                        close()  # a generator: run its cleanup (the lock) in this thread
-            except BaseException as exc:  # handed to the consumer, which shows it
-                events.put(_Failed(exc))
-            finally:
-                events.put(_END)
-
-        threading.Thread(target=work, name="rag-answer", daemon=True).start()
-        try:
-            while (item := events.get()) is not _END:
-                if isinstance(item, _Failed):
-                    raise item.error
-                yield item  # type: ignore[misc]
-        finally:
-            stop.set()
-
     def ask(
         self,
         question: str,
@@ -143,32 +96,33 @@ class ChatUI:
             settings["filters"] = make_filters(
                 (since or "").strip(), (until or "").strip(), source
             )  # a bad date: the one-line error in the chat
-            for event in self._events(turn.question, history, settings):
-                if isinstance(event, Retrieved):
-                    turn.query, turn.hits = event.query, event.hits
-                elif isinstance(event, Evidence):
-                    turn.evidence = tuple(self._evidence(h) for h in event.sentences)
-                    if turn.first_token_s is None:
-                        turn.first_token_s = time.perf_counter() - started
-                elif isinstance(event, Token):
-                    if turn.first_token_s is None and event.text.strip():
-                        turn.first_token_s = time.perf_counter() - started
-                    turn.answer += event.text
-                elif isinstance(event, Done):
-                    a = event.answer
-                    turn.answer, turn.query, turn.abstained = a.answer, a.query, a.abstained
-                    turn.citations, turn.passages = a.citations, a.passages
-                    turn.timings_ms = dict(a.timings_ms)
-                    turn.dropped = tuple(s.text for s in a.sentences if not s.verified)
-                    turn.mode, turn.refusal = a.mode, a.refusal
-                    turn.done = True
-                    turn.total_s = time.perf_counter() - started
-                yield view()
+            # The pipeline's stream may be read from any thread (Gradio moves a generator
+            # between pool threads); closing it (the browser went away) stops the model.
+            with self.pipeline.stream(turn.question, history, **settings) as events:
+                for event in events:
+                    self._take(turn, event, started)
+                    yield view()
         except Exception as exc:
             if not isinstance(exc, RagError):
                 log.exception("answering %r failed", question)
             turn.error, turn.done = error_message(exc), True
             yield view()
+
+    def _take(self, turn: Turn, event: Event, started: float) -> None:
+        """One pipeline event into the turn being shown."""
+        if isinstance(event, Retrieved):
+            turn.query, turn.hits = event.query, event.hits
+        elif isinstance(event, Evidence):
+            turn.evidence = tuple(self._evidence(h) for h in event.sentences)
+            if turn.first_token_s is None:
+                turn.first_token_s = time.perf_counter() - started
+        elif isinstance(event, Token):
+            if turn.first_token_s is None and event.text.strip():
+                turn.first_token_s = time.perf_counter() - started
+            turn.answer += event.text
+        elif isinstance(event, Done):
+            turn.finish(event.answer)
+            turn.total_s = time.perf_counter() - started
 
     def _evidence(self, hit: Any) -> tuple[str, str, str]:
         doc = self.pipeline.document(hit.chunk.doc_id)
@@ -206,10 +160,10 @@ class ChatUI:
             status = self.pipeline.status()
         except Exception as exc:
             return f"⚠ {error_message(exc)}", [], gr.update(choices=[], value=[])
-        docs = status["documents"]
-        rows = [[d, docs[d].get("chunks", 0), docs[d].get("title", "")] for d in sorted(docs)]
+        articles = Article.listed(status["documents"])
+        rows = [[a.doc_id, a.chunks, a.title] for a in articles]
         summary = f"**{status['n_documents']} articles, {status['n_chunks']} passages** indexed."
-        return summary, rows, gr.update(choices=sorted(docs), value=[])
+        return summary, rows, gr.update(choices=[a.doc_id for a in articles], value=[])
 
     def upload(
         self, files: Sequence[str] | None, progress: Any = None

@@ -95,14 +95,8 @@ def _table(report: dict[str, Any]) -> list[str]:
 )
 @click.option(
     "--strategies",
-    help="Answer strategies to run side by side, comma-separated (free,quote,select); "
+    help="Answer strategies to run side by side, comma-separated (free,quote); "
     "default: the configured one.",
-)
-@click.option(
-    "--calibrate",
-    type=click.Path(exists=True, path_type=Path),
-    help="Fit the select strategy's score on a finished run of it (its folder or "
-    "report.json): writes rag/generate/calibration.json and the curve; no model is loaded.",
 )
 @click.option(
     "--curves",
@@ -134,7 +128,6 @@ def eval_command(
     as_json: bool,
     modes: str | None,
     strategies: str | None,
-    calibrate: Path | None,
     curves: Path | None,
     index_choice: str,
 ) -> None:
@@ -149,12 +142,6 @@ def eval_command(
 
     if curves is not None:
         click.echo(_curves(curves), nl=False)
-        return
-    if calibrate is not None:
-        from rag.eval.calibrate import calibrate_run
-
-        for line in calibrate_run(calibrate):
-            click.echo(line)
         return
     base = cmp.load_baseline(baseline) if baseline else None  # fail before the long run
     pipeline = pipeline_of(ctx)
