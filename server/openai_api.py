@@ -112,33 +112,20 @@ def router(pipeline: Pipeline, settings: ServerConfig, slots: Slots, auth: Any) 
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
-        answer: Answer | None = None
-        event = first
-        while event is not None:
-            if isinstance(event, Done):
-                answer = event.answer
-            event = await run.next(request.is_disconnected)
-        if answer is None:
-            raise RuntimeError("the pipeline ended without an answer")
-        return ChatCompletion(
-            id=ident,
-            created=created,
-            model=settings.model_name,
-            choices=[
-                Choice(
-                    message=AssistantMessage(content=answer.answer),
-                    sources=sources(answer),
-                    abstained=answer.abstained,
-                    refusal=answer.refusal,
-                    kind=answer.kind,
-                    missing=answer.missing,
-                )
-            ],
-            usage=Usage(completion_tokens=answer.tokens_generated,
-                        total_tokens=answer.tokens_generated),
-        )  # fmt: skip
+        answer = await run.answer(first, request.is_disconnected)
+        choice = Choice(message=AssistantMessage(content=answer.answer), **outcome(answer))
+        tokens = answer.tokens_generated
+        return ChatCompletion(id=ident, created=created, model=settings.model_name,
+                              choices=[choice], usage=Usage(completion_tokens=tokens,
+                                                            total_tokens=tokens))  # fmt: skip
 
     return api
+
+
+def outcome(answer: Answer) -> dict[str, Any]:
+    """What a choice carries beside the text: its sources and how the answer came out."""
+    return {"sources": sources(answer), "abstained": answer.abstained,
+            "refusal": answer.refusal, "kind": answer.kind, "missing": answer.missing}  # fmt: skip
 
 
 def _chunk(ident: str, created: int, model: str, delta: dict[str, Any], **extra: Any) -> bytes:
@@ -168,15 +155,8 @@ async def _sse(
             yield f"data: {json.dumps(error_body(status, message, code))}\n\n".encode()
             return
         if answer is not None:
-            final = {
-                "finish_reason": "stop",
-                "answer": answer.answer,
-                "sources": [s.model_dump() for s in sources(answer)],
-                "abstained": answer.abstained,
-                "refusal": answer.refusal,
-                "kind": answer.kind,
-                "missing": answer.missing,
-            }
+            final = {"finish_reason": "stop", "answer": answer.answer, **outcome(answer)}
+            final["sources"] = [s.model_dump() for s in final["sources"]]
             yield _chunk(ident, created, model, {}, **final)
         yield b"data: [DONE]\n\n"
     finally:

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from rag.config import ServerConfig
 from rag.errors import BadInputError, IndexMissingError
 from rag.index import store
-from rag.pipeline import Done, Pipeline
+from rag.pipeline import Pipeline
 from rag.types import Article
 from server.errors import ApiError
 from server.openai_api import answer_options
@@ -69,13 +69,8 @@ def router(
         """A cited answer: exactly the object ``rag ask --json`` prints."""
         history = [(t.question, t.answer) for t in body.history]
         options = answer_options(body.k, body.language, body.mode, body.filters)
-        run = PipelineRun(lambda: pipeline.stream(body.question, history, **options), slots).begin()
-        answer = None
-        while (event := await run.next(request.is_disconnected)) is not None:
-            if isinstance(event, Done):
-                answer = event.answer
-        if answer is None:
-            raise RuntimeError("the pipeline ended without an answer")
+        run = PipelineRun(lambda: pipeline.stream(body.question, history, **options), slots)
+        answer = await run.begin().answer(None, request.is_disconnected)
         return answer.to_json()
 
     @api.get("/v1/documents", tags=["REST"])

@@ -14,7 +14,9 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
+from rag.generate.strategy import Done
 from rag.stream import AnswerStream
+from rag.types import Answer
 from server.errors import ApiError, ClientGone
 
 
@@ -84,6 +86,21 @@ class PipelineRun:
             if item is None:
                 self._release()
             return item
+
+    async def answer(
+        self, first: Any = None, disconnected: Callable[[], Awaitable[bool]] | None = None
+    ) -> Answer:
+        """Read to the end (after ``first``, an event already read); the Done's Answer."""
+        answer, event = None, first
+        while True:
+            if isinstance(event, Done):
+                answer = event.answer
+            event = await self.next(disconnected)
+            if event is None:
+                break
+        if answer is None:
+            raise RuntimeError("the pipeline ended without an answer")
+        return answer
 
     def cancel(self) -> None:
         """Stop generating (after the current token) and free the slot; idempotent."""

@@ -213,133 +213,151 @@ class ChatUI:
     # -- layout ------------------------------------------------------------
     def build(self) -> gr.Blocks:
         """The app: chat, sources and passage viewer in one tab, articles in another."""
-        retrieval = self.config.retrieval
         title = self.config.ui.title
         with gr.Blocks(title=title, analytics_enabled=False) as demo:
             turns = gr.State([])
             gr.Markdown(f"## {title}")
             with gr.Tab("Chat"):
-                with gr.Row():
-                    with gr.Column(scale=3):
-                        chat = gr.HTML(
-                            render.chat_html([]),
-                            elem_id="chat",
-                            css_template=render.CSS,
-                            js_on_load=render.CLICK_JS,
-                            autoscroll=True,
-                            max_height=640,
-                            min_height=260,
-                            container=True,
-                            padding=True,
-                        )
-                        with gr.Row():
-                            question = gr.Textbox(
-                                placeholder="Сколько спутников SpaceSail на орбите?",
-                                show_label=False,
-                                lines=1,
-                                max_lines=4,
-                                scale=5,
-                                elem_id="question",
-                            )
-                            send = gr.Button(
-                                "Ask", variant="primary", scale=0, min_width=90, elem_id="send"
-                            )
-                            clear = gr.Button("New chat", scale=0, min_width=120, elem_id="new")
-                        with gr.Accordion("Settings", open=False):
-                            k = gr.Slider(1, 20, value=retrieval.k, step=1, label="Passages")
-                            language = gr.Radio(LANGUAGES, value="auto", label="Answer language")
-                            mode = gr.Radio(
-                                MODES, value=self.config.generation.mode, label="Answer by"
-                            )
-                            # value "": optional for API clients (gradio_client) too
-                            with gr.Row():
-                                since = gr.Textbox(
-                                    label="Articles since", placeholder="YYYY-MM-DD",
-                                    value="", max_lines=1, elem_id="since",
-                                )  # fmt: skip
-                                until = gr.Textbox(
-                                    label="Articles until", placeholder="YYYY-MM-DD",
-                                    value="", max_lines=1, elem_id="until",
-                                )  # fmt: skip
-                                source = gr.Textbox(
-                                    label="Source contains", placeholder="kazinform",
-                                    value="", max_lines=1, elem_id="source",
-                                )  # fmt: skip
-                            show = gr.Checkbox(value=True, label="Show retrieved passages")
-                    with gr.Column(scale=2):
-                        viewer = gr.HTML(
-                            render.message_html("Click a citation to see it in its article."),
-                            elem_id="viewer",
-                            label="Passage",
-                            css_template=render.CSS,
-                            js_on_load=render.SCROLL_JS,
-                            container=True,
-                            padding=True,
-                            max_height=520,
-                        )
-                        with gr.Column(visible=True) as sources_box:
-                            sources = gr.HTML(
-                                render.sources_html(None, 0),
-                                elem_id="sources",
-                                css_template=render.CSS,
-                                js_on_load=render.CLICK_JS,
-                                container=True,
-                                padding=True,
-                                max_height=420,
-                            )
+                self._chat_tab(turns)
             with gr.Tab("Articles"):
-                summary = gr.Markdown(elem_id="articles-summary")
-                table = gr.Dataframe(
-                    headers=["doc_id", "passages", "title"],
-                    interactive=False,
-                    wrap=True,
-                    elem_id="articles",
-                )
-                with gr.Row():
-                    to_remove = gr.Dropdown(
-                        [], multiselect=True, label="Articles to remove", elem_id="remove-choice"
-                    )
-                    remove = gr.Button("Remove", variant="stop", elem_id="remove")
-                files = gr.File(
-                    file_count="multiple",
-                    file_types=sorted(SUPPORTED),
-                    label="Add articles (.txt, .md, .html)",
-                    elem_id="upload",
-                )
-                upload_log = gr.Markdown(elem_id="upload-log")
-
-            gr.on(
-                [send.click, question.submit],
-                self.ask,
-                inputs=[question, turns, k, language, mode, since, until, source],
-                outputs=[chat, sources, question, turns],
-                concurrency_id="pipeline",
-                show_progress="minimal",  # queue position and elapsed time, on the chat only
-                show_progress_on=[chat],
-            )
-            chat.click(self.show_passage, inputs=[turns], outputs=[viewer])
-            sources.click(self.show_passage, inputs=[turns], outputs=[viewer])
-            show.change(lambda v: gr.update(visible=v), inputs=[show], outputs=[sources_box])
-            clear.click(
-                lambda: ([], render.chat_html([]), render.sources_html(None, 0)),
-                outputs=[turns, chat, sources],
-            )
-            files.upload(
-                self._upload_with_progress,
-                inputs=[files],
-                outputs=[upload_log, summary, table, to_remove, files],
-                concurrency_id="pipeline",
-            )
-            remove.click(
-                self.remove,
-                inputs=[to_remove],
-                outputs=[upload_log, summary, table, to_remove],
-                concurrency_id="pipeline",
-            )
-            demo.load(self.articles, outputs=[summary, table, to_remove])
+                listing = self._articles_tab()
+            demo.load(self.articles, outputs=listing)
         # One pipeline (one llama.cpp model) for everyone: answers queue, one at a time.
         demo.queue(default_concurrency_limit=1)
         return demo
+
+    def _chat_tab(self, turns: gr.State) -> None:
+        with gr.Row():
+            with gr.Column(scale=3):
+                chat = gr.HTML(
+                    render.chat_html([]),
+                    elem_id="chat",
+                    css_template=render.CSS,
+                    js_on_load=render.CLICK_JS,
+                    autoscroll=True,
+                    max_height=640,
+                    min_height=260,
+                    container=True,
+                    padding=True,
+                )
+                question, send, clear = self._question_row()
+                with gr.Accordion("Settings", open=False):
+                    settings, show = self._settings()
+            with gr.Column(scale=2):
+                viewer, sources_box, sources = self._viewer_column()
+        gr.on(
+            [send.click, question.submit],
+            self.ask,
+            inputs=[question, turns, *settings],
+            outputs=[chat, sources, question, turns],
+            concurrency_id="pipeline",
+            show_progress="minimal",  # queue position and elapsed time, on the chat only
+            show_progress_on=[chat],
+        )
+        chat.click(self.show_passage, inputs=[turns], outputs=[viewer])
+        sources.click(self.show_passage, inputs=[turns], outputs=[viewer])
+        show.change(lambda v: gr.update(visible=v), inputs=[show], outputs=[sources_box])
+        clear.click(
+            lambda: ([], render.chat_html([]), render.sources_html(None, 0)),
+            outputs=[turns, chat, sources],
+        )
+
+    @staticmethod
+    def _question_row() -> tuple[gr.Textbox, gr.Button, gr.Button]:
+        with gr.Row():
+            question = gr.Textbox(
+                placeholder="Сколько спутников SpaceSail на орбите?",
+                show_label=False,
+                lines=1,
+                max_lines=4,
+                scale=5,
+                elem_id="question",
+            )
+            send = gr.Button("Ask", variant="primary", scale=0, min_width=90, elem_id="send")
+            clear = gr.Button("New chat", scale=0, min_width=120, elem_id="new")
+        return question, send, clear
+
+    def _settings(self) -> tuple[list[Any], gr.Checkbox]:
+        """``ask``'s settings (k, language, mode, since, until, source) and the sources
+        panel's switch."""
+        k = gr.Slider(1, 20, value=self.config.retrieval.k, step=1, label="Passages")
+        language = gr.Radio(LANGUAGES, value="auto", label="Answer language")
+        mode = gr.Radio(MODES, value=self.config.generation.mode, label="Answer by")
+        # value "": optional for API clients (gradio_client) too
+        with gr.Row():
+            since = gr.Textbox(
+                label="Articles since", placeholder="YYYY-MM-DD",
+                value="", max_lines=1, elem_id="since",
+            )  # fmt: skip
+            until = gr.Textbox(
+                label="Articles until", placeholder="YYYY-MM-DD",
+                value="", max_lines=1, elem_id="until",
+            )  # fmt: skip
+            source = gr.Textbox(
+                label="Source contains", placeholder="kazinform",
+                value="", max_lines=1, elem_id="source",
+            )  # fmt: skip
+        show = gr.Checkbox(value=True, label="Show retrieved passages")
+        return [k, language, mode, since, until, source], show
+
+    @staticmethod
+    def _viewer_column() -> tuple[gr.HTML, gr.Column, gr.HTML]:
+        viewer = gr.HTML(
+            render.message_html("Click a citation to see it in its article."),
+            elem_id="viewer",
+            label="Passage",
+            css_template=render.CSS,
+            js_on_load=render.SCROLL_JS,
+            container=True,
+            padding=True,
+            max_height=520,
+        )
+        with gr.Column(visible=True) as sources_box:
+            sources = gr.HTML(
+                render.sources_html(None, 0),
+                elem_id="sources",
+                css_template=render.CSS,
+                js_on_load=render.CLICK_JS,
+                container=True,
+                padding=True,
+                max_height=420,
+            )
+        return viewer, sources_box, sources
+
+    def _articles_tab(self) -> list[Any]:
+        """The article list, removal and uploads; returns what ``articles`` fills."""
+        summary = gr.Markdown(elem_id="articles-summary")
+        table = gr.Dataframe(
+            headers=["doc_id", "passages", "title"],
+            interactive=False,
+            wrap=True,
+            elem_id="articles",
+        )
+        with gr.Row():
+            to_remove = gr.Dropdown(
+                [], multiselect=True, label="Articles to remove", elem_id="remove-choice"
+            )
+            remove = gr.Button("Remove", variant="stop", elem_id="remove")
+        files = gr.File(
+            file_count="multiple",
+            file_types=sorted(SUPPORTED),
+            label="Add articles (.txt, .md, .html)",
+            elem_id="upload",
+        )
+        upload_log = gr.Markdown(elem_id="upload-log")
+        files.upload(
+            self._upload_with_progress,
+            inputs=[files],
+            outputs=[upload_log, summary, table, to_remove, files],
+            concurrency_id="pipeline",
+        )
+        remove.click(
+            self.remove,
+            inputs=[to_remove],
+            outputs=[upload_log, summary, table, to_remove],
+            concurrency_id="pipeline",
+        )
+        return [summary, table, to_remove]
 
     def _upload_with_progress(
         self, files: Sequence[str] | None, progress: gr.Progress = _PROGRESS
