@@ -229,17 +229,8 @@ class ChatUI:
     def _chat_tab(self, turns: gr.State) -> None:
         with gr.Row():
             with gr.Column(scale=3):
-                chat = gr.HTML(
-                    render.chat_html([]),
-                    elem_id="chat",
-                    css_template=render.CSS,
-                    js_on_load=render.CLICK_JS,
-                    autoscroll=True,
-                    max_height=640,
-                    min_height=260,
-                    container=True,
-                    padding=True,
-                )
+                chat = _panel(render.chat_html([]), "chat", render.CLICK_JS, 640,
+                              autoscroll=True, min_height=260)  # fmt: skip
                 question, send, clear = self._question_row()
                 with gr.Accordion("Settings", open=False):
                     settings, show = self._settings()
@@ -302,26 +293,12 @@ class ChatUI:
 
     @staticmethod
     def _viewer_column() -> tuple[gr.HTML, gr.Column, gr.HTML]:
-        viewer = gr.HTML(
+        viewer = _panel(
             render.message_html("Click a citation to see it in its article."),
-            elem_id="viewer",
-            label="Passage",
-            css_template=render.CSS,
-            js_on_load=render.SCROLL_JS,
-            container=True,
-            padding=True,
-            max_height=520,
-        )
+            "viewer", render.SCROLL_JS, 520, label="Passage",
+        )  # fmt: skip
         with gr.Column(visible=True) as sources_box:
-            sources = gr.HTML(
-                render.sources_html(None, 0),
-                elem_id="sources",
-                css_template=render.CSS,
-                js_on_load=render.CLICK_JS,
-                container=True,
-                padding=True,
-                max_height=420,
-            )
+            sources = _panel(render.sources_html(None, 0), "sources", render.CLICK_JS, 420)
         return viewer, sources_box, sources
 
     def _articles_tab(self) -> list[Any]:
@@ -363,6 +340,12 @@ class ChatUI:
         self, files: Sequence[str] | None, progress: gr.Progress = _PROGRESS
     ) -> tuple[str, str, list[list[Any]], Any, None]:
         return self.upload(files, progress)
+
+
+def _panel(value: str, elem_id: str, js: str, max_height: int, **extra: Any) -> gr.HTML:
+    """An HTML panel styled by ``render.CSS``, with its click or scroll script."""
+    return gr.HTML(value, elem_id=elem_id, css_template=render.CSS, js_on_load=js,
+                   container=True, padding=True, max_height=max_height, **extra)  # fmt: skip
 
 
 def launch(
