@@ -3,8 +3,8 @@
 Each tool is a plain typed function (its signature and docstring are the tool's
 schema) whose body calls the pipeline. ``rag mcp`` serves them over stdio;
 ``rag serve`` mounts them as streamable HTTP at ``/mcp``. The SDK (mcp 2.x, where
-v1's ``FastMCP`` is named ``MCPServer``) runs sync tools in a worker thread, so a
-whole answer runs on one thread, as the pipeline's lock needs.
+v1's ``FastMCP`` is named ``MCPServer``) runs sync tools in a worker thread; the
+answer itself runs in the pipeline's own thread (``rag.stream.AnswerStream``).
 """
 
 from __future__ import annotations
