@@ -52,7 +52,10 @@ class AnswerStream(Generic[_E]):
             raise StopIteration
         with self._started:
             if self._thread is None:
-                self._thread = threading.Thread(target=self._work, name=self._name, daemon=True)
+                # The worker holds no reference to this stream: dropping it cancels.
+                args = (self._produce, self._lock, self.cancelled, self._queue)
+                self._thread = threading.Thread(target=_work, args=args, name=self._name,
+                                                daemon=True)  # fmt: skip
                 self._thread.start()
         item = self._queue.get()
         if item is _END:
@@ -62,23 +65,6 @@ class AnswerStream(Generic[_E]):
             self._finished = True
             raise item.error
         return item  # type: ignore[return-value]
-
-    def _work(self) -> None:
-        try:
-            with self._lock:
-                events = self._produce(self.cancelled)
-                try:
-                    for event in events:
-                        if self.cancelled.is_set():
-                            break
-                        self._queue.put(event)
-                finally:
-                    if close := getattr(events, "close", None):
-                        close()  # the producer's cleanup runs here, in this thread
-        except BaseException as exc:  # handed to the reader, which raises it
-            self._queue.put(_Failed(exc))
-        finally:
-            self._queue.put(_END)
 
     def close(self) -> None:
         """Stop the answer (the model stops at its next token); idempotent."""
@@ -95,3 +81,27 @@ class AnswerStream(Generic[_E]):
     def __del__(self) -> None:
         if (cancelled := getattr(self, "cancelled", None)) is not None:
             cancelled.set()
+
+
+def _work(
+    produce: Callable[[threading.Event], Iterator[Any]],
+    lock: AbstractContextManager[Any],
+    cancelled: threading.Event,
+    out: queue.SimpleQueue[object],
+) -> None:
+    """The worker: every event of ``produce`` onto ``out`` under ``lock``, then _END."""
+    try:
+        with lock:
+            events = produce(cancelled)
+            try:
+                for event in events:
+                    if cancelled.is_set():
+                        break
+                    out.put(event)
+            finally:
+                if close := getattr(events, "close", None):
+                    close()  # the producer's cleanup runs here, in this thread
+    except BaseException as exc:  # handed to the reader, which raises it
+        out.put(_Failed(exc))
+    finally:
+        out.put(_END)

@@ -130,3 +130,19 @@ def test_a_bad_question_fails_at_once_and_a_closed_stream_is_empty(
     events = fake_pipeline.stream(Q)
     events.close()  # before the first event: nothing runs
     assert list(events) == []
+
+
+def test_dropping_a_stream_stops_its_answer(fake_config: object, corpus: Path) -> None:
+    import gc
+
+    slow = _Slow()
+    pipe = Pipeline(fake_config, embedder=FakeEmbedder(64), generator=slow)  # type: ignore[arg-type]
+    pipe.build([corpus])
+    events = pipe.stream(Q, strategy_name="free")
+    while not isinstance(next(events), Token):
+        pass
+    del events  # a reader that went away without closing
+    gc.collect()
+    assert pipe.lock.acquire(timeout=5), "the dropped stream kept the model"
+    pipe.lock.release()
+    assert slow.made < 2000
