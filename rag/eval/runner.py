@@ -22,10 +22,13 @@ from typing import Any
 from rag.config import PROJECT_ROOT
 from rag.errors import BadInputError, RagError
 from rag.eval import metrics as m
-from rag.eval.report import HEADLINE, fmt, index_info, rel, render_markdown, sha256, write_report
-from rag.types import Draft, Kind, Refusal
 
-__all__ = ["HEADLINE", "fmt", "render_markdown", "write_report"]  # (re-exported for callers)
+# Writing and rendering a run live in rag.eval.report; these names stay importable here.
+from rag.eval.report import HEADLINE as HEADLINE
+from rag.eval.report import fmt as fmt
+from rag.eval.report import index_info, rel, sha256, write_report
+from rag.eval.report import render_markdown as render_markdown
+from rag.types import Draft, Kind, Refusal
 
 GOLD_PATH = PROJECT_ROOT / "eval" / "gold" / "queries.jsonl"
 # The articles the gold questions are about: the seeds and the eval corpus.
