@@ -17,7 +17,7 @@ import click
 from rag.cliutil import CONTEXT, config_of, echo_json, pipeline_of
 from rag.config import load_config
 from rag.errors import RagError
-from rag.types import Answer, Kind
+from rag.types import Answer, AnswerKind
 
 
 class Group(click.Group):
@@ -193,7 +193,7 @@ def ask(
 def _print_answer(answer: Answer, streamed: str) -> None:
     """What the stream did not show already: the final text when it replaced the
     streamed draft, and the sources (with a refusal: the nearest evidence)."""
-    if answer.kind is Kind.FALLBACK:
+    if answer.kind is AnswerKind.FALLBACK:
         click.echo(
             "\nThe generated answer was not supported by the passages; their best-matching "
             f"sentences, verbatim:\n{answer.answer}"

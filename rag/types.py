@@ -107,7 +107,7 @@ class Refusal(StrEnum):
         return self in (Refusal.NO_PASSAGES, Refusal.LOW_SCORE, Refusal.UNKNOWN_NAME)
 
 
-class Kind(StrEnum):
+class AnswerKind(StrEnum):
     """What the answer shown is (whatever the strategy): one meaning each."""
 
     GENERATED = "generated"  # the model's checked sentences
@@ -139,7 +139,7 @@ class Answer:
     answer: str
     citations: tuple[Citation, ...]
     passages: tuple[Hit, ...]  # what the model read, numbered [1], [2], ... in order
-    kind: Kind
+    kind: AnswerKind
     refusal: Refusal | None = None  # None: an answer
     timings_ms: dict[str, float] = field(default_factory=dict)
     language: str = "ru"

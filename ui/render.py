@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from html import escape
 
-from rag.types import Answer, Citation, Document, Hit, Kind, Refusal
+from rag.types import Answer, AnswerKind, Citation, Document, Hit, Refusal
 
 MARKER = re.compile(r"\[(\d{1,3})\]")
 CONTEXT_BEFORE = 350  # article text shown before the cited span
@@ -36,7 +36,7 @@ class Turn:
     done: bool = False
     error: str | None = None
     dropped: tuple[str, ...] = ()  # sentences the pipeline left out as unsupported
-    kind: Kind | None = None  # what the answer is (Answer.kind), once done
+    kind: AnswerKind | None = None  # what the answer is (Answer.kind), once done
     refusal: Refusal | None = None  # why an abstained answer is one (Answer.refusal)
     missing: str | None = None  # what of the question the sources do not state
     # The sentence(s) the answer was chosen from, shown before it is phrased:
@@ -157,7 +157,7 @@ def turn_html(turn: Turn, index: int) -> str:
                 for text, title, date in turn.evidence
             )
             out.append(quotes)
-        if turn.done and turn.kind is Kind.FALLBACK:
+        if turn.done and turn.kind is AnswerKind.FALLBACK:
             out.append(
                 '<div class="dropped">The generated answer was not supported by the '
                 "passages; shown instead: their best-matching sentences, verbatim.</div>"

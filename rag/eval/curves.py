@@ -25,7 +25,7 @@ from typing import Any
 
 from rag.errors import BadInputError
 from rag.eval import runner
-from rag.types import Kind, Refusal
+from rag.types import AnswerKind, Refusal
 
 Outcome = Callable[[dict[str, Any]], dict[str, Any]]
 COLUMNS = (
@@ -37,7 +37,7 @@ COLUMNS = (
 def _fell_back(a: dict[str, Any]) -> bool:
     """Whether the answer is the extractive fallback (``kind``; reports written before
     it existed said so in ``mode``)."""
-    return Kind.FALLBACK in (a.get("kind"), a.get("mode"))
+    return AnswerKind.FALLBACK in (a.get("kind"), a.get("mode"))
 
 
 def _verified(a: dict[str, Any]) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from rag.eval.report import HEADLINE as HEADLINE
 from rag.eval.report import fmt as fmt
 from rag.eval.report import index_info, rel, sha256, write_report
 from rag.eval.report import render_markdown as render_markdown
-from rag.types import Draft, Kind, Refusal
+from rag.types import AnswerKind, Draft, Refusal
 
 GOLD_PATH = PROJECT_ROOT / "eval" / "gold" / "queries.jsonl"
 # The articles the gold questions are about: the seeds and the eval corpus.
@@ -198,7 +198,7 @@ def _answer(pipeline: Any, q: GoldQuestion) -> dict[str, Any]:
         # The checked draft a quote replaced: the free strategy's answer, same generation.
         out["variants"]["drafted"] = _scores(q, draft.checked, False, answer.passages,
                                              texts, shown)  # fmt: skip
-    if answer.kind is Kind.FALLBACK:
+    if answer.kind is AnswerKind.FALLBACK:
         out["variants"]["no_fallback"] = _scores(q, "", True, answer.passages, texts, shown)
     return out
 

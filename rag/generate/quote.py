@@ -29,7 +29,7 @@ from rag.generate import citations, prompts, steps, translit, verify
 from rag.generate.strategy import AnswerRequest, Done, Event, Evidence, Strategy, Token
 from rag.index.lexical import tokens
 from rag.ingest.chunk import sentence_spans
-from rag.types import Answer, Draft, Hit, Kind, SentenceCheck
+from rag.types import Answer, AnswerKind, Draft, Hit, SentenceCheck
 
 COVERED = 0.8  # a second source sentence is added while the first covers less of the draft
 MAX_QUOTED = 2  # source sentences per draft sentence
@@ -119,7 +119,7 @@ class QuoteStrategy(Strategy):
     def answer(self, request: AnswerRequest) -> Iterator[Event]:
         checked = yield from steps.draft_and_check(request)  # the draft streams as written
         drafted = steps.finish(request, self.name, checked)
-        if checked.kind is not Kind.GENERATED:
+        if checked.kind is not AnswerKind.GENERATED:
             # a refusal, or the extractive fallback (already the passages' own sentences)
             yield Done(drafted)
             return
@@ -151,7 +151,7 @@ class QuoteStrategy(Strategy):
                 answer=text,
                 citations=steps.cite(text, passages, request.documents),
                 passages=tuple(passages),
-                kind=Kind.QUOTED,
+                kind=AnswerKind.QUOTED,
                 sentences=tuple(checks),
                 variant=Draft(checked.draft, checked=kept),
             )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from rag.generate import citations, extractive, prompts, verify
 from rag.generate.strategy import AnswerRequest, Event, Token
-from rag.types import Answer, Citation, Document, Draft, Hit, Kind, Refusal, SentenceCheck
+from rag.types import Answer, AnswerKind, Citation, Document, Draft, Hit, Refusal, SentenceCheck
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Checked:
     """The outcome of :func:`draft_and_check`."""
 
     text: str  # the verified sentences, joined; the refusal text on a refusal
-    kind: Kind  # GENERATED, EXTRACTIVE, FALLBACK or REFUSED
+    kind: AnswerKind  # GENERATED, EXTRACTIVE, FALLBACK or REFUSED
     refusal: Refusal | None
     sentences: tuple[SentenceCheck, ...]
     draft: str  # what the model (or the extractive step) wrote, before the checks
@@ -113,7 +113,7 @@ def draft_and_check(request: AnswerRequest) -> Generator[Event, None, Checked]:
     kept = [s for s in sentences if s.verified]
     if refusal is None and not kept:
         refusal = Refusal.MODEL if draft.refused else Refusal.UNVERIFIED
-    kind = Kind.EXTRACTIVE if mode == "extractive" else Kind.GENERATED
+    kind = AnswerKind.EXTRACTIVE if mode == "extractive" else AnswerKind.GENERATED
     fallback = request.settings.fallback == "extractive"
     if refusal is Refusal.UNVERIFIED and mode == "generative" and fallback:
         # The model wrote something its passages do not support: answer with the
@@ -121,10 +121,10 @@ def draft_and_check(request: AnswerRequest) -> Generator[Event, None, Checked]:
         rescue = check(request, extractive.answer_text(query, request.passages))
         if kept := [s for s in rescue if s.verified]:
             # Not streamed: the final answer (Done) replaces the draft, and says why.
-            sentences, refusal, kind = [*sentences, *rescue], None, Kind.FALLBACK
+            sentences, refusal, kind = [*sentences, *rescue], None, AnswerKind.FALLBACK
     text = " ".join(s.text for s in kept)
     if refusal is not None:
-        text, kind = abstain_text(request.language), Kind.REFUSED
+        text, kind = abstain_text(request.language), AnswerKind.REFUSED
         yield Token(("\n\n" if draft.text else "") + text)
     timings["generate"] = (time.perf_counter() - t) * 1000.0
     timings["total"] = request.since_start()

@@ -17,7 +17,7 @@ from rag.generate.registry import STRATEGIES
 from rag.generate.strategy import AnswerRequest, Done, Event, Strategy
 from rag.pipeline import Pipeline, Token
 from rag.retrieve import context
-from rag.types import Chunk, Hit, Kind, Refusal
+from rag.types import AnswerKind, Chunk, Hit, Refusal
 from tests.fakes import FakeEmbedder
 
 Q = "Сколько спутников SpaceSail на орбите?"
@@ -36,7 +36,7 @@ def test_cite_never_points_outside_the_passages() -> None:
 def test_refusals_say_whether_retrieval_decided() -> None:
     gated = {r for r in Refusal if r.before_generation}
     assert gated == {Refusal.NO_PASSAGES, Refusal.LOW_SCORE, Refusal.UNKNOWN_NAME}
-    assert Refusal.NOT_STATED == "not stated" and Kind.FALLBACK == "extractive-fallback"
+    assert Refusal.NOT_STATED == "not stated" and AnswerKind.FALLBACK == "extractive-fallback"
 
 
 def test_strategies_import_neither_each_other_nor_the_pipeline() -> None:
@@ -79,7 +79,7 @@ def test_a_strategy_gets_packed_passages_and_its_tools_in_the_request(
     assert list(request.passages) == packed and answer.passages == request.passages
     assert [t for _, t in request.headers] == [h.chunk.text for h in request.passages]
     assert len(request.similarity("108", request.passages)) == len(request.passages)
-    assert answer.strategy == "echo" and answer.kind is Kind.GENERATED
+    assert answer.strategy == "echo" and answer.kind is AnswerKind.GENERATED
     assert answer.variant is not None and answer.variant.text == "На орбите 108 спутников [1]."
 
 

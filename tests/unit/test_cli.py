@@ -113,15 +113,15 @@ def test_help_lists_the_commands() -> None:
 
 def test_a_refusal_lists_its_nearest_evidence_and_what_is_missing(capsys) -> None:  # type: ignore[no-untyped-def]
     from rag.cli import _print_answer
-    from rag.types import Answer, Citation, Kind, Refusal
+    from rag.types import Answer, AnswerKind, Citation, Refusal
 
     near = Citation(3, "a.txt", "Спутники", "a:0", 10, 40, "На орбите 108 спутников.", "2025-01-02")
-    refused = Answer("q", "В источниках нет ответа на этот вопрос.", (), (), Kind.REFUSED,
+    refused = Answer("q", "В источниках нет ответа на этот вопрос.", (), (), AnswerKind.REFUSED,
                      Refusal.NOT_STATED, nearest=(near,), missing="the launch date")  # fmt: skip
     _print_answer(refused, refused.answer)
     out = capsys.readouterr().out
     assert "Not stated in the sources: the launch date" in out
     assert "Nearest evidence:" in out and "Sources:" not in out
     assert "[3] Спутники (a.txt, published 2025-01-02, chars 10-40)" in out
-    _print_answer(Answer("q", "x", (), (), Kind.REFUSED, Refusal.LOW_SCORE), "x")
+    _print_answer(Answer("q", "x", (), (), AnswerKind.REFUSED, Refusal.LOW_SCORE), "x")
     assert "evidence" not in capsys.readouterr().out  # no nearest: no list

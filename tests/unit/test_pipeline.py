@@ -5,7 +5,7 @@ import pytest
 from rag.config import Config
 from rag.errors import BadInputError, IndexMissingError
 from rag.pipeline import Done, Pipeline, Retrieved, Token
-from rag.types import Kind
+from rag.types import AnswerKind
 from tests.fakes import FakeEmbedder, FakeGenerator, use_extractive_fallback
 
 
@@ -61,7 +61,7 @@ def test_stream_yields_retrieval_tokens_then_a_cited_answer(
     assert streamed == "На орбите 108 спутников [1]. Неверная ссылка ."  # [9] dropped live
     # the unsupported sentence is checked, reported and left out of the answer
     assert answer.answer == "На орбите 108 спутников [1]." and not answer.abstained
-    assert answer.kind is Kind.GENERATED and answer.strategy == "free"
+    assert answer.kind is AnswerKind.GENERATED and answer.strategy == "free"
     assert [(s.verified, s.citations) for s in answer.sentences] == [(True, (1,)), (False, ())]
     assert [c.n for c in answer.citations] == [1]
     cited = answer.citations[0]
@@ -123,7 +123,9 @@ def test_follow_up_is_rewritten_with_history(
     assert answer.query == "Когда SpaceSail увеличит число спутников до 324?"
     assert "Сколько спутников SpaceSail?" in fake_generator.seen[0][-1]["content"]
     # the default strategy (quote) shows the source sentence the checked draft rests on
-    assert answer.answer == "К концу 2026 года их будет 324 [1]." and answer.kind is Kind.QUOTED
+    assert (
+        answer.answer == "К концу 2026 года их будет 324 [1]." and answer.kind is AnswerKind.QUOTED
+    )
     assert answer.variant is not None and answer.variant.text == "В 2026 году [1]."
 
 
@@ -139,7 +141,7 @@ def test_unsupported_generation_falls_back_to_the_passages_own_sentences(
     assert isinstance(events[-1], Done)
     # the model's sentence is reported unverified, and the answer says it is extractive
     assert answer.variant is not None and answer.variant.text == made_up
-    assert answer.kind is Kind.FALLBACK and answer.mode == "generative"
+    assert answer.kind is AnswerKind.FALLBACK and answer.mode == "generative"
     assert not answer.abstained and answer.refusal is None
     assert "108 спутников" in answer.answer and "500" not in answer.answer
     assert [s.verified for s in answer.sentences][0] is False

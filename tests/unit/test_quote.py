@@ -10,7 +10,7 @@ import pytest
 
 from rag.generate import quote
 from rag.pipeline import Done, Evidence, Pipeline, Token
-from rag.types import Chunk, Hit, Kind, Refusal
+from rag.types import AnswerKind, Chunk, Hit, Refusal
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def test_the_answer_is_the_source_sentence_the_draft_rests_on(quote_pipeline: Pi
     quote_pipeline.generator.queue("На орбите 108 спутников [1].")
     events, done = _done(quote_pipeline, "Сколько спутников SpaceSail на орбите?")
     a = done.answer
-    assert a.strategy == "quote" and a.kind is Kind.QUOTED and not a.abstained
+    assert a.strategy == "quote" and a.kind is AnswerKind.QUOTED and not a.abstained
     assert a.answer == "На орбите находится 108 спутников группировки SpaceSail [1]."
     (c,) = a.citations
     article = Path(quote_pipeline.document(c.doc_id).path).read_text(encoding="utf-8")
@@ -54,7 +54,7 @@ def test_a_refusal_stays_a_refusal(quote_pipeline: Pipeline) -> None:
     quote_pipeline.generator.queue("NO_ANSWER")
     _, done = _done(quote_pipeline, "Сколько спутников SpaceSail на орбите?")
     assert done.answer.abstained and done.answer.strategy == "quote"
-    assert done.answer.refusal is Refusal.MODEL and done.answer.kind is Kind.REFUSED
+    assert done.answer.refusal is Refusal.MODEL and done.answer.kind is AnswerKind.REFUSED
     assert done.answer.variant is not None and not done.answer.variant.checked
 
 
@@ -107,7 +107,7 @@ def test_english_answers_keep_the_draft_with_one_spelling_of_each_name(
     assert [h.chunk.text for h in evidence.sentences] == [
         "Делегацию возглавил глава администрации Константин Бусыгин."
     ]
-    assert a.kind is Kind.QUOTED, (a.refusal, a.variant)
+    assert a.kind is AnswerKind.QUOTED, (a.refusal, a.variant)
     assert "Busygin (Бусыгин)" in a.answer and "Bussygin" not in a.answer
     # the draft's citation of the passage it read stays; its sentence is the evidence
     assert "Делегацию возглавил глава администрации" in a.citations[0].text

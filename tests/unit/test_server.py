@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from rag.config import ServerConfig
 from rag.pipeline import Pipeline
-from rag.types import Answer, Citation, Kind, Refusal
+from rag.types import Answer, AnswerKind, Citation, Refusal
 from server.app import create_app
 from tests.fakes import FakeGenerator
 
@@ -358,7 +358,7 @@ def test_openapi_documents_the_routes(api: TestClient) -> None:
 
 
 def test_answer_to_json_names_are_the_sources_names() -> None:
-    fields = set(Answer("q", "a", (), (), Kind.GENERATED).to_json())
+    fields = set(Answer("q", "a", (), (), AnswerKind.GENERATED).to_json())
     assert {"abstained", "refusal", "kind", "citations", "nearest", "missing"} <= fields
 
 
@@ -366,7 +366,7 @@ def test_an_abstention_shows_its_nearest_evidence_as_sources() -> None:
     from server.openai_api import sources
 
     near = Citation(1, "a.txt", "T", "a:0", 0, 5, "text", "2025-01-02")
-    refused = Answer("q", "no", (), (), Kind.REFUSED, Refusal.NOT_STATED, nearest=(near,),
+    refused = Answer("q", "no", (), (), AnswerKind.REFUSED, Refusal.NOT_STATED, nearest=(near,),
                      missing="the year")  # fmt: skip
     out = refused.to_json()
     assert out["refusal"] == "not stated" and out["kind"] == "refused" and out["abstained"]
@@ -374,6 +374,6 @@ def test_an_abstention_shows_its_nearest_evidence_as_sources() -> None:
     assert out["missing"] == "the year"
     assert [s.doc_id for s in sources(refused)] == ["a.txt"]
     # an answer lists its citations only, never nearest evidence
-    answered = Answer("q", "a [1].", (near,), (), Kind.GENERATED, nearest=(near,))
+    answered = Answer("q", "a [1].", (near,), (), AnswerKind.GENERATED, nearest=(near,))
     assert answered.shown_citations == (near,) and answered.citations == (near,)
-    assert Answer("q", "a", (), (), Kind.GENERATED, nearest=(near,)).shown_citations == ()
+    assert Answer("q", "a", (), (), AnswerKind.GENERATED, nearest=(near,)).shown_citations == ()

@@ -14,7 +14,7 @@ import pytest
 from rag.config import Config
 from rag.errors import BadInputError, ModelError
 from rag.pipeline import Pipeline
-from rag.types import Chunk, Citation, Document, Hit, Kind, Refusal, SearchFilters
+from rag.types import AnswerKind, Chunk, Citation, Document, Hit, Refusal, SearchFilters
 from tests.fakes import FakeEmbedder, FakeGenerator, use_extractive_fallback
 from ui import render
 from ui.app import ChatUI, error_message, launch, safe_upload_name, store_upload
@@ -57,7 +57,7 @@ def test_answer_streams_and_citations_become_buttons(
     assert box == ""
     (turn,) = turns
     # the default strategy (quote): the draft streams, the source sentence is the answer
-    assert turn.done and not turn.error and turn.answer == QUOTED and turn.kind is Kind.QUOTED
+    assert turn.done and not turn.error and turn.answer == QUOTED and turn.kind is AnswerKind.QUOTED
     assert turn.evidence and "108" in turn.evidence[0][0]
     assert any("На орбите 108 спутников" in view[0] for view in views[:-1])  # the draft, live
     assert turn.first_token_s is not None and turn.total_s is not None
@@ -74,7 +74,7 @@ def test_the_extractive_fallback_replaces_the_draft_and_says_so(
     use_extractive_fallback(ui.pipeline)
     fake_generator.queue("На орбите 500 спутников [1].")
     chat, _, _, (turn,) = ask(ui, "Сколько спутников SpaceSail на орбите?")
-    assert turn.kind is Kind.FALLBACK and "108" in turn.answer
+    assert turn.kind is AnswerKind.FALLBACK and "108" in turn.answer
     assert "500" not in turn.answer and "not supported by the passages" in chat
     assert '<button type="button" class="cite" data-turn="0" data-cite="1"' in chat
 
