@@ -18,6 +18,7 @@ from rag import passive_openmp
 from rag.cliutil import CONTEXT, config_of, echo_json, pipeline_of
 from rag.config import load_config
 from rag.errors import RagError
+from rag.types import Answer, AnswerKind
 
 
 class Group(click.Group):
@@ -161,19 +162,7 @@ def search(
     hits = pipeline_of(ctx).search(query, k, filters=filters)
     for rank, h in enumerate(hits, start=1):
         if as_json:
-            echo_json(
-                {
-                    "rank": rank,
-                    "score": round(h.score, 6),
-                    "doc_id": h.chunk.doc_id,
-                    "chunk_id": h.chunk.chunk_id,
-                    "title": h.chunk.title,
-                    "start": h.chunk.start,
-                    "end": h.chunk.end,
-                    "text": h.chunk.text,
-                    "page": h.chunk.page,
-                }
-            )
+            echo_json(h.to_json(rank))
         else:
             paged = f" (p. {h.chunk.page})" if h.chunk.page else ""
             click.echo(f"{rank}. {h.score:.3f}  {h.chunk.doc_id}{paged}  {h.chunk.title}")
@@ -219,32 +208,39 @@ def ask(
         echo_json(pipe.ask(question, k=k, mode=mode, filters=filters).to_json())
         return
     answer, streamed = None, ""
-    for event in pipe.stream(question, k=k, mode=mode, filters=filters):
-        if isinstance(event, Evidence):
-            # The source is known before the answer is phrased: show it at once.
-            for hit in event.sentences:
-                click.echo(f"» «{' '.join(hit.chunk.text.split())}» ({hit.chunk.doc_id})", err=True)
-        elif isinstance(event, Token):
-            streamed += event.text
-            click.echo(event.text, nl=False)
-        elif isinstance(event, Done):
-            answer = event.answer
+    with pipe.stream(question, k=k, mode=mode, filters=filters) as events:
+        for event in events:
+            if isinstance(event, Evidence):
+                # The source is known before the answer is phrased: show it at once.
+                for hit in event.sentences:
+                    text = " ".join(hit.chunk.text.split())
+                    click.echo(f"» «{text}» ({hit.chunk.doc_id})", err=True)
+            elif isinstance(event, Token):
+                streamed += event.text
+                click.echo(event.text, nl=False)
+            elif isinstance(event, Done):
+                answer = event.answer
     click.echo()
-    if answer is not None and answer.mode == "select-quote":
-        click.echo(f"\nThe phrased answer said more than its source; the source, verbatim:\n"
-                   f"{answer.answer}")  # fmt: skip
-    elif answer is not None and answer.mode == "extractive-fallback":
+    if answer is not None:
+        _print_answer(answer, streamed)
+
+
+def _print_answer(answer: Answer, streamed: str) -> None:
+    """What the stream did not show already: the final text when it replaced the
+    streamed draft, and the sources (with a refusal: the nearest evidence)."""
+    if answer.kind is AnswerKind.FALLBACK:
         click.echo(
             "\nThe generated answer was not supported by the passages; their best-matching "
             f"sentences, verbatim:\n{answer.answer}"
         )
     # (the quote strategy streams its quote after the draft: then it is shown already)
-    elif (answer is not None and not answer.abstained
-          and not streamed.strip().endswith(answer.answer)):  # fmt: skip
+    elif not answer.abstained and not streamed.strip().endswith(answer.answer):
         click.echo(f"\nChecked against the sources:\n{answer.answer}")
-    if answer is not None and answer.citations:
-        click.echo("\nSources:")
-        for c in answer.citations:
+    if answer.abstained and answer.missing:
+        click.echo(f"\nNot stated in the sources: {answer.missing}")
+    if shown := answer.shown_citations:
+        click.echo("\nSources:" if answer.citations else "\nNearest evidence:")
+        for c in shown:
             dated = f", published {c.date}" if c.date else ""
             paged = f", p. {c.page}" if c.page else ""
             click.echo(f"[{c.n}] {c.title} ({c.doc_id}{dated}{paged}, chars {c.start}-{c.end})")
@@ -318,16 +314,17 @@ def _terminal_chat(pipe: Any) -> None:
         if not question:
             break
         try:
-            for event in pipe.stream(question, history):
-                if isinstance(event, Retrieved) and event.query != question:
-                    click.echo(f"(searching for: {event.query})")
-                elif isinstance(event, Token):
-                    click.echo(event.text, nl=False)
-                elif isinstance(event, Done):
-                    click.echo()
-                    for c in event.answer.citations:
-                        click.echo(f"  [{c.n}] {c.title} ({c.doc_id})")
-                    history.append((question, event.answer.answer))
+            with pipe.stream(question, history) as events:
+                for event in events:
+                    if isinstance(event, Retrieved) and event.query != question:
+                        click.echo(f"(searching for: {event.query})")
+                    elif isinstance(event, Token):
+                        click.echo(event.text, nl=False)
+                    elif isinstance(event, Done):
+                        click.echo()
+                        for c in event.answer.shown_citations:
+                            click.echo(f"  [{c.n}] {c.title} ({c.doc_id})")
+                        history.append((question, event.answer.answer))
         except RagError as exc:
             click.echo(f"error: {exc}", err=True)
 

@@ -10,6 +10,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,17 +20,29 @@ from rag.errors import BadInputError
 from rag.generate import citations, prompts
 from rag.generate.base import Generator, Message
 from rag.generate.registry import STRATEGIES
-from rag.generate.strategy import AnswerRequest, Done, Event, Evidence, Retrieved, Token
+from rag.generate.strategy import (
+    AnswerRequest,
+    Done,
+    Event,
+    Evidence,
+    Retrieved,
+    Strategy,
+    Token,
+)
 from rag.index import store
 from rag.index.engine import BuildEngine
 from rag.index.store import IndexData, IndexSettings
 from rag.index.writer import IndexReport, IndexWriter
 from rag.ingest.chunk import chunk
+from rag.retrieve import context
 from rag.retrieve import filters as search_filters
 from rag.retrieve.hybrid import Retriever
-from rag.types import Answer, Chunk, Document, Hit, SearchFilters
+from rag.stream import AnswerStream
+from rag.types import Answer, Chunk, Document, Hit, Mode, SearchFilters
 
-__all__ = ["Done", "Event", "Evidence", "IndexReport", "Pipeline", "Retrieved", "Token"]
+__all__ = [
+    "AnswerStream", "Done", "Event", "Evidence", "IndexReport", "Pipeline", "Retrieved", "Token",
+]  # fmt: skip
 
 _T = TypeVar("_T")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -105,7 +118,7 @@ class Pipeline:
                 self.generator.prefill(messages, cache)
                 self._prefilled = key
 
-    def strategy(self, name: str | None = None) -> Any:
+    def strategy(self, name: str | None = None) -> Strategy:
         name = name or self.config.generation.strategy
         if name not in STRATEGIES:
             known = ", ".join(sorted(STRATEGIES))
@@ -250,9 +263,11 @@ class Pipeline:
         strategy_name: str | None = None,
         *,
         filters: SearchFilters | None = None,
-    ) -> Iterator[Event]:
+    ) -> AnswerStream[Event]:
         """Retrieve, then stream the answer; the last event carries the checked Answer.
 
+        The answer runs in its own thread (:class:`rag.stream.AnswerStream`): read the
+        events from any thread; ``close()`` stops the model at its next token.
         ``language``: "ru"/"en" forces the answer language (default: the question's).
         ``mode``: "generative" (LLM) or "extractive" (best sentences, no LLM).
         """
@@ -266,16 +281,38 @@ class Pipeline:
             raise BadInputError(f"unknown fallback {g.fallback!r}; use extractive or abstain")
         # The extractive mode (no LLM) is the free strategy's.
         strategy = self.strategy("free" if mode == "extractive" else strategy_name)
-        request = AnswerRequest(question, question, (), language, mode)
-        query = self.rewrite(question, history)
-        if history:
-            request.timings["rewrite"] = request.since_start()
+        asked = _Asked(question, tuple(history), k, language, mode, filters)  # type: ignore[arg-type]
+        return AnswerStream(lambda cancel: self._answer(strategy, asked, cancel), self.lock)
+
+    def _answer(
+        self, strategy: Strategy, asked: _Asked, cancel: threading.Event
+    ) -> Iterator[Event]:
+        """The answer's events (in the stream's worker thread, under the lock)."""
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        query = self.rewrite(asked.question, asked.history)
+        if asked.history:
+            timings["rewrite"] = _since(started)
         t = time.perf_counter()
-        hits = self.search(query, k, filters=filters)
-        request.timings["retrieve"] = _since(t)
-        request.query, request.hits = query, tuple(hits)
-        yield Retrieved(query, tuple(hits))
-        yield from strategy.answer(request, self)
+        hits = tuple(self.search(query, asked.k, filters=asked.filters))
+        timings["retrieve"] = _since(t)
+        yield Retrieved(query, hits)
+        g = self.config.generation
+        passages = tuple(context.pack(query, hits, g.context_budget_tokens, g.trim_context))
+        index = self.index
+
+        def similarity(text: str, of: Sequence[Hit]) -> list[float]:
+            rows = index.rows_of([h.chunk.chunk_id for h in of])
+            return index.similarity(self.embedder.embed_query(text), rows)
+
+        request = AnswerRequest(
+            question=asked.question, query=query, language=asked.language, mode=asked.mode,
+            hits=hits, passages=passages, headers=tuple(self.headers(passages)),
+            documents=index.documents, generator=_Model(self, strategy.prefix(), cancel),
+            similarity=similarity, settings=g, min_score=self.config.retrieval.min_score,
+            cancel=cancel, started=started, timings=timings,
+        )  # fmt: skip
+        yield from strategy.answer(request)
 
     def ask(
         self,
@@ -288,10 +325,12 @@ class Pipeline:
         *,
         filters: SearchFilters | None = None,
     ) -> Answer:
-        events = self.stream(question, history, k, language, mode, strategy_name, filters=filters)
-        for event in events:
-            if isinstance(event, Done):
-                return event.answer
+        with self.stream(
+            question, history, k, language, mode, strategy_name, filters=filters
+        ) as events:
+            for event in events:
+                if isinstance(event, Done):
+                    return event.answer
         raise AssertionError("stream ended without an answer")
 
     def headers(self, passages: Sequence[Hit]) -> list[tuple[str, str]]:
@@ -307,3 +346,32 @@ class Pipeline:
 
 def _since(t: float) -> float:
     return (time.perf_counter() - t) * 1000.0
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """A question and how it is to be answered (``Pipeline.stream``'s arguments, checked)."""
+
+    question: str
+    history: tuple[tuple[str, str], ...]
+    k: int | None
+    language: str
+    mode: Mode
+    filters: SearchFilters | None
+
+
+class _Model(Generator):
+    """The pipeline's LLM as a strategy sees it: loaded on first use, the strategy's
+    fixed prompt prefix read first (or found in the KV cache), stopping when the
+    answer is cancelled."""
+
+    def __init__(self, pipeline: Pipeline, prefix: list[Message], cancel: threading.Event):
+        self.model_id = pipeline.config.generation.model_id
+        self._pipeline, self._prefix, self._cancel = pipeline, prefix, cancel
+
+    def stream(self, messages: Sequence[Message], max_tokens: int) -> Iterator[str]:
+        self._pipeline.prefill(self._prefix)
+        for piece in self._pipeline.generator.stream(messages, max_tokens):
+            if self._cancel.is_set():
+                return
+            yield piece

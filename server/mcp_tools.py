@@ -3,8 +3,8 @@
 Each tool is a plain typed function (its signature and docstring are the tool's
 schema) whose body calls the pipeline. ``rag mcp`` serves them over stdio;
 ``rag serve`` mounts them as streamable HTTP at ``/mcp``. The SDK (mcp 2.x, where
-v1's ``FastMCP`` is named ``MCPServer``) runs sync tools in a worker thread, so a
-whole answer runs on one thread, as the pipeline's lock needs.
+v1's ``FastMCP`` is named ``MCPServer``) runs sync tools in a worker thread; the
+answer itself runs in the pipeline's own thread (``rag.stream.AnswerStream``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from rag.errors import RagError
 from rag.pipeline import Pipeline
-from server.streaming import filter_kwargs
+from rag.types import Article
 from server.types import Filters
 
 INSTRUCTIONS = (
@@ -39,28 +39,24 @@ def build_mcp(pipeline: Pipeline) -> MCPServer:
         if not 1 <= k <= 50:
             raise ToolError("k must be between 1 and 50")
         try:
-            extra = filter_kwargs(pipeline.search, filters.to_filters() if filters else None)
-            hits = pipeline.search(query, k, **extra)
+            hits = pipeline.search(query, k, filters=filters.to_filters() if filters else None)
         except RagError as exc:
             raise ToolError(str(exc)) from None
-        return {"query": query, "hits": [
-            {"rank": i, "score": round(float(h.score), 6), "doc_id": h.chunk.doc_id,
-             "chunk_id": h.chunk.chunk_id, "title": h.chunk.title, "start": h.chunk.start,
-             "end": h.chunk.end, "text": h.chunk.text, "page": h.chunk.page}
-            for i, h in enumerate(hits, start=1)
-        ]}  # fmt: skip
+        return {"query": query, "hits": [h.to_json(i) for i, h in enumerate(hits, start=1)]}
 
     @mcp.tool()
     def ask(question: str) -> dict[str, Any]:
         """Answer a question from the articles. ``answer`` cites passages as [n];
         ``citations`` lists them (doc_id, title, chunk_id, start, end, text);
-        ``abstained`` is true (and ``refusal`` says why) when the articles do not say."""
+        ``abstained`` is true (and ``refusal`` says why) when the articles do not say;
+        then ``nearest`` lists the nearest evidence and ``missing`` what is not stated."""
         try:
             answer = pipeline.ask(question)
         except RagError as exc:
             raise ToolError(str(exc)) from None
         out = answer.to_json()
-        keep = ("question", "answer", "abstained", "refusal", "citations", "language", "query")
+        keep = ("question", "answer", "abstained", "refusal", "kind", "citations", "nearest",
+                "missing", "language", "query")  # fmt: skip
         return {key: out[key] for key in keep}
 
     @mcp.tool()
@@ -70,10 +66,7 @@ def build_mcp(pipeline: Pipeline) -> MCPServer:
             docs = pipeline.status()["documents"]
         except RagError as exc:
             raise ToolError(str(exc)) from None
-        articles = [
-            {"doc_id": d, "title": docs[d].get("title", ""), "chunks": docs[d].get("chunks", 0)}
-            for d in sorted(docs)
-        ]
+        articles = [a.to_json() for a in Article.listed(docs)]
         return {"n_documents": len(articles), "articles": articles}
 
     @mcp.tool()

@@ -14,10 +14,11 @@ from starlette.concurrency import run_in_threadpool
 from rag.config import ServerConfig
 from rag.errors import BadInputError, IndexMissingError
 from rag.index import store
-from rag.pipeline import Done, Pipeline
+from rag.pipeline import Pipeline
+from rag.types import Article
 from server.errors import ApiError
 from server.openai_api import answer_options
-from server.streaming import PipelineRun, Slots, filter_kwargs
+from server.streaming import PipelineRun, Slots
 from server.types import (
     AskRequest,
     DocumentInfo,
@@ -57,31 +58,19 @@ def router(
     async def search(body: SearchRequest) -> SearchResponse:
         """The best passages for a query, with their cosine scores (``rag search --json``)."""
         filters = body.filters.to_filters() if body.filters else None
-        extra = filter_kwargs(pipeline.search, filters)
-        hits = await run_in_threadpool(pipeline.search, body.query, body.k, **extra)
+        hits = await run_in_threadpool(pipeline.search, body.query, body.k, filters=filters)
         return SearchResponse(
             query=body.query,
-            hits=[
-                SearchHit(rank=i, score=round(float(h.score), 6), doc_id=h.chunk.doc_id,
-                          chunk_id=h.chunk.chunk_id, title=h.chunk.title, start=h.chunk.start,
-                          end=h.chunk.end, text=h.chunk.text, page=h.chunk.page)
-                for i, h in enumerate(hits, start=1)
-            ],
-        )  # fmt: skip
+            hits=[SearchHit.model_validate(h.to_json(i)) for i, h in enumerate(hits, start=1)],
+        )
 
     @api.post("/v1/ask", tags=["REST"])
     async def ask(body: AskRequest, request: Request) -> dict[str, Any]:
         """A cited answer: exactly the object ``rag ask --json`` prints."""
         history = [(t.question, t.answer) for t in body.history]
-        options = answer_options(pipeline, body.k, body.language, body.mode, body.filters)
+        options = answer_options(body.k, body.language, body.mode, body.filters)
         run = PipelineRun(lambda: pipeline.stream(body.question, history, **options), slots)
-        run.begin()
-        answer = None
-        while (event := await run.next(request.is_disconnected)) is not None:
-            if isinstance(event, Done):
-                answer = event.answer
-        if answer is None:
-            raise RuntimeError("the pipeline ended without an answer")
+        answer = await run.begin().answer(None, request.is_disconnected)
         return answer.to_json()
 
     @api.get("/v1/documents", tags=["REST"])
@@ -91,13 +80,14 @@ def router(
             status = await run_in_threadpool(pipeline.status)
         except IndexMissingError:
             return DocumentList(n_documents=0, n_chunks=0, documents=[])
-        docs = status["documents"]
         return DocumentList(
             n_documents=status["n_documents"],
             n_chunks=status["n_chunks"],
-            documents=[DocumentInfo(doc_id=d, title=docs[d].get("title", ""),
-                                    chunks=docs[d].get("chunks", 0)) for d in sorted(docs)],
-        )  # fmt: skip
+            documents=[
+                DocumentInfo.model_validate(a.to_json())
+                for a in Article.listed(status["documents"])
+            ],
+        )
 
     @api.get("/v1/documents/{doc_id:path}", tags=["REST"])
     async def document(doc_id: str) -> DocumentText:

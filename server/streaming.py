@@ -1,32 +1,23 @@
-"""``Pipeline.stream`` driven from the event loop without blocking it.
+"""``Pipeline.stream`` read from the event loop without blocking it.
 
-The pipeline holds a thread-owned lock across its yields (llama.cpp is not
-re-entrant), so one generator must run start to end on one thread: each answer
-gets a worker thread that runs the whole stream and hands the events to the
-loop (``call_soon_threadsafe``). Starlette's ``iterate_in_threadpool`` would
-advance the generator on a different pool thread each step. When the client
-goes away the worker stops after the next event and closes the stream, which
-releases the model for the next request in the queue.
+The pipeline runs each answer in its own thread (:class:`rag.stream.AnswerStream`),
+so its events may be read from any thread: each ``await next()`` takes one from the
+thread pool. When the client goes away the stream is closed, which stops the model
+at its next token and releases it for the next request in the queue.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
-import threading
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rag.errors import BadInputError
+from starlette.concurrency import run_in_threadpool
+
+from rag.generate.strategy import Done
+from rag.stream import AnswerStream
+from rag.types import Answer
 from server.errors import ApiError, ClientGone
-
-_END = object()
-
-
-@dataclass
-class _Failed:
-    error: BaseException
 
 
 class Slots:
@@ -46,55 +37,39 @@ class Slots:
         self.taken -= 1
 
 
-class PipelineRun:
-    """One ``Pipeline.stream`` in its own thread; ``await next()`` gives its events."""
+def _next(stream: AnswerStream[Any]) -> Any:
+    return next(stream, None)
 
-    def __init__(self, start: Callable[[], Iterator[Any]], slots: Slots) -> None:
+
+class PipelineRun:
+    """One answer in a slot; ``await next()`` gives its events, None at the end."""
+
+    def __init__(self, start: Callable[[], AnswerStream[Any]], slots: Slots) -> None:
         self._start, self._slots = start, slots
-        self._queue: asyncio.Queue[object] = asyncio.Queue()
-        self._stop = threading.Event()
-        self._getter: asyncio.Future[object] | None = None
+        self._stream: AnswerStream[Any] | None = None
+        self._getter: asyncio.Future[Any] | None = None
         self._held = False
 
     def begin(self) -> PipelineRun:
+        """Take a slot and start the answer (a bad question raises here, freeing it)."""
         self._slots.take()
         self._held = True
-        loop = asyncio.get_running_loop()
-        threading.Thread(
-            target=self._work, args=(loop,), name="rag-api-answer", daemon=True
-        ).start()
-        return self
-
-    def _work(self, loop: asyncio.AbstractEventLoop) -> None:
-        def put(item: object) -> None:
-            try:
-                loop.call_soon_threadsafe(self._queue.put_nowait, item)
-            except RuntimeError:  # the loop is closed: nobody listens any more
-                self._stop.set()
-
         try:
-            stream = self._start()
-            try:
-                for event in stream:
-                    put(event)
-                    if self._stop.is_set():
-                        break
-            finally:
-                if close := getattr(stream, "close", None):
-                    close()  # runs the generator's cleanup (the lock) in this thread
-        except BaseException as exc:  # handed to the request, which answers it
-            put(_Failed(exc))
-        finally:
-            put(_END)
+            self._stream = self._start()
+        except BaseException:
+            self._release()
+            raise
+        return self
 
     async def next(
         self, disconnected: Callable[[], Awaitable[bool]] | None = None, poll_s: float = 0.5
     ) -> Any:
         """The next event; None at the end. With ``disconnected``, raises ClientGone
         (and stops the run) when the client has gone while waiting."""
+        assert self._stream is not None, "begin() first"
         while True:
             if self._getter is None:
-                self._getter = asyncio.ensure_future(self._queue.get())
+                self._getter = asyncio.ensure_future(run_in_threadpool(_next, self._stream))
             done, _ = await asyncio.wait({self._getter}, timeout=poll_s if disconnected else None)
             if not done:
                 assert disconnected is not None
@@ -102,19 +77,35 @@ class PipelineRun:
                     self.cancel()
                     raise ClientGone()
                 continue
-            item = self._getter.result()
-            self._getter = None
-            if item is _END:
-                self._release()
-                return None
-            if isinstance(item, _Failed):
+            getter, self._getter = self._getter, None
+            try:
+                item = getter.result()
+            except BaseException:
                 self.cancel()
-                raise item.error
+                raise
+            if item is None:
+                self._release()
             return item
+
+    async def answer(
+        self, first: Any = None, disconnected: Callable[[], Awaitable[bool]] | None = None
+    ) -> Answer:
+        """Read to the end (after ``first``, an event already read); the Done's Answer."""
+        answer, event = None, first
+        while True:
+            if isinstance(event, Done):
+                answer = event.answer
+            event = await self.next(disconnected)
+            if event is None:
+                break
+        if answer is None:
+            raise RuntimeError("the pipeline ended without an answer")
+        return answer
 
     def cancel(self) -> None:
         """Stop generating (after the current token) and free the slot; idempotent."""
-        self._stop.set()
+        if self._stream is not None:
+            self._stream.close()
         if self._getter is not None:
             self._getter.cancel()
             self._getter = None
@@ -124,12 +115,3 @@ class PipelineRun:
         if self._held:
             self._held = False
             self._slots.give()
-
-
-def filter_kwargs(method: Callable[..., Any], filters: Any) -> dict[str, Any]:
-    """``{"filters": filters}`` when the client gave some and the pipeline takes them."""
-    if filters is None:
-        return {}
-    if "filters" not in inspect.signature(method).parameters:
-        raise BadInputError("filters are not supported by this index yet")
-    return {"filters": filters}

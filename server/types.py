@@ -100,9 +100,11 @@ class Choice(BaseModel):
     index: int = 0
     message: AssistantMessage
     finish_reason: str = "stop"
-    sources: list[Source]
+    sources: list[Source]  # the citations; with a refusal, the nearest evidence
     abstained: bool
     refusal: str | None
+    kind: str | None = None  # what the answer is (``rag ask --json``'s kind)
+    missing: str | None = None  # with a refusal: what the sources do not state
 
 
 class Usage(BaseModel):

@@ -37,7 +37,8 @@ class Replay:
         self.config, self.events = config, list(events)
 
     def stream(self, question: str, history: Sequence[tuple[str, str]] = (), k: Any = None,
-               language: Any = None, mode: Any = None) -> Iterator[Any]:  # fmt: skip
+               language: Any = None, mode: Any = None, *, filters: Any = None,
+               ) -> Iterator[Any]:  # fmt: skip
         yield from self.events
 
 

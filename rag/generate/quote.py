@@ -1,7 +1,7 @@
 """Draft, check, then quote the source (``generation.strategy = "quote"``).
 
 The model drafts an answer from the passages and every sentence is checked, as in
-:mod:`rag.generate.free`: that decides between an answer and "the sources do not
+:func:`rag.generate.steps.draft_and_check`: that decides between an answer and "the sources do not
 say". What is shown is not the draft but the source: for each verified draft
 sentence, the sentence of its cited passage that the draft rests on (the one that
 covers most of its words, a second one when the draft joins two), verbatim, its
@@ -16,7 +16,7 @@ Cyrillic original once (:mod:`rag.generate.translit`); that sentence is the evid
 shown with it.
 
 The draft streams as it is written; the Evidence event and the final Answer (Done)
-replace it with the quote. ``Answer.drafted`` keeps the checked draft, so
+replace it with the quote. ``Answer.variant.checked`` keeps the checked draft, so
 ``rag eval`` scores both in one run.
 """
 
@@ -25,15 +25,38 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
-from rag.generate import citations, prompts, translit, verify
-from rag.generate.candidates import sentences as passage_sentences
-from rag.generate.free import FreeStrategy, cite
-from rag.generate.strategy import AnswerRequest, Done, Event, Evidence, Resources, Strategy, Token
+from rag.generate import citations, prompts, steps, translit, verify
+from rag.generate.strategy import AnswerRequest, Done, Event, Evidence, Strategy, Token
 from rag.index.lexical import tokens
-from rag.types import Answer, Hit, SentenceCheck
+from rag.ingest.chunk import sentence_spans
+from rag.types import Answer, AnswerKind, Draft, Hit, SentenceCheck
 
 COVERED = 0.8  # a second source sentence is added while the first covers less of the draft
 MAX_QUOTED = 2  # source sentences per draft sentence
+MIN_CHARS = 25  # shorter "sentences" are headings, captions, counters
+
+
+def passage_sentences(hits: Sequence[Hit]) -> list[tuple[int, Hit]]:
+    """(passage rank, sentence-as-hit) for each distinct sentence of ``hits``: the
+    sentence's chunk holds its text and exact span, so a citation points at it."""
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for rank, hit in enumerate(hits):
+        text = hit.chunk.text
+        for a, b in sentence_spans(text):
+            body = " ".join(text[a:b].split())
+            key = (hit.chunk.doc_id, hit.chunk.start + a)
+            if len(body) < MIN_CHARS or key in seen or not any(ch.isalpha() for ch in body):
+                continue
+            if prompts.speaks_to_the_model(body):
+                continue  # an instruction to the model is no answer (it reads "[…]" there)
+            seen.add(key)
+            a += len(text[a:b]) - len(text[a:b].lstrip())  # the span is the text, exactly
+            b -= len(text[a:b]) - len(text[a:b].rstrip())
+            chunk = replace(hit.chunk, text=text[a:b], start=hit.chunk.start + a,
+                            end=hit.chunk.start + b)  # fmt: skip
+            out.append((rank, Hit(chunk, hit.score)))
+    return out
 
 
 def _trigrams(text: str) -> set[str]:
@@ -93,46 +116,31 @@ def renumber(text: str, offset: int) -> str:
 class QuoteStrategy(Strategy):
     name = "quote"
 
-    def prefix(self) -> list[prompts.Message]:
-        return prompts.prefix_messages()
-
-    def answer(self, request: AnswerRequest, res: Resources) -> Iterator[Event]:
-        drafted: Answer | None = None
-        for event in FreeStrategy().answer(request, res):
-            if isinstance(event, Done):
-                drafted = event.answer
-            else:
-                yield event  # the draft streams as it is written
-        assert drafted is not None
-        if drafted.abstained or drafted.mode != "generative":
+    def answer(self, request: AnswerRequest) -> Iterator[Event]:
+        checked = yield from steps.draft_and_check(request)  # the draft streams as written
+        drafted = steps.finish(request, self.name, checked)
+        if checked.kind is not AnswerKind.GENERATED:
             # a refusal, or the extractive fallback (already the passages' own sentences)
-            yield Done(replace(drafted, strategy=self.name))
+            yield Done(drafted)
             return
         english = request.language == "en"
+        parts = _sources(drafted, english)
         quoted: list[Hit] = []  # the source sentences, numbered [1], [2], ... in the answer
-        parts: list[tuple[SentenceCheck, list[Hit]]] = []
-        for check in (s for s in drafted.sentences if s.verified):
-            cited = [drafted.passages[n - 1] for n in check.citations]
-            cross = english and any(translit.has_cyrillic(h.chunk.text) for h in cited)
-            found = sources_of(check.text, cited, cross, 1 if cross else MAX_QUOTED)
-            if not cross and not states_all(check.text, found):
-                found = []  # no sentence alone says it (a header date, a joined clause)
-            parts.append((check, found))
+        for _, found in parts:
             keys = {(h.chunk.doc_id, h.chunk.start) for h in quoted}
             quoted += [h for h in found if (h.chunk.doc_id, h.chunk.start) not in keys]
         if not quoted:
-            yield Done(replace(drafted, strategy=self.name))
+            yield Done(drafted)
             return
         yield Evidence(tuple(quoted))
         request.timings["first_shown"] = request.since_start()
-        offset = len(quoted)
         if english:
             # The reader asked in English: the draft stays, its citations too (the
             # passages it read); the quoted sentences lend it their names' spellings.
             text, checks = _english(parts)
             passages, kept = drafted.passages, drafted.answer
         else:
-            text, checks = _quote(parts, quoted, offset)
+            text, checks = _quote(parts, quoted, len(quoted))
             passages, kept = (*quoted, *drafted.passages), renumber(drafted.answer, len(quoted))
         if text != drafted.answer:  # what was streamed was the draft
             yield Token("\n\n" + text)
@@ -141,15 +149,27 @@ class QuoteStrategy(Strategy):
             replace(
                 drafted,
                 answer=text,
-                citations=cite(text, passages, res.index.documents),
+                citations=steps.cite(text, passages, request.documents),
                 passages=tuple(passages),
-                timings_ms=request.timings,
-                mode="quote",
+                kind=AnswerKind.QUOTED,
                 sentences=tuple(checks),
-                strategy=self.name,
-                drafted=kept,
+                variant=Draft(checked.draft, checked=kept),
             )
         )
+
+
+def _sources(drafted: Answer, english: bool) -> list[tuple[SentenceCheck, list[Hit]]]:
+    """Each verified draft sentence with the source sentences it rests on ([] when no
+    sentence alone says it: a header date, a joined clause)."""
+    parts: list[tuple[SentenceCheck, list[Hit]]] = []
+    for check in (s for s in drafted.sentences if s.verified):
+        cited = [drafted.passages[n - 1] for n in check.citations]
+        cross = english and any(translit.has_cyrillic(h.chunk.text) for h in cited)
+        found = sources_of(check.text, cited, cross, 1 if cross else MAX_QUOTED)
+        if not cross and not states_all(check.text, found):
+            found = []
+        parts.append((check, found))
+    return parts
 
 
 def _english(parts: Sequence[tuple[SentenceCheck, list[Hit]]]) -> tuple[str, list[SentenceCheck]]:

@@ -307,3 +307,6 @@ def test_time_to_first_token_and_full_answer(page: Any) -> None:
             f"\n    ({r['server']})"
         )
     assert all(r["full_answer_s"] >= r["first_token_s"] > 0 for r in rows)
+    # each answer holds its fact and cites its source (the timings are of right answers)
+    assert [q for q, ok in ((r["question"], r["has_fact"]) for r in rows) if not ok] == []
+    assert [r["question"] for r in rows if not r["cited"]] == []

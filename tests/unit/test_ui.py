@@ -14,13 +14,14 @@ import pytest
 from rag.config import Config
 from rag.errors import BadInputError, ModelError
 from rag.pipeline import Pipeline
-from rag.types import Chunk, Citation, Document, Hit, SearchFilters
+from rag.types import AnswerKind, Chunk, Citation, Document, Hit, Refusal, SearchFilters
 from tests.fakes import FakeEmbedder, FakeGenerator, use_extractive_fallback
 from ui import render
 from ui.app import ChatUI, error_message, launch, safe_upload_name, store_upload
 from ui.render import Turn
 
-ANSWER = "На орбите 108 спутников [1]."
+ANSWER = "На орбите 108 спутников [1]."  # the fake model's draft
+QUOTED = "На орбите находится 108 спутников группировки SpaceSail [1]."  # what is shown
 
 
 @pytest.fixture
@@ -55,7 +56,10 @@ def test_answer_streams_and_citations_become_buttons(
     chat, sources, box, turns = views[-1]
     assert box == ""
     (turn,) = turns
-    assert turn.done and not turn.error and turn.answer == ANSWER
+    # the default strategy (quote): the draft streams, the source sentence is the answer
+    assert turn.done and not turn.error and turn.answer == QUOTED and turn.kind is AnswerKind.QUOTED
+    assert turn.evidence and "108" in turn.evidence[0][0]
+    assert any("На орбите 108 спутников" in view[0] for view in views[:-1])  # the draft, live
     assert turn.first_token_s is not None and turn.total_s is not None
     assert 'data-state="done"' in chat
     assert '<button type="button" class="cite" data-turn="0" data-cite="1"' in chat
@@ -70,7 +74,7 @@ def test_the_extractive_fallback_replaces_the_draft_and_says_so(
     use_extractive_fallback(ui.pipeline)
     fake_generator.queue("На орбите 500 спутников [1].")
     chat, _, _, (turn,) = ask(ui, "Сколько спутников SpaceSail на орбите?")
-    assert turn.mode == "extractive-fallback" and "108" in turn.answer
+    assert turn.kind is AnswerKind.FALLBACK and "108" in turn.answer
     assert "500" not in turn.answer and "not supported by the passages" in chat
     assert '<button type="button" class="cite" data-turn="0" data-cite="1"' in chat
 
@@ -400,3 +404,14 @@ def test_settings_filters_reach_retrieval_and_a_bad_date_is_one_line(
     _, _, _, (turn,) = last(ui.ask(question, [], 5, "auto", None, "2025-13-01", "", ""))
     assert turn.done and turn.error.startswith("--since must be a date")
     assert len(turn.error.splitlines()) == 1
+
+
+def test_an_abstention_shows_the_nearest_evidence_and_what_is_not_stated() -> None:
+    near = Citation(2, "d.txt", "Title <b>", "c2", 0, 6, "Запуск состоялся весной.")
+    turn = Turn("q", "В источниках нет ответа.", abstained=True, done=True,
+                refusal=Refusal.NOT_STATED, missing="the date", citations=(near,))  # fmt: skip
+    html = render.turn_html(turn, 0)
+    assert "Nearest evidence" in html and "Title &lt;b&gt;" in html
+    assert '<button type="button" class="cite" data-turn="0" data-cite="2"' in html
+    assert "Not stated: the date." in html and "do not state what was asked" in html
+    assert turn.citation(2) == near  # clickable like a citation
