@@ -67,7 +67,10 @@ def test_human_ask_streams_answer_and_lists_sources(
     fake_pipeline.build([corpus])
     fake_generator.queue("На орбите 108 спутников [1].")
     out = run(fake_pipeline, "ask", "Сколько спутников SpaceSail?").output
-    assert out.startswith("На орбите 108 спутников [1].")
+    # the evidence sentence first (at once), then the draft as it streams
+    first, second = out.splitlines()[:2]
+    assert first.startswith("» «На орбите находится 108 спутников") and "(a.txt)" in first
+    assert second == "На орбите 108 спутников [1]."
     assert "Sources:" in out and "[1] Спутники SpaceSail (a.txt" in out
 
 
@@ -79,7 +82,7 @@ def test_human_ask_says_when_the_answer_is_the_extractive_fallback(
     fake_generator.queue("На орбите 500 спутников [1].")
     out = run(fake_pipeline, "ask", "Сколько спутников SpaceSail на орбите?").output
     draft, note = out.split("\n\nThe generated answer was not supported by the passages")
-    assert draft.strip() == "На орбите 500 спутников [1]."
+    assert draft.strip().endswith("\nНа орбите 500 спутников [1].")  # after the evidence
     assert "108 спутников" in note and "Sources:" in note
 
 

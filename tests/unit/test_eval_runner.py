@@ -31,7 +31,7 @@ GOLD = [
         "supports": [{"doc_id": "b.txt", "text": "Казахстанской стороной приняты 243 объекта."}],
     },
     {
-        "_id": "g3", "text": "Сколько спутников будет на орбите в 2040 году?", "lang": "ru",
+        "_id": "g3", "text": "Сколько спутников сейчас находится на орбите?", "lang": "ru",
         "type": "unanswerable", "answerable": False, "answer": "", "key_facts": [],
         "supports": [], "note": "out-of-corpus",
     },
@@ -98,7 +98,8 @@ def test_full_run_writes_both_reports_with_verdicts(
     md = (result.run_dir / "report.md").read_text("utf-8")
     assert "| KeyFactAccuracy |" in md and "## g2 · single · en · FALSE REFUSAL" in md
     # the default strategy's answer: the quoted source sentence
-    assert "**Answer:** На орбите находится 108 спутников группировки SpaceSail [1]." in md
+    shown = "108 спутников [1].\nНа орбите находится 108 спутников группировки SpaceSail [1]."
+    assert f"**Answer:** {shown}" in md
 
 
 def test_retrieval_only_never_touches_the_generator(
@@ -343,7 +344,7 @@ def test_a_quote_run_scores_the_quote_and_its_checked_draft_side_by_side(
     report = run_eval(pipe, EvalOptions(gold_path=gold, ids=("g1",), progress=False)).report
     (g1,) = (q["answer"] for q in report["questions"])
     assert g1["kind"] == "quoted" and g1["key_fact_match"]
-    assert g1["text"].startswith("На орбите находится 108 спутников")
+    assert g1["text"].startswith("108 спутников [1].\nНа орбите находится 108 спутников")
     assert not g1["variants"]["drafted"]["key_fact_match"]
     rows = {(r["policy"], r["threshold"]): r for r in curves.table(report, (0.0,))}
     assert rows[("generated, verified", 0.0)]["KeyFactAccuracy"] == 1.0

@@ -78,11 +78,17 @@ def test_model_refusal_becomes_a_plain_sentence(
 ) -> None:
     fake_pipeline.build([corpus])
     fake_generator.queue("NO_ANSWER")
-    answer = fake_pipeline.ask("Сколько спутников будет в 2030 году?")
+    answer = fake_pipeline.ask("Сколько спутников SpaceSail на орбите?")
     assert answer.abstained and answer.citations == () and answer.refusal == "model"
-    assert answer.answer == "В источниках нет ответа на этот вопрос."
+    assert answer.answer == "В источниках нет ответа на этот вопрос." and not answer.nearest
     fake_generator.queue("NO_ANSWER")
-    assert fake_pipeline.ask("How many satellites in 2030?").answer == "The sources do not say."
+    english = fake_pipeline.ask("How many SpaceSail satellites are in orbit?")
+    assert english.answer == "The sources do not say."
+    # a year no sentence states: refused before the model, with what the sources do say
+    answer = fake_pipeline.ask("Сколько спутников SpaceSail будет в 2030 году?")
+    assert answer.refusal == "not stated" and answer.missing == "2030"
+    assert answer.answer.startswith("В источниках нет ответа на этот вопрос. В них не сказано")
+    assert answer.nearest and "SpaceSail" in answer.nearest[0].text
 
 
 def test_weak_retrieval_abstains_without_calling_the_model(
@@ -124,7 +130,10 @@ def test_follow_up_is_rewritten_with_history(
     assert "Сколько спутников SpaceSail?" in fake_generator.seen[0][-1]["content"]
     # the default strategy (quote) shows the source sentence the checked draft rests on
     assert (
-        answer.answer == "К концу 2026 года их будет 324 [1]." and answer.kind is AnswerKind.QUOTED
+        answer.answer
+        == "На орбите находится 108 спутников группировки SpaceSail [1]. "
+        "К концу 2026 года их будет 324 [2]."  # with the sentence "их" refers to
+        and answer.kind is AnswerKind.QUOTED
     )
     assert answer.variant is not None and answer.variant.text == "В 2026 году [1]."
 

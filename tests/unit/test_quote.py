@@ -31,15 +31,16 @@ def test_the_answer_is_the_source_sentence_the_draft_rests_on(quote_pipeline: Pi
     events, done = _done(quote_pipeline, "Сколько спутников SpaceSail на орбите?")
     a = done.answer
     assert a.strategy == "quote" and a.kind is AnswerKind.QUOTED and not a.abstained
-    assert a.answer == "На орбите находится 108 спутников группировки SpaceSail [1]."
+    headline = "108 спутников [1].\n"  # the asked count first, the evidence beneath
+    assert a.answer == headline + "На орбите находится 108 спутников группировки SpaceSail [1]."
     (c,) = a.citations
     article = Path(quote_pipeline.document(c.doc_id).path).read_text(encoding="utf-8")
     # the citation is the sentence's exact span of the article text, not the passage's
     assert c.text == "На орбите находится 108 спутников группировки SpaceSail."
     assert c.end - c.start == len(c.text) and c.text in article
-    # the draft streamed first; the evidence and the quote followed; the draft is kept
+    # the evidence is shown before the model drafts; the draft streams, then the quote
     kinds = [type(e).__name__ for e in events]
-    assert kinds.index("Token") < kinds.index("Evidence") < len(kinds) - 1
+    assert kinds.index("Evidence") < kinds.index("Token") < len(kinds) - 1
     assert isinstance(events[kinds.index("Evidence")], Evidence)
     assert a.variant is not None and a.variant.text == "На орбите 108 спутников [1]."
     drafted = a.variant.checked
@@ -108,7 +109,7 @@ def test_english_answers_keep_the_draft_with_one_spelling_of_each_name(
         "Делегацию возглавил глава администрации Константин Бусыгин."
     ]
     assert a.kind is AnswerKind.QUOTED, (a.refusal, a.variant)
-    assert "Busygin (Бусыгин)" in a.answer and "Bussygin" not in a.answer
+    assert "Konstantin Busygin (Константин Бусыгин)" in a.answer and "Bussygin" not in a.answer
     # the draft's citation of the passage it read stays; its sentence is the evidence
     assert "Делегацию возглавил глава администрации" in a.citations[0].text
     assert a.variant is not None

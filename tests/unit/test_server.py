@@ -20,7 +20,7 @@ from tests.fakes import FakeGenerator
 Q = "Сколько спутников SpaceSail на орбите?"
 REPLY = "На орбите 108 спутников [1]."  # the fake model's draft
 # the default strategy's answer: the source sentence the checked draft rests on
-QUOTED = "На орбите находится 108 спутников группировки SpaceSail [1]."
+QUOTED = "108 спутников [1].\nНа орбите находится 108 спутников группировки SpaceSail [1]."
 
 
 @pytest.fixture
@@ -121,9 +121,10 @@ def test_chat_stream_is_sse_with_sources_in_the_final_chunk(
 
 def test_unanswerable_question_abstains(api: TestClient, fake_generator: FakeGenerator) -> None:
     fake_generator.queue("NO_ANSWER")
-    choice = chat(api, "Сколько спутников будет в 2030 году?").json()["choices"][0]
-    assert choice["abstained"] is True and choice["refusal"] == "model"
-    assert choice["sources"] == []
+    choice = chat(api, "Сколько спутников SpaceSail будет в 2030 году?").json()["choices"][0]
+    assert choice["abstained"] is True and choice["refusal"] == "not stated"
+    assert choice["missing"] == "2030"  # and the sources are the nearest stated fact
+    assert [s["doc_id"] for s in choice["sources"]] == ["a.txt"]
 
 
 def test_earlier_turns_become_the_follow_up_history(

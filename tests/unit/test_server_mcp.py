@@ -26,7 +26,7 @@ from tests.fakes import FakeGenerator
 
 TOOLS = {"search_articles", "ask", "list_articles", "get_passage"}
 # The default strategy's answer to the fake model's draft: the source sentence, verbatim
-QUOTED = "На орбите находится 108 спутников группировки SpaceSail [1]."
+QUOTED = "108 спутников [1].\nНа орбите находится 108 спутников группировки SpaceSail [1]."
 
 
 def _in_fresh_thread(run: Any, *args: Any) -> Any:

@@ -21,7 +21,8 @@ from ui.app import ChatUI, error_message, launch, safe_upload_name, store_upload
 from ui.render import Turn
 
 ANSWER = "На орбите 108 спутников [1]."  # the fake model's draft
-QUOTED = "На орбите находится 108 спутников группировки SpaceSail [1]."  # what is shown
+# what is shown: the asked count, then the evidence
+QUOTED = "108 спутников [1].\nНа орбите находится 108 спутников группировки SpaceSail [1]."
 
 
 @pytest.fixture
@@ -114,9 +115,15 @@ def test_no_answer_says_so_and_shows_what_was_found(
     chat, sources, _, turns = ask(ui, "Какая погода на Байконуре?")
     assert turns[0].abstained
     assert "В источниках нет ответа на этот вопрос." in chat
-    assert "Closest passages found instead" in chat and 'data-hit="0"' in chat
+    assert "Nearest evidence" in chat and 'data-cite="1"' in chat  # it opens the span
     assert "<table" in sources
-    assert turns[0].refusal == "model" and "Why: the model found no answer" in chat
+    assert turns[0].refusal == "not stated" and "do not state what was asked" in chat
+    assert "погода" in chat  # what is not stated, and the nearest stated fact
+    fake_generator.queue("NO_ANSWER")
+    _, _, _, turns = ask(ui, "Сколько спутников SpaceSail на орбите?")
+    assert turns[0].refusal == "model" and "Why: the model found no answer" in render.turn_html(
+        turns[0], 0
+    )
     # a name no passage mentions: refused before the model, and the reason says so
     _, _, _, turns = ask(ui, "Сколько спутников Starlink на орбите?")
     assert "Why: a name in the question appears in none" in render.turn_html(turns[0], 0)
