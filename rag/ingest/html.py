@@ -43,34 +43,67 @@ _IMPLIED = frozenset(
 )  # fmt: skip
 
 
+_FORMATTING = frozenset(
+    ("a", "b", "big", "code", "em", "font", "i", "nobr", "s", "small", "strike", "strong",
+     "tt", "u")
+)  # fmt: skip
+
+
+class _OpenElements:
+    """The parser's stack of open elements, roughly, in amortised O(1) per tag: an end
+    tag pops what it encloses, except a misnested formatting end tag ("<b><div></b>"),
+    which the parser answers by closing the <b> alone while the <div> stays open."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.depth = limit, 0  # depth: kept elements that are open
+        self.stack: list[tuple[int, str, bool]] = []  # (id, name, kept)
+        self.live: dict[str, list[int]] = {}  # name -> ids of its open elements, in order
+        self.dead: set[int] = set()  # closed by a misnested end tag, still in ``stack``
+        self.kept: dict[int, bool] = {}
+
+    def open(self, name: str) -> bool:
+        keep = self.depth < self.limit
+        eid = len(self.kept)
+        self.stack.append((eid, name, keep))
+        self.live.setdefault(name, []).append(eid)
+        self.kept[eid] = keep
+        self.depth += keep
+        return keep
+
+    def close(self, name: str) -> bool | None:
+        """Whether the element an end tag closes was kept (None: it closes nothing)."""
+        ids = self.live.get(name)
+        if not ids:
+            return None
+        if name in _FORMATTING and self.stack[-1][0] != ids[-1]:
+            eid = ids.pop()
+            self.dead.add(eid)
+            self.depth -= self.kept[eid]
+            return self.kept[eid]
+        while True:  # each element is popped once: linear over the page
+            eid, popped, keep = self.stack.pop()
+            if eid in self.dead:
+                self.dead.discard(eid)
+                continue
+            self.live[popped].pop()
+            self.depth -= keep
+            if popped == name:
+                return keep
+
+
 def cap_depth(html: str, limit: int = MAX_DEPTH) -> str:
     """``html`` without the tags that would open an element deeper than ``limit`` (and
-    their end tags); unchanged for any page that nests less deep. One pass over the
-    tags, following the parser's stack roughly (an end tag closes what it encloses)."""
+    their end tags); unchanged for any page that nests less deep."""
     if html.count("<") <= limit:
         return html
-    out, pos, depth = [], 0, 0
-    stack: list[tuple[str, bool]] = []
-    open_count: dict[str, int] = {}
+    out, pos = [], 0
+    elements = _OpenElements(limit)
     for m in _TAG.finditer(html):
         name = m.group(2).lower()
         if name in _VOID or name in _IMPLIED:
             continue
-        if not m.group(1):
-            keep = depth < limit
-            stack.append((name, keep))
-            open_count[name] = open_count.get(name, 0) + 1
-            depth += keep
-        elif open_count.get(name):
-            while True:  # each element is popped once: linear over the page
-                popped, keep = stack.pop()
-                open_count[popped] -= 1
-                depth -= keep
-                if popped == name:
-                    break
-        else:
-            continue  # an end tag with nothing to close: the parser ignores it too
-        if not keep:
+        keep = elements.close(name) if m.group(1) else elements.open(name)
+        if keep is False:
             out.append(html[pos : m.start()])
             pos = m.end()
     return "".join([*out, html[pos:]]) if out else html
