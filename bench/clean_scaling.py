@@ -10,8 +10,9 @@ count. The run fails (exit 1) when a step grows superlinearly: the time at four
 times the size above ``BOUND`` times the time at the size (timings under
 ``FLOOR`` seconds are raised to it, as timer noise).
 
-    python bench/clean_scaling.py              # 0.25 .. 4 MB
-    python bench/clean_scaling.py --max-mb 1   # quicker
+    python bench/clean_scaling.py              # 0.25 .. 2 MB, about a minute
+    python bench/clean_scaling.py --max-mb 4   # 0.25 .. 4 MB
+    python bench/clean_scaling.py --case "md **a "   # one case
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ def _repeat(unit: str, size: int, head: str = "", tail: str = "") -> str:
     return head + unit * n + tail
 
 
+def _paragraphs(size: int, head: str = "") -> str:
+    """Article paragraphs, each a little different (repeats in a row are dropped)."""
+    n = max(1, size // len((_PARA + "\n\n").encode()))
+    return head + "".join(f"{i}. {_PARA}\n\n" for i in range(n))
+
+
 def _nested(open_tag: str, close_tag: str, inner: str, size: int) -> str:
     depth = max(1, size // (len(open_tag) + len(close_tag)))
     return "<html><body>" + open_tag * depth + inner + close_tag * depth + "</body></html>"
@@ -50,7 +57,7 @@ def _nested(open_tag: str, close_tag: str, inner: str, size: int) -> str:
 # name -> (file suffix, text of about ``size`` bytes)
 CASES: dict[str, tuple[str, Callable[[int], str]]] = {
     "initials А. А. А.": (".txt", lambda n: _repeat("А. ", n)),
-    "prose paragraphs": (".txt", lambda n: _repeat(_PARA + "\n\n", n, "Заголовок новости\n\n")),
+    "prose paragraphs": (".txt", lambda n: _paragraphs(n, "Заголовок новости\n\n")),
     "one long line": (".txt", lambda n: _repeat("слово ", n, "Заголовок новости\n\n")),
     "dots ....": (".txt", lambda n: _repeat(".", n, "Заголовок новости\n\n")),
     "punct !?… runs": (".txt", lambda n: _repeat("!?…» ", n, "Заголовок новости\n\n")),
@@ -81,7 +88,7 @@ CASES: dict[str, tuple[str, Callable[[int], str]]] = {
     "md [[[ ![a]( ": (".md", lambda n: _repeat("[[ ![a]( [b][ <http://x ", n, "# Т\n\n")),
     "md heading spaces": (".md", lambda n: "# a" + " " * max(1, n - 5) + "b"),
     "md front matter": (".md", lambda n: "---\ntitle: a" + " " * max(1, n - 30) + "b\n---\nx"),
-    "cp1251 + utf-8": (".txt", lambda n: _repeat(_PARA + "\n\n", n)),  # see _bytes
+    "cp1251 + utf-8": (".txt", lambda n: _paragraphs(n * 9 // 5)),  # 1 byte a letter: _bytes
 }
 
 
@@ -132,8 +139,20 @@ def _time_case(name: str, size: int, folder: Path) -> list[Row]:
     return rows
 
 
+def _best_of(name: str, sizes: list[int], folder: Path, runs: int) -> list[Row]:
+    """Each step's least time over ``runs`` runs at each size."""
+    best: dict[tuple[str, int], Row] = {}
+    for _ in range(runs):
+        for size in sizes:
+            for row in _time_case(name, size, folder):
+                old = best.get((row.step, size))
+                best[row.step, size] = row if old is None or row.seconds < old.seconds else old
+    return sorted(best.values(), key=lambda r: (r.size, "clean load chunk".index(r.step)))
+
+
 def _sizes(max_mb: float) -> list[int]:
-    sizes, size = [], int(max_mb * MB)
+    sizes: list[int] = []
+    size = int(max_mb * MB)
     while size >= MB // 4 and len(sizes) < 5:
         sizes.append(size)
         size //= 2
@@ -174,7 +193,7 @@ def _table(rows: list[Row]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--max-mb", type=float, default=4.0, help="largest file (MB)")
+    parser.add_argument("--max-mb", type=float, default=2.0, help="largest file (MB)")
     parser.add_argument("--case", action="append", help="only these cases (by name)")
     args = parser.parse_args(argv)
     names = args.case or list(CASES)
@@ -183,8 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         _time_case(names[0], 1024, Path(tmp))  # imports (langchain, selectolax) untimed
         for name in names:
-            for size in _sizes(args.max_mb):
-                rows += _time_case(name, size, Path(tmp))
+            rows += _best_of(name, _sizes(args.max_mb), Path(tmp), 1)
+        failures = _check(rows)
+        for name in {line.split(" / ")[0] for line in failures}:  # timer noise? twice more
+            rows = [r for r in rows if r.case != name] + _best_of(
+                name, _sizes(args.max_mb), Path(tmp), 3
+            )
     print(_table(rows))
     failures = _check(rows)
     print(f"\n{len(names)} cases, {time.perf_counter() - started:.1f} s wall")
