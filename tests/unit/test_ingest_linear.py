@@ -126,3 +126,31 @@ def test_depth_cap_bounds_nesting_and_keeps_the_text(unit: str, closing: str) ->
     assert capped.count("<div>") <= MAX_DEPTH < html.count("<div>")
     assert capped.count("x") == html.count("x") and "Главный текст." in capped
     assert "Главный текст." in extract_html(html)[1]
+
+
+SPEC_SENTENCE_START = re.compile(r"(?:(?<=[.!?…])(?<!\b\w\.)\s+|\n\s*)(?=\S)")
+
+
+def _spec_sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    spans, cursor = [], start
+    for match in SPEC_SENTENCE_START.finditer(text, start, end):
+        if text[cursor : match.start()].strip():
+            spans.append((cursor, match.start()))
+        cursor = match.end()
+    if text[cursor:end].strip():
+        spans.append((cursor, len(text[:end].rstrip())))
+    return spans
+
+
+def test_sentence_spans_match_their_regular_expression() -> None:
+    from rag.ingest.chunk import sentence_spans
+
+    rng = random.Random(4)
+    pieces = ["a", "Б", ".", "!", " ", "\n", "\t", "Т.", "…", "  \n"]
+    for _ in range(5_000):
+        text = "".join(rng.choices(pieces, k=rng.randint(0, 25)))
+        start = rng.randint(0, len(text))
+        end = rng.randint(start, len(text))
+        assert sentence_spans(text, start, end) == _spec_sentence_spans(text, start, end)
+    text = "Начало. Конец." + "\n " * 50_000  # trailing whitespace: was quadratic
+    assert sentence_spans(text) == [(0, 7), (8, 14)]
