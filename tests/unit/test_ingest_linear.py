@@ -154,3 +154,10 @@ def test_sentence_spans_match_their_regular_expression() -> None:
         assert sentence_spans(text, start, end) == _spec_sentence_spans(text, start, end)
     text = "Начало. Конец." + "\n " * 50_000  # trailing whitespace: was quadratic
     assert sentence_spans(text) == [(0, 7), (8, 14)]
+
+
+def test_front_matter_values_lose_trailing_spaces_only() -> None:
+    from rag.ingest.load import _front_matter
+
+    text = "---\ntitle: «Союз» на старте" + " " * 20_000 + "\nsource: 'ТАСС' \n---\nТекст."
+    assert _front_matter(text) == {"title": "«Союз» на старте", "source": "ТАСС"}
