@@ -191,6 +191,24 @@ def _table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def _summary(rows: list[Row]) -> str:
+    """One line a case: its worst growth per 4x size (CPU time above FLOOR) and rate."""
+    lines = [f"{'case':22} {'worst t(4x)/t(x)':>17} {'step':6} {'MB/s at largest':>16}"]
+    for case in dict.fromkeys(r.case for r in rows):
+        mine = [r for r in rows if r.case == case]
+        growth = [
+            (max(b.seconds, FLOOR) / max(a.seconds, FLOOR), a.step)
+            for a in mine
+            for b in mine
+            if b.step == a.step and 3.5 * a.size <= b.size <= 4.5 * a.size
+        ]
+        worst, step = max(growth, default=(float("nan"), "-"))
+        largest = max(r.size for r in mine)
+        rate = min(r.size / MB / max(r.seconds, 1e-6) for r in mine if r.size == largest)
+        lines.append(f"{case:22} {worst:17.2f} {step:6} {rate:16.1f}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--max-mb", type=float, default=2.0, help="largest file (MB)")
@@ -209,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
                 name, _sizes(args.max_mb), Path(tmp), 3
             )
     print(_table(rows))
+    print()
+    print(_summary(rows))
     failures = _check(rows)
     print(f"\n{len(names)} cases, {time.perf_counter() - started:.1f} s wall")
     for line in failures:
