@@ -67,13 +67,8 @@ class SharedEmbedder(Embedder):
         self._get, self._lock, self._batch = get, lock, max(1, batch)
         self.model_id, self.dimension = model_id, dimension
 
-    def encode(
-        self,
-        texts: Sequence[str],
-        kind: Kind,
-        titles: Sequence[str] | None = None,
-        progress: bool = False,
-    ) -> np.ndarray:
+    def encode(self, texts: Sequence[str], kind: Kind, titles: Sequence[str] | None = None,
+               progress: bool = False) -> np.ndarray:  # fmt: skip
         parts = []
         for lo in range(0, len(texts), self._batch):
             hi = lo + self._batch

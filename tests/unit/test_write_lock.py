@@ -20,6 +20,7 @@ WAIT = 10.0  # seconds: far above what any step here takes; only a deadlock reac
 def _blocking_chunk(pipeline: Pipeline) -> tuple[threading.Event, threading.Event]:
     """Make the pipeline's chunking wait for ``release`` (after setting ``entered``)."""
     entered, release = threading.Event(), threading.Event()
+    release.set()  # not yet: the first build goes through
     chunk = pipeline.chunk
 
     def slow(document: Document) -> list[Chunk]:
@@ -29,6 +30,19 @@ def _blocking_chunk(pipeline: Pipeline) -> tuple[threading.Event, threading.Even
 
     pipeline.chunk = slow  # type: ignore[method-assign]
     return entered, release
+
+
+def _blocked_add(
+    pipeline: Pipeline, corpus: Path, article: Path
+) -> tuple[threading.Thread, list[Any], threading.Event]:
+    """The corpus built, then an add of ``article`` started in a thread and held inside
+    its chunking until the returned event is set."""
+    entered, release = _blocking_chunk(pipeline)
+    pipeline.build([corpus])
+    release.clear()
+    thread, out = _in_thread(pipeline.add, [article])
+    assert entered.wait(WAIT)
+    return thread, out, release
 
 
 def _in_thread(fn: Any, *args: Any) -> tuple[threading.Thread, list[Any]]:
@@ -48,12 +62,8 @@ def _article(folder: Path, name: str, body: str) -> Path:
 def test_questions_are_answered_while_an_add_prepares(
     fake_pipeline: Pipeline, corpus: Path, tmp_path: Path
 ) -> None:
-    fake_pipeline.build([corpus])
-    entered, release = _blocking_chunk(fake_pipeline)
     new = _article(tmp_path / "up", "c.txt", "Ракета «Союз» стартовала с космодрома Байконур.")
-    writer, report = _in_thread(fake_pipeline.add, [new])
-    assert entered.wait(WAIT)
-
+    writer, report, release = _blocked_add(fake_pipeline, corpus, new)
     searcher, hits = _in_thread(fake_pipeline.search, "спутники SpaceSail")
     searcher.join(WAIT)
     blocked = searcher.is_alive()
@@ -69,12 +79,9 @@ def test_questions_are_answered_while_an_add_prepares(
 def test_two_concurrent_writers_are_serialised(
     fake_pipeline: Pipeline, corpus: Path, tmp_path: Path
 ) -> None:
-    fake_pipeline.build([corpus])
-    entered, release = _blocking_chunk(fake_pipeline)
     first = _article(tmp_path / "one", "c.txt", "Первый текст про ракету «Союз».")
     second = _article(tmp_path / "two", "d.txt", "Второй текст про станцию «Мир».")
-    t1, r1 = _in_thread(fake_pipeline.add, [first])
-    assert entered.wait(WAIT)
+    t1, r1, release = _blocked_add(fake_pipeline, corpus, first)
     t2, r2 = _in_thread(fake_pipeline.add, [second])
     t2.join(0.3)
     assert t2.is_alive(), "the second write did not wait for the first"
