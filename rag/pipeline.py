@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from rag.config import Config
 from rag.embed import Embedder, make_embedder
+from rag.embed.base import SharedEmbedder
 from rag.errors import BadInputError
 from rag.generate import citations, prompts
 from rag.generate.base import Generator, Message
@@ -60,6 +61,7 @@ class Pipeline:
         self._generator = generator
         self._index: IndexData | None = None
         self.lock = threading.RLock()  # llama.cpp and the index are not re-entrant
+        self._write_lock = threading.Lock()  # one index write at a time (see _write)
         self._prefilled: str | None = None  # which fixed prompt prefix the KV cache holds
         self._filter_cache: tuple[IndexData, SearchFilters, Any] | None = None
 
@@ -147,17 +149,29 @@ class Pipeline:
         return self._write(lambda w: w.compact())
 
     def _write(self, op: Callable[[IndexWriter], _T], engine: BuildEngine | None = None) -> _T:
-        """Run a write; a loaded index is then re-read, reusing its unchanged segments."""
-        with self.lock:
+        """Run a write; a loaded index is then re-read, reusing its unchanged segments.
+
+        The expensive part (reading, cleaning, chunking, embedding, writing the
+        segment) runs outside ``lock``, while questions are answered from the loaded
+        index; the embedder takes ``lock`` per batch, and ``lock`` is held only to swap
+        in the index the write committed. Writes queue on ``_write_lock`` here (and
+        across processes on the index's file lock), so the loaded index they start
+        from is the one the previous write left.
+        """
+        with self._write_lock:
+            e = self.config.embedding
+            embedder = SharedEmbedder(
+                lambda: self.embedder, self.lock, e.model_id, e.dimension, 4 * e.batch_size
+            )
             writer = IndexWriter(
-                self.config, self.settings, lambda: self.embedder, self.chunk, self._index, engine
+                self.config, self.settings, lambda: embedder, self.chunk, self._index, engine
             )
             result = op(writer)
-            self._index = writer.loaded
-            if self._index is not None:
-                self._index = store.load(
-                    self.config.index_dir, self.settings, self._index, writer.written
-                )
+            loaded = writer.loaded
+            if loaded is not None:
+                loaded = store.load(self.config.index_dir, self.settings, loaded, writer.written)
+            with self.lock:
+                self._index = loaded
         return result
 
     def chunk(self, document: Document) -> list[Chunk]:

@@ -106,26 +106,41 @@ _INJECTION = re.compile(
     re.IGNORECASE,
 )
 _FENCE = re.compile(r"</?\s*passages\s*>", re.IGNORECASE)
-_BRACKET_NUMBER = re.compile(r"\[(\d{1,3})\]")
+_ANSWER_MARKER = re.compile(re.escape(NO_ANSWER), re.IGNORECASE)
+
+
+def _visible(text: str) -> str:
+    """``text`` as the rules read it: without zero-width and other invisible characters
+    ("ig\u200bnore", "[\u200b1]"), which would hide words and markers from them."""
+    from rag.ingest.invisible import strip_invisible
+
+    return strip_invisible(text)
 
 
 def speaks_to_the_model(text: str) -> bool:
     """True for text that instructs the model or fakes the prompt's structure ("ignore
     the previous instructions", "</passages>"): never an answer to quote."""
+    text = _visible(text)
     return bool(_INJECTION.search(text) or _FENCE.search(text))
 
 
 def without_markers(text: str) -> str:
-    """Citation-like markers of an article ("[7]") as plain text ("(7)"), so that a
-    quoted sentence cites only what the answer cites."""
-    return _BRACKET_NUMBER.sub(r"(\1)", text)
+    """An article's own markers made plain text: every form the citation parser reads
+    ("[7]", "[1, 2]", "[ 3 ]", "[источник 9]", "[Passage 0]") in parentheses ("(7)"),
+    and the refusal marker ``NO_ANSWER`` as two words, so that a quoted sentence
+    cites only what the answer cites and never reads as a refusal."""
+    from rag.generate.citations import CITATION  # citations imports this module
+
+    text = CITATION.sub(lambda m: f"({m.group(0)[1:-1]})", _visible(text))
+    return _ANSWER_MARKER.sub(lambda m: m.group(0).replace("_", " "), text)
 
 
 def quote_passage(text: str) -> str:
-    """A passage as the model should read it: data, with no instructions and no
-    citation markers of its own (a fake "[7]" in an article becomes "(7)")."""
+    """A passage as the model should read it: data, with no instructions, no invisible
+    characters and no markers of its own (a fake "[7]" in an article becomes "(7)")."""
     from rag.ingest.chunk import sentence_spans
 
+    text = _visible(text)
     out, cursor = [], 0
     for start, end in sentence_spans(text):
         sentence = text[start:end]
@@ -133,8 +148,7 @@ def quote_passage(text: str) -> str:
         out.append("[…]" if _INJECTION.search(sentence) else sentence)
         cursor = end
     out.append(text[cursor:])
-    quoted = _FENCE.sub(" ", "".join(out))
-    return _BRACKET_NUMBER.sub(r"(\1)", quoted)
+    return without_markers(_FENCE.sub(" ", "".join(out)))
 
 
 def answer_messages(

@@ -93,14 +93,17 @@ _SENTENCE_START = re.compile(r"(?:(?<=[.!?…])(?<!\b\w\.)\s+|\n\s*)(?=\S)")
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """(start, end) of each sentence of ``text[start:end]``, whitespace trimmed."""
     end = len(text) if end is None else end
+    # No sentence starts in trailing whitespace; searching it would try each of its
+    # newlines against the whole run (quadratic in a run of "\n \n \n").
+    stop = max(start, len(text[:end].rstrip()))
     spans = []
     cursor = start
-    for match in _SENTENCE_START.finditer(text, start, end):
+    for match in _SENTENCE_START.finditer(text, start, stop):
         if text[cursor : match.start()].strip():
             spans.append((cursor, match.start()))
         cursor = match.end()
     if text[cursor:end].strip():
-        spans.append((cursor, len(text[:end].rstrip())))
+        spans.append((cursor, stop))
     return spans
 
 
