@@ -9,6 +9,11 @@ is chosen on k-1 folds (lowest false refusal at hallucination <= the target, els
 the best sum) and scored on the held-out fold.
 
     python eval/evidence_probe.py [--nearmiss eval/gold/nearmiss.jsonl] [--folds 5]
+    python eval/evidence_probe.py --retrieve   # the real retrieval and packing
+
+With ``--retrieve`` every question is asked of the eval index with the real
+embedder (no LLM): the windows checked are the sentences of the passages the model
+would read, as in ``rag ask``; that is the gate's own operating data.
 """
 
 from __future__ import annotations
@@ -43,12 +48,33 @@ def corpus() -> dict[str, list[Hit]]:
     return out
 
 
+def packer():  # type: ignore[no-untyped-def]
+    """question -> the sentences of the passages the model would read (eval index)."""
+    from rag.config import load_config
+    from rag.eval.runner import eval_pipeline
+    from rag.generate import answerable
+    from rag.generate.quote import passage_sentences
+    from rag.pipeline import Pipeline
+    from rag.retrieve import context
+
+    pipe, _ = eval_pipeline(Pipeline(load_config(None)))
+    g = pipe.config.generation
+
+    def pool(question: str) -> list[Hit]:
+        hits = pipe.search(question)
+        evidence = answerable.finder(question)
+        passages = context.pack(question, hits, g.context_budget_tokens, g.trim_context, evidence)
+        return [h for _, h in passage_sentences(passages)]
+
+    return pool
+
+
 def best_coverage(c: C.Constraints, sentences: list[Hit]) -> float:
     """The highest qualifier coverage among windows that meet every strict constraint
     (-1 when none does): a window is evidence at threshold t iff this >= t."""
     best = -1.0
-    for group, context in E.windows(sentences):
-        v = E.check(c, " ".join(h.chunk.text for h in group), group[-1].chunk.title, context)
+    for cand in E.windows(sentences):
+        v = cand.check(c)
         if not v.unmet and v.adds and len(v.answers) == len(c.types):
             best = max(best, v.coverage)
     return best
@@ -60,21 +86,27 @@ def main() -> None:
     ap.add_argument("--nearmiss", default=str(ROOT / "eval/gold/nearmiss.jsonl"))
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--target", type=float, default=0.10)
+    ap.add_argument("--retrieve", action="store_true", help="real retrieval and packing")
     args = ap.parse_args()
     docs = corpus()
     everything = [h for hits in docs.values() for h in hits]
+    packed = packer() if args.retrieve else None
     rows = []
     files = [args.gold] + ([args.nearmiss] if Path(args.nearmiss).exists() else [])
     for f in files:
         for line in open(f, encoding="utf-8"):
             q = json.loads(line)
-            c = C.parse(q.get("text") or q["question"])
-            if q.get("answerable", True):
-                doc = q["supports"][0]["doc_id"].split("/")[-1]
-                rows.append(("answerable", q.get("_id"), best_coverage(c, docs[doc])))
+            text = q.get("text") or q["question"]
+            c = C.parse(text)
+            kind = "answerable" if q.get("answerable", True) else "unanswerable"
+            kind = "nearmiss" if kind == "unanswerable" and f == args.nearmiss else kind
+            if packed is not None:
+                pool = packed(text)
+            elif kind == "answerable":
+                pool = docs[q["supports"][0]["doc_id"].split("/")[-1]]
             else:
-                kind = "nearmiss" if f == args.nearmiss else "unanswerable"
-                rows.append((kind, q.get("_id"), best_coverage(c, everything)))
+                pool = everything
+            rows.append((kind, q.get("_id"), best_coverage(c, pool)))
     report(rows, args.folds, args.target)
 
 

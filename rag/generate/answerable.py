@@ -17,8 +17,8 @@ sentence:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 from rag.generate import constraints as C
 from rag.generate import evidence as E
@@ -48,19 +48,20 @@ def holds(c: C.Constraints, found: Sequence[Hit], pool: Sequence[Hit] = ()) -> b
     if not found:
         return False
     key = [(h.chunk.doc_id, h.chunk.start) for h in found]
-    context = next((ctx for group, ctx in E.windows(pool)
-                    if [(h.chunk.doc_id, h.chunk.start) for h in group] == key), "")  # fmt: skip
+    for cand in E.windows(pool):
+        if [(h.chunk.doc_id, h.chunk.start) for h in cand.sentences] == key:
+            return cand.check(c).ok(c)
     text = " ".join(h.chunk.text for h in found)
-    return E.check(c, text, found[-1].chunk.title, context).ok(c)
+    return E.check(c, text, found[-1].chunk.title).ok(c)
 
 
 def replacement(c: C.Constraints, draft: str, sentences: Sequence[Hit]) -> tuple[Hit, ...]:
     """A window of ``sentences`` that satisfies the question and states the draft's
     content (the best-covering one), or () when there is none."""
     best: tuple[float, tuple[Hit, ...]] = (0.0, ())
-    for group, context in E.windows(sentences):
-        text = " ".join(h.chunk.text for h in group)
-        if not E.check(c, text, group[-1].chunk.title, context).ok(c):
+    for cand in E.windows(sentences):
+        group, text = cand.sentences, cand.text
+        if not cand.check(c).ok(c):
             continue
         score = _covers(draft, text) - 0.05 * (len(group) - 1)
         if score >= DRAFT_COVERAGE and score > best[0]:
@@ -78,9 +79,9 @@ def nearest(c: C.Constraints, sentences: Sequence[Hit], language: str,
         text = " ".join(h.chunk.text for h in prefer)
         v = E.check(c, text, prefer[-1].chunk.title)
         candidates.append((v.score(c) + 1.0, tuple(prefer), v))
-    for group, context in E.windows(sentences):
-        v = E.check(c, " ".join(h.chunk.text for h in group), group[-1].chunk.title, context)
-        candidates.append((v.score(c) - 0.1 * (len(group) - 1), group, v))
+    for cand in E.windows(sentences):
+        v = cand.check(c)
+        candidates.append((v.score(c) - 0.1 * (len(cand.sentences) - 1), cand.sentences, v))
     named = [x for x in candidates if not any(t.kind == "name" for t in x[2].unmet)]
     if not named or not c.names and not c.numbers and not c.qualifiers:
         return None
@@ -88,6 +89,25 @@ def nearest(c: C.Constraints, sentences: Sequence[Hit], language: str,
     if verdict.ok(c):
         return None  # it states what was asked: nothing to name as missing
     return Nearest(group, E.missing(c, verdict, language))
+
+
+def finder(question: str) -> Callable[[Hit], Hit | None]:
+    """hit -> the window of its text that states what ``question`` asks (its exact
+    span, as a passage the model may read), or None: for packing the context."""
+    from rag.generate.quote import passage_sentences
+
+    c = C.parse(question)
+
+    def window(hit: Hit) -> Hit | None:
+        best, _ = E.search(c, [h for _, h in passage_sentences([hit])])
+        if best is None:
+            return None
+        first, last = best.sentences[0].chunk, best.sentences[-1].chunk
+        a, b = first.start - hit.chunk.start, last.end - hit.chunk.start
+        chunk = replace(hit.chunk, text=hit.chunk.text[a:b], start=first.start, end=last.end)
+        return Hit(chunk, hit.score)
+
+    return window
 
 
 REFUSAL_TEXT = {

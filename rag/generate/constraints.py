@@ -70,8 +70,8 @@ _VAGUE = frozenset(
     """быть являться стать становиться иметь называть называться составлять составить
     делать сделать происходить произойти получить получать также весь свой этот тот такой
     который сам какой каков каковой год число количество дата время
-    be is are was were have has had become called name named do does did get got year
-    number date time""".split()
+    раз be is are was were have has had become called name named do does did get got year
+    number date time times""".split()
 )
 
 NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)?")
@@ -306,9 +306,12 @@ def _focus(question: str, types: tuple[str, ...], qualifiers: dict[str, Term]) -
         return lemma(m.group(1))
     if types[0] != NUMBER:
         return None  # "Кто возглавлял" is said "во главе с", "председатель": paraphrased
-    words = [t.text for t in qualifiers.values()]
-    chosen = next((w for w in words if _pos(w) in _VERBAL), None)
-    return lemma(chosen) if chosen else None
+    verbs = [lemma(t.text) for t in qualifiers.values() if _pos(t.text) in _VERBAL]
+    return next((v for v in verbs if v in _MEASURE_VERBS), None)
+
+
+# Verbs that say what a number measures ("Сколько стоит", "весил", "длился").
+_MEASURE_VERBS = frozenset("стоить весить обойтись обходиться длиться продлиться продолжаться".split())
 
 
 @lru_cache(maxsize=1)

@@ -146,7 +146,7 @@ def _one_word(key: str, raw: str, window: Window, local: bool) -> bool:
         flat = raw.replace("-", "")
         return any(w.replace("-", "") == flat for w in (*window.words, *window.title_words))
     pool = window.lemmas | window.title_lemmas
-    if local:
+    if local:  # a code ("ТМА-18М") in the window or the title only
         pool = window.lemmas | {C.lemma(w) for w in _words(window.title)}
     return key in pool or raw in window.words or _prefix_match(key, pool)
 
@@ -160,7 +160,7 @@ def states_name(term: C.Term, window: Window, cross_script: bool) -> bool:
     if cross_script:
         hits = [_prefix_match(_fold(r), window.latin_words, 4) for r in raws]
     else:
-        hits = [_one_word(C.lemma(r), r, window, term.label == "PER") for r in raws]
+        hits = [_one_word(C.lemma(r), r, window, False) for r in raws]
     coded = [h for h, r in zip(hits, raws, strict=True) if any(c.isdigit() for c in r)]
     if coded and not all(coded):
         return False  # "Союз ТМА-18М" is not "Союз ТМ-19": the code must be there
@@ -264,16 +264,26 @@ def answered_types(c: C.Constraints, window: Window) -> tuple[str, ...]:
     return tuple(out)
 
 
-def check(c: C.Constraints, text: str, title: str = "", context: str = "") -> Verdict:
-    """``text`` (a sentence or two) against the question's constraints."""
+def check(c: C.Constraints, text: str, title: str = "", context: str = "",
+          article: str = "") -> Verdict:  # fmt: skip
+    """``text`` (a sentence or two) against the question's constraints; ``article``:
+    the text of its article that the passages show."""
     window = Window(text, title, context)
     cross = c.language == "en" and detect_language(text) == "ru"
     names = [t for t in c.names if not states_name(t, window, cross)]
-    if cross and 2 * len(names) <= len(c.names):
+    if cross:
         # English names of Russian things are often translations ("International
-        # Astronautical Congress"), not transliterations: half of them must be found,
-        # and every name with digits.
-        names = [t for t in names if any(ch.isdigit() for ch in t.text)]
+        # Astronautical Congress", "Dane"), not transliterations: only a code must be
+        # found ("TMA-18M"); the others count with the qualifiers.
+        soft = [t for t in names if not any(ch.isdigit() for ch in t.text)]
+    else:
+        # A place the question names is often the setting the sentence takes as known
+        # ("в Казахстане", "в Пекине"): when its article names it, it counts with the
+        # qualifiers (unless it is the question's only name).
+        setting = Window(article) if article else None
+        soft = [t for t in names if t.label == "LOC" and len(c.names) > 1
+                and setting is not None and states_name(t, setting, False)]  # fmt: skip
+    names = [t for t in names if t not in soft]
     lacking = [t for t in c.numbers if not states_number(t, window)]
     unmet = tuple(names + lacking)
     years = set(C.YEAR_RE.findall(window.text))
@@ -283,10 +293,12 @@ def check(c: C.Constraints, text: str, title: str = "", context: str = "") -> Ve
         if not states_qualifier(focus, window):
             unmet += (focus,)
     if cross:  # qualifiers are words: they cannot be compared across languages here
-        missed: tuple[C.Term, ...] = ()
+        missed: tuple[C.Term, ...] = tuple(soft)
+        total = len(c.names)
     else:
-        missed = tuple(t for t in c.qualifiers if not states_qualifier(t, window))
-    coverage = 1.0 - len(missed) / len(c.qualifiers) if c.qualifiers else 1.0
+        missed = tuple(t for t in c.qualifiers if not states_qualifier(t, window)) + tuple(soft)
+        total = len(c.qualifiers) + sum(1 for t in c.names if t.label == "LOC")
+    coverage = 1.0 - len(missed) / total if total else 1.0
     asked = set(C.lemmas(c.question))
     adds = bool(cross or (window.lemmas - asked - C._stop()) or window.numbers)
     return Verdict(unmet, missed, coverage, answered_types(c, window), adds, near)
@@ -311,11 +323,30 @@ def _follows(prev: Hit, hit: Hit) -> bool:
     return prev.chunk.doc_id == hit.chunk.doc_id and 0 <= hit.chunk.start - prev.chunk.end <= 3
 
 
-def windows(sentences: Sequence[Hit]) -> list[tuple[tuple[Hit, ...], str]]:
-    """(window, context) for each sentence alone and with the one before it in the
-    same text (a pronoun's antecedent, a list's lead-in); the context is the up to
-    CONTEXT sentences just before the window."""
-    out: list[tuple[tuple[Hit, ...], str]] = []
+@dataclass(frozen=True)
+class Candidate:
+    """A window of sentences, the sentences just before it, and the rest of its
+    article the passages show (where a place the question names may be set)."""
+
+    sentences: tuple[Hit, ...]
+    context: str
+    article: str
+
+    @property
+    def text(self) -> str:
+        return " ".join(h.chunk.text for h in self.sentences)
+
+    def check(self, c: C.Constraints) -> Verdict:
+        return check(c, self.text, self.sentences[-1].chunk.title, self.context, self.article)
+
+
+def windows(sentences: Sequence[Hit]) -> list[Candidate]:
+    """Each sentence alone and with the one before it in the same text (a pronoun's
+    antecedent, a list's lead-in), with the up to CONTEXT sentences just before it."""
+    articles: dict[str, list[str]] = {}
+    for h in sentences:
+        articles.setdefault(h.chunk.doc_id, []).append(h.chunk.text)
+    out: list[Candidate] = []
     for i, hit in enumerate(sentences):
         run = [hit]
         for j in range(i - 1, max(-1, i - 2 - CONTEXT), -1):
@@ -323,9 +354,10 @@ def windows(sentences: Sequence[Hit]) -> list[tuple[tuple[Hit, ...], str]]:
                 break
             run.insert(0, sentences[j])
         before = [h.chunk.text for h in run[:-1]]
-        out.append(((hit,), " ".join(before[-CONTEXT:])))
+        article = " ".join(articles[hit.chunk.doc_id])
+        out.append(Candidate((hit,), " ".join(before[-CONTEXT:]), article))
         if len(run) > 1:
-            out.append(((run[-2], hit), " ".join(before[:-1][-CONTEXT:])))
+            out.append(Candidate((run[-2], hit), " ".join(before[:-1][-CONTEXT:]), article))
     return out
 
 
@@ -335,9 +367,9 @@ def search(c: C.Constraints, sentences: Sequence[Hit], min_coverage: float = MIN
     is None when no window satisfies the question; the second when none comes close."""
     best: Found | None = None
     nearest: Found | None = None
-    for group, context in windows(sentences):
-        text = " ".join(h.chunk.text for h in group)
-        found = Found(group, check(c, text, group[-1].chunk.title, context))
+    for cand in windows(sentences):
+        group = cand.sentences
+        found = Found(group, cand.check(c))
         key = found.verdict.score(c) - 0.1 * (len(group) - 1)
         if found.verdict.ok(c, min_coverage):
             if best is None or key > best.verdict.score(c) - 0.1 * (len(best.sentences) - 1):
