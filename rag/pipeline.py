@@ -49,6 +49,7 @@ class Pipeline:
         self.lock = threading.RLock()  # llama.cpp and the index are not re-entrant
         self._prefilled: str | None = None  # which fixed prompt prefix the KV cache holds
         self._filter_cache: tuple[IndexData, SearchFilters, Any] | None = None
+        self._stamp: tuple[int, int, int] | None = None  # the loaded manifest's stat
 
     # -- lazy parts ---------------------------------------------------------
     def with_config(self, config: Config) -> Pipeline:
@@ -86,8 +87,24 @@ class Pipeline:
     @property
     def index(self) -> IndexData:
         if self._index is None:
+            self._stamp = _stamp(self.config.index_dir)
             self._index = store.load(self.config.index_dir, self.settings)
         return self._index
+
+    def refresh(self) -> bool:
+        """Pick up an index generation another process committed (``rag index add``):
+        a stat of the manifest when nothing changed; otherwise a reload, under the
+        lock, so never in the middle of an answer. Long-running front ends call it at
+        a request boundary. True when it reloaded."""
+        if self._index is None or _stamp(self.config.index_dir) == self._stamp:
+            return False
+        with self.lock:
+            stamp = _stamp(self.config.index_dir)
+            if self._index is None or stamp == self._stamp:
+                return False
+            self._index = store.load(self.config.index_dir, self.settings, self._index)
+            self._stamp, self._filter_cache = stamp, None
+        return True
 
     def warm(self, generate: bool = True) -> None:
         """Load the models now and read the fixed prompt prefix (long-running processes)."""
@@ -141,6 +158,7 @@ class Pipeline:
             )
             result = op(writer)
             self._index = writer.loaded
+            self._stamp = _stamp(self.config.index_dir)
             if self._index is not None:
                 self._index = store.load(
                     self.config.index_dir, self.settings, self._index, writer.written
@@ -303,6 +321,15 @@ class Pipeline:
             header = f"{hit.chunk.title} ({meta})" if meta else hit.chunk.title
             out.append((header, hit.chunk.text))
         return out
+
+
+def _stamp(index_dir: Path) -> tuple[int, int, int] | None:
+    """(inode, size, mtime) of the manifest: a commit replaces it (a new inode)."""
+    try:
+        st = (index_dir / store.MANIFEST).stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def _since(t: float) -> float:

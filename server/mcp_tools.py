@@ -4,20 +4,26 @@ Each tool is a plain typed function (its signature and docstring are the tool's
 schema) whose body calls the pipeline. ``rag mcp`` serves them over stdio;
 ``rag serve`` mounts them as streamable HTTP at ``/mcp``. The SDK (mcp 2.x, where
 v1's ``FastMCP`` is named ``MCPServer``) runs sync tools in a worker thread, so a
-whole answer runs on one thread, as the pipeline's lock needs.
+whole answer runs on one thread, as the pipeline's lock needs. Every tool takes a
+slot of the server's admission control (``server.admission``) like the HTTP routes.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 from rag.errors import RagError
 from rag.pipeline import Pipeline
+from server.admission import Admission
+from server.errors import ApiError, hide_paths
 from server.streaming import filter_kwargs
 from server.types import Filters
+
+_T = TypeVar("_T")
 
 INSTRUCTIONS = (
     "Cited answers from a local archive of Russian news articles about the Kazakhstan "
@@ -26,9 +32,21 @@ INSTRUCTIONS = (
 )
 
 
-def build_mcp(pipeline: Pipeline) -> MCPServer:
+def build_mcp(pipeline: Pipeline, admission: Admission | None = None) -> MCPServer:
+    """The tools; ``admission``: the HTTP server's (stdio: a private one)."""
     # WARNING: the SDK configures the root logger at this level (INFO would log every request)
     mcp: MCPServer = MCPServer("kzspace-rag", instructions=INSTRUCTIONS, log_level="WARNING")
+    gate = admission or Admission(64, 1, pipeline.refresh)
+
+    def admitted(work: Callable[[], _T]) -> _T:
+        """``work()`` in an admission slot; a refusal or a RagError is the tool's error."""
+        try:
+            with gate.slot():
+                return work()
+        except ApiError as exc:
+            raise ToolError(exc.message) from None
+        except RagError as exc:
+            raise ToolError(hide_paths(str(exc))) from None
 
     @mcp.tool()
     def search_articles(query: str, k: int = 5, filters: Filters | None = None) -> dict[str, Any]:
@@ -37,11 +55,10 @@ def build_mcp(pipeline: Pipeline) -> MCPServer:
         ``since``/``until`` (YYYY-MM-DD, inclusive) and ``source`` (a substring)."""
         if not 1 <= k <= 50:
             raise ToolError("k must be between 1 and 50")
-        try:
-            extra = filter_kwargs(pipeline.search, filters.to_filters() if filters else None)
-            hits = pipeline.search(query, k, **extra)
-        except RagError as exc:
-            raise ToolError(str(exc)) from None
+        wanted = filters.to_filters() if filters else None
+        hits = admitted(
+            lambda: pipeline.search(query, k, **filter_kwargs(pipeline.search, wanted))
+        )
         return {"query": query, "hits": [
             {"rank": i, "score": round(float(h.score), 6), "doc_id": h.chunk.doc_id,
              "chunk_id": h.chunk.chunk_id, "title": h.chunk.title, "start": h.chunk.start,
@@ -54,21 +71,14 @@ def build_mcp(pipeline: Pipeline) -> MCPServer:
         """Answer a question from the articles. ``answer`` cites passages as [n];
         ``citations`` lists them (doc_id, title, chunk_id, start, end, text);
         ``abstained`` is true (and ``refusal`` says why) when the articles do not say."""
-        try:
-            answer = pipeline.ask(question)
-        except RagError as exc:
-            raise ToolError(str(exc)) from None
-        out = answer.to_json()
+        out = admitted(lambda: pipeline.ask(question)).to_json()
         keep = ("question", "answer", "abstained", "refusal", "citations", "language", "query")
         return {key: out[key] for key in keep}
 
     @mcp.tool()
     def list_articles() -> dict[str, Any]:
         """Every indexed article: doc_id, title and number of passages."""
-        try:
-            docs = pipeline.status()["documents"]
-        except RagError as exc:
-            raise ToolError(str(exc)) from None
+        docs = admitted(pipeline.status)["documents"]
         articles = [
             {"doc_id": d, "title": docs[d].get("title", ""), "chunks": docs[d].get("chunks", 0)}
             for d in sorted(docs)
@@ -79,13 +89,11 @@ def build_mcp(pipeline: Pipeline) -> MCPServer:
     def get_passage(chunk_id: str) -> dict[str, Any]:
         """One passage by its chunk_id (from a citation or a search hit), with its
         article's title, date and source."""
+        index = admitted(lambda: pipeline.index)
         try:
-            index = pipeline.index
             (row,) = index.rows_of([chunk_id])
         except KeyError:
             raise ToolError(f"no passage {chunk_id!r} in the index") from None
-        except RagError as exc:
-            raise ToolError(str(exc)) from None
         c = index.chunks[row]
         doc = index.documents.get(c.doc_id)
         return {"chunk_id": c.chunk_id, "doc_id": c.doc_id, "title": c.title, "start": c.start,

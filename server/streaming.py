@@ -15,11 +15,15 @@ import asyncio
 import inspect
 import threading
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
 from rag.errors import BadInputError
-from server.errors import ApiError, ClientGone
+from server.admission import Admission
+from server.errors import ClientGone
+
+Slots = Admission  # the name the routes knew
 
 _END = object()
 
@@ -29,40 +33,19 @@ class _Failed:
     error: BaseException
 
 
-class Slots:
-    """Answers in flight (running or waiting for the model); over ``limit``: 503."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit, self.taken = limit, 0
-
-    def take(self) -> None:
-        if self.taken >= self.limit:
-            raise ApiError(
-                503, f"the server is busy ({self.taken} answers queued); retry later", "busy"
-            )
-        self.taken += 1
-
-    def give(self) -> None:
-        self.taken -= 1
-
-
 class PipelineRun:
     """One ``Pipeline.stream`` in its own thread; ``await next()`` gives its events."""
 
-    def __init__(self, start: Callable[[], Iterator[Any]], slots: Slots) -> None:
+    def __init__(self, start: Callable[[], Iterator[Any]], slots: Admission) -> None:
         self._start, self._slots = start, slots
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._stop = threading.Event()
         self._getter: asyncio.Future[object] | None = None
-        self._held = False
+        self._work_done: Future[None] | None = None
 
     def begin(self) -> PipelineRun:
-        self._slots.take()
-        self._held = True
-        loop = asyncio.get_running_loop()
-        threading.Thread(
-            target=self._work, args=(loop,), name="rag-api-answer", daemon=True
-        ).start()
+        """Queue the run on the admission's threads (its slot is held until it ends)."""
+        self._work_done = self._slots.submit(self._work, asyncio.get_running_loop())
         return self
 
     def _work(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -73,6 +56,8 @@ class PipelineRun:
                 self._stop.set()
 
         try:
+            if self._stop.is_set():  # the client left while this run was starting
+                return
             stream = self._start()
             try:
                 for event in stream:
@@ -105,7 +90,6 @@ class PipelineRun:
             item = self._getter.result()
             self._getter = None
             if item is _END:
-                self._release()
                 return None
             if isinstance(item, _Failed):
                 self.cancel()
@@ -113,17 +97,14 @@ class PipelineRun:
             return item
 
     def cancel(self) -> None:
-        """Stop generating (after the current token) and free the slot; idempotent."""
+        """Stop generating (after the current token); a run still queued never starts.
+        Its slot is free once its thread has let go of the model. Idempotent."""
         self._stop.set()
+        if self._work_done is not None:
+            self._work_done.cancel()
         if self._getter is not None:
             self._getter.cancel()
             self._getter = None
-        self._release()
-
-    def _release(self) -> None:
-        if self._held:
-            self._held = False
-            self._slots.give()
 
 
 def filter_kwargs(method: Callable[..., Any], filters: Any) -> dict[str, Any]:

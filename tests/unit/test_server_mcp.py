@@ -35,6 +35,17 @@ def _in_fresh_thread(run: Any, *args: Any) -> Any:
         return pool.submit(run, *args).result()
 
 
+def eventually(check: Any, seconds: float = 2.0) -> bool:
+    """Whether ``check()`` becomes true within ``seconds`` (a slot is given back by
+    the work thread, just after the consumer has seen the end)."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
 def _payload(result: Any) -> Any:
     assert not result.is_error, result
     return json.loads(result.content[0].text)
@@ -99,7 +110,7 @@ def test_run_stops_generating_when_the_client_goes() -> None:
         assert slots.taken == 1
         assert [await run.next() for _ in range(3)] == [0, 1, 2]
         run.cancel()  # what the SSE body does when the client disconnects
-        assert slots.taken == 0
+        assert eventually(lambda: slots.taken == 0)
 
     _in_fresh_thread(asyncio.run, consume())
     assert closed.wait(2), "the stream was not closed"
@@ -125,7 +136,10 @@ def test_run_notices_a_disconnect_while_waiting() -> None:
 
 
 def test_run_passes_errors_and_bounds_the_queue() -> None:
+    release = threading.Event()
+
     def failing() -> Iterator[int]:
+        release.wait(2)  # holds its slot (as a run waiting for the model does)
         raise BadInputError("bad question")
         yield 0
 
@@ -134,9 +148,10 @@ def test_run_passes_errors_and_bounds_the_queue() -> None:
         run = PipelineRun(failing, slots).begin()
         with pytest.raises(ApiError, match="busy"):
             PipelineRun(failing, slots).begin()
+        release.set()
         with pytest.raises(BadInputError, match="bad question"):
             await run.next()
-        assert slots.taken == 0
+        assert eventually(lambda: slots.taken == 0)
 
     _in_fresh_thread(asyncio.run, consume())
 
