@@ -56,9 +56,7 @@ def build_mcp(pipeline: Pipeline, admission: Admission | None = None) -> MCPServ
         if not 1 <= k <= 50:
             raise ToolError("k must be between 1 and 50")
         wanted = filters.to_filters() if filters else None
-        hits = admitted(
-            lambda: pipeline.search(query, k, **filter_kwargs(pipeline.search, wanted))
-        )
+        hits = admitted(lambda: pipeline.search(query, k, **filter_kwargs(pipeline.search, wanted)))
         return {"query": query, "hits": [
             {"rank": i, "score": round(float(h.score), 6), "doc_id": h.chunk.doc_id,
              "chunk_id": h.chunk.chunk_id, "title": h.chunk.title, "start": h.chunk.start,

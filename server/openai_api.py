@@ -21,8 +21,8 @@ from fastapi.responses import StreamingResponse
 from rag.config import ServerConfig
 from rag.pipeline import Done, Pipeline, Token
 from rag.types import Answer
-from server.errors import ApiError, describe, error_body
 from server.admission import Admission
+from server.errors import ApiError, describe, error_body
 from server.streaming import PipelineRun, filter_kwargs
 from server.types import (
     AssistantMessage,

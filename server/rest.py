@@ -99,9 +99,7 @@ def router(pipeline: Pipeline, settings: ServerConfig, admission: Admission) -> 
     @api.get("/v1/documents/{doc_id:path}", tags=["REST"])
     async def document(doc_id: str, request: Request) -> DocumentText:
         """One article's cleaned text (citations' ``start``/``end`` index into it)."""
-        doc = await admission.run(
-            pipeline.document, doc_id, disconnected=request.is_disconnected
-        )
+        doc = await admission.run(pipeline.document, doc_id, disconnected=request.is_disconnected)
         if doc is None:
             raise ApiError(404, f"no article {doc_id!r} in the index", "no_document")
         return DocumentText(doc_id=doc.doc_id, title=doc.title, date=doc.date, source=doc.source,

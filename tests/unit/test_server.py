@@ -330,7 +330,8 @@ def test_missing_index_is_503_and_not_ready(fake_pipeline: Pipeline) -> None:
 def test_ready_after_warm_up(built: Pipeline) -> None:
     import time
 
-    with TestClient(create_app(built, ServerConfig()), base_url=BASE) as c:  # warms in the background
+    app = create_app(built, ServerConfig())  # warms in the background
+    with TestClient(app, base_url=BASE) as c:
         for _ in range(100):
             if c.get("/readyz").status_code == 200:
                 break
