@@ -36,7 +36,9 @@ def create_app(pipeline: Pipeline, settings: ServerConfig, *, warm: bool = True)
     from server.mcp_tools import build_mcp
 
     ready = rest.Readiness()
-    admission = Admission(settings.max_pending, settings.workers, pipeline.refresh)
+    # (a stand-in pipeline, as the API benchmark's replay, may have no index to refresh)
+    refresh = getattr(pipeline, "refresh", None)
+    admission = Admission(settings.max_pending, settings.workers, refresh)
     mcp = build_mcp(pipeline, admission)
     # Host and Origin are checked for every route (the MCP SDK's own check included) by
     # server.guard, before the request reaches the SDK.
@@ -72,6 +74,14 @@ def create_app(pipeline: Pipeline, settings: ServerConfig, *, warm: bool = True)
     for route in mcp_app.routes:  # the SDK's /mcp endpoint
         if isinstance(route, Route) and route.path == "/mcp":
             app.router.routes.append(Route("/mcp", route.app))
+    _middleware(app, settings)
+    app.state.pipeline, app.state.settings, app.state.ready = pipeline, settings, ready
+    app.state.admission = admission
+    return app
+
+
+def _middleware(app: FastAPI, settings: ServerConfig) -> None:
+    """Outermost first: CORS (answers preflights), the guard, the body limit."""
     uploads = "/v1/documents"
     app.add_middleware(
         errors.BodyLimit,
@@ -86,11 +96,8 @@ def create_app(pipeline: Pipeline, settings: ServerConfig, *, warm: bool = True)
             allow_origins=origins,
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Mcp-Session-Id",
-                           "Mcp-Protocol-Version"],
+                           "Mcp-Protocol-Version", "X-Requested-With"],
         )  # fmt: skip
-    app.state.pipeline, app.state.settings, app.state.ready = pipeline, settings, ready
-    app.state.admission = admission
-    return app
 
 
 def _openapi(app: FastAPI) -> None:

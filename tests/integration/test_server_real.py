@@ -136,7 +136,7 @@ def test_unanswerable_question_abstains(server: Server) -> None:
 
 
 def test_every_route_but_healthz_needs_the_key(server: Server) -> None:
-    routes = [("GET", "/v1/models", None), ("GET", "/readyz", None), ("GET", "/docs", None),
+    routes = [("GET", "/v1/models", None), ("GET", "/readyz", None), ("GET", "/openapi.json", None),
               ("GET", "/v1/documents", None), ("POST", "/v1/search", {"query": "Байконур"}),
               ("POST", "/v1/ask", {"question": OUTSIDE}),
               ("POST", "/v1/chat/completions", {"messages": [{"role": "user", "content": "x"}]}),
@@ -168,11 +168,13 @@ def test_bad_requests_are_one_line_errors_and_the_server_keeps_serving(server: S
     article = "Тестовая статья\n\nСпутник KazTest-1 выведен на орбиту 5 мая 2026 года.\n"
     up = httpx.post(f"{server.url}/v1/documents", headers=AUTH, timeout=120,
                     files=[("files", ("../../evil/имя статьи.txt", article.encode()))])  # fmt: skip
-    assert up.status_code == 200 and up.json()["added"] == ["имя_статьи.txt"], up.text
+    assert up.status_code == 200 and up.json()["added"] == ["uploads/имя_статьи.txt"], up.text
     found = httpx.post(f"{server.url}/v1/search", headers=AUTH, timeout=120,
                        json={"query": "KazTest-1", "k": 1}).json()  # fmt: skip
-    assert found["hits"][0]["doc_id"] == "имя_статьи.txt"
-    gone = httpx.delete(f"{server.url}/v1/documents/имя_статьи.txt", headers=AUTH, timeout=120)
+    assert found["hits"][0]["doc_id"] == "uploads/имя_статьи.txt"
+    gone = httpx.delete(
+        f"{server.url}/v1/documents/uploads/имя_статьи.txt", headers=AUTH, timeout=120
+    )
     assert gone.status_code == 200
     assert not (Path(server.env["RAG_PATHS__CORPUS_DIR"]).parent / "evil").exists()
 
