@@ -12,6 +12,7 @@ two that ask the model.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -62,7 +63,14 @@ def _env(tmp: Path, real_config: Config) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def server(real_config: Config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("serve")
-    env = _env(tmp, real_config)
+    with running_server(tmp, _env(tmp, real_config), "--api-key", KEY) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def running_server(tmp: Path, env: dict[str, str], *args: str) -> Iterator[Server]:
+    """`rag serve` on 127.0.0.2 (a free port) in a subprocess, ready; its log must hold
+    no traceback when it stops."""
     with socket.socket() as s:
         s.bind(("127.0.0.2", 0))
         port = s.getsockname()[1]
@@ -70,21 +78,12 @@ def server(real_config: Config, tmp_path_factory: pytest.TempPathFactory) -> Ite
     with log.open("w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "rag.cli", "serve", "--host", "127.0.0.2", "--port",
-             str(port), "--api-key", KEY],
+             str(port), *args],
             env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     url = f"http://127.0.0.2:{port}"
     try:
-        deadline = time.monotonic() + 600
-        while True:
-            assert proc.poll() is None, f"rag serve exited: {log.read_text()[-2000:]}"
-            try:
-                if httpx.get(f"{url}/readyz", headers=AUTH, timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "rag serve was not ready in 600 s"
-            time.sleep(0.5)
+        wait_ready(url, proc, log)
         yield Server(url, env, log)
     finally:
         proc.terminate()
@@ -93,6 +92,20 @@ def server(real_config: Config, tmp_path_factory: pytest.TempPathFactory) -> Ite
         except subprocess.TimeoutExpired:
             proc.kill()
     assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    """Until `rag serve` says it is ready (models loaded, an index), at most 600 s."""
+    deadline = time.monotonic() + 600
+    while True:
+        assert proc.poll() is None, f"rag serve exited: {log.read_text()[-2000:]}"
+        try:
+            if httpx.get(f"{url}/readyz", headers=AUTH, timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "rag serve was not ready in 600 s"
+        time.sleep(0.5)
 
 
 def _openai(server: Server) -> Any:

@@ -35,7 +35,16 @@ import httpx
 import pytest
 
 from rag.config import Config
-from tests.integration.test_server_real import AUTH, KEY, OBJECTS, ROOT, SPACESAIL, Server, _env
+from tests.integration.test_server_real import (
+    AUTH,
+    KEY,
+    OBJECTS,
+    ROOT,
+    SPACESAIL,
+    Server,
+    _env,
+    running_server,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -74,45 +83,8 @@ def soak_server(real_config: Config, tmp_path_factory: pytest.TempPathFactory) -
     marker.parent.mkdir()
     marker.write_text(_marker(1), encoding="utf-8")
     _index_add(env, marker)  # generation with version 1
-    port = _free_port()
-    log = tmp / "server.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "rag.cli", "serve", "--host", "127.0.0.2", "--port", str(port)],
-            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.2:{port}"
-    try:
-        _wait_ready(url, proc, log)
-        yield Server(url, {**env, "MARKER": str(marker)}, log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.2", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 600
-    while True:
-        assert proc.poll() is None, f"rag serve exited: {log.read_text()[-2000:]}"
-        try:
-            if httpx.get(f"{url}/readyz", headers=AUTH, timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "rag serve was not ready in 600 s"
-        time.sleep(0.5)
+    with running_server(tmp, env) as running:  # the key from the environment only
+        yield Server(running.url, {**env, "MARKER": str(marker)}, running.log)
 
 
 @dataclass

@@ -21,12 +21,17 @@ Q = "Сколько спутников SpaceSail на орбите?"
 REPLY = "На орбите 108 спутников [1]."
 
 
+def built_over(pipeline: Pipeline, corpus: Path) -> Pipeline:
+    """``pipeline`` with the corpus indexed and as its corpus folder."""
+    pipeline.build([corpus])
+    config = pipeline.config
+    pipeline.config = replace(config, paths=replace(config.paths, corpus_dir=corpus))
+    return pipeline
+
+
 @pytest.fixture
 def built(fake_pipeline: Pipeline, corpus: Path) -> Pipeline:
-    fake_pipeline.build([corpus])
-    config = fake_pipeline.config
-    fake_pipeline.config = replace(config, paths=replace(config.paths, corpus_dir=corpus))
-    return fake_pipeline
+    return built_over(fake_pipeline, corpus)
 
 
 BASE = "http://127.0.0.1:8000"  # the default bind: the guard wants this machine's name

@@ -23,17 +23,15 @@ from server.app import create_app
 from server.auth import hashed_key, key_ok
 from server.errors import ClientGone, describe
 from tests.fakes import FakeEmbedder
-from tests.unit.test_server import BASE, WRITE, assert_error, client
-
-ARTICLE = "Новый спутник\n\nKazSat-3R выведен на орбиту в 2026 году.\n".encode()
+from tests.unit.test_server import BASE, WRITE, assert_error, built_over, client
 
 
 @pytest.fixture
 def built(fake_pipeline: Pipeline, corpus: Path) -> Pipeline:
-    fake_pipeline.build([corpus])
-    config = fake_pipeline.config
-    fake_pipeline.config = replace(config, paths=replace(config.paths, corpus_dir=corpus))
-    return fake_pipeline
+    return built_over(fake_pipeline, corpus)
+
+
+ARTICLE = "Новый спутник\n\nKazSat-3R выведен на орбиту в 2026 году.\n".encode()
 
 
 # -- High 3: Host, Origin, cross-site writes --------------------------------------------
