@@ -193,7 +193,7 @@ def test_uploaded_article_is_searchable_at_once_and_can_be_removed(
     page.get_by_role("tab", name="Articles").click()
     page.locator("#upload input[type=file]").set_input_files([str(article), str(broken)])
     log = page.locator("#upload-log")
-    log.filter(has_text="added lunokhod.md").wait_for(timeout=ANSWER_MS)
+    log.filter(has_text="added uploads/lunokhod.md").wait_for(timeout=ANSWER_MS)
     assert "broken.txt" in log.inner_text()
     assert "lunokhod.md" in page.locator("#articles").inner_text()
     shot(page, "07-upload")
@@ -205,10 +205,10 @@ def test_uploaded_article_is_searchable_at_once_and_can_be_removed(
     turn(page, 0)
 
     page.get_by_role("tab", name="Articles").click()
-    page.locator("#remove-choice input").fill("lunokhod.md")
+    page.locator("#remove-choice input").fill("uploads/lunokhod.md")
     page.keyboard.press("Enter")
     page.locator("#remove").click()
-    log.filter(has_text="Removed lunokhod.md").wait_for(timeout=60_000)
+    log.filter(has_text="Removed uploads/lunokhod.md").wait_for(timeout=60_000)
     assert "lunokhod.md" not in page.locator("#articles").inner_text()
 
 
