@@ -14,9 +14,11 @@ from typing import Any
 
 import click
 
+from rag import passive_openmp
 from rag.cliutil import CONTEXT, config_of, echo_json, pipeline_of
 from rag.config import load_config
 from rag.errors import RagError
+from rag.types import Answer, AnswerKind
 
 
 class Group(click.Group):
@@ -45,6 +47,38 @@ class Group(click.Group):
             )
             ctx.exit(1)
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), "bench"})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name == "bench" and name not in self.commands:
+            return bench_command()
+        return super().get_command(ctx, name)
+
+
+def bench_command() -> click.Command:
+    """`rag bench`: the benchmark suite is not part of the installed package; it is the
+    checkout's bench/ package (``python -m bench``), imported from there when present."""
+    from rag.config import PROJECT_ROOT
+
+    if (PROJECT_ROOT / "bench" / "__init__.py").is_file():
+        if str(PROJECT_ROOT) not in sys.path:
+            sys.path.append(str(PROJECT_ROOT))
+        from bench.cli import bench_command as command
+
+        return command
+
+    @click.command("bench", context_settings={**CONTEXT, "ignore_unknown_options": True})
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def missing(args: tuple[str, ...]) -> None:
+        """Time every stage (needs a source checkout: python -m bench)."""
+        from rag.errors import BadInputError
+
+        raise BadInputError("rag bench runs from a source checkout (its bench/ folder); "
+                            "this installation has none")  # fmt: skip
+
+    return missing
+
 
 @click.group(cls=Group, context_settings=CONTEXT)
 @click.option(
@@ -57,6 +91,7 @@ class Group(click.Group):
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, debug: bool) -> None:
     """Ask cited questions about a Russian news corpus, offline."""
+    passive_openmp()  # before any command loads a model
     obj = ctx.ensure_object(dict)  # tests pass a ready pipeline in obj
     if "config" not in obj:
         obj["config"] = obj["pipeline"].config if "pipeline" in obj else load_config(config_path)
@@ -127,20 +162,10 @@ def search(
     hits = pipeline_of(ctx).search(query, k, filters=filters)
     for rank, h in enumerate(hits, start=1):
         if as_json:
-            echo_json(
-                {
-                    "rank": rank,
-                    "score": round(h.score, 6),
-                    "doc_id": h.chunk.doc_id,
-                    "chunk_id": h.chunk.chunk_id,
-                    "title": h.chunk.title,
-                    "start": h.chunk.start,
-                    "end": h.chunk.end,
-                    "text": h.chunk.text,
-                }
-            )
+            echo_json(h.to_json(rank))
         else:
-            click.echo(f"{rank}. {h.score:.3f}  {h.chunk.doc_id}  {h.chunk.title}")
+            paged = f" (p. {h.chunk.page})" if h.chunk.page else ""
+            click.echo(f"{rank}. {h.score:.3f}  {h.chunk.doc_id}{paged}  {h.chunk.title}")
             click.echo(textwrap.indent(textwrap.fill(h.chunk.text, 96), "     "))
 
 
@@ -183,34 +208,42 @@ def ask(
         echo_json(pipe.ask(question, k=k, mode=mode, filters=filters).to_json())
         return
     answer, streamed = None, ""
-    for event in pipe.stream(question, k=k, mode=mode, filters=filters):
-        if isinstance(event, Evidence):
-            # The source is known before the answer is phrased: show it at once.
-            for hit in event.sentences:
-                click.echo(f"» «{' '.join(hit.chunk.text.split())}» ({hit.chunk.doc_id})", err=True)
-        elif isinstance(event, Token):
-            streamed += event.text
-            click.echo(event.text, nl=False)
-        elif isinstance(event, Done):
-            answer = event.answer
+    with pipe.stream(question, k=k, mode=mode, filters=filters) as events:
+        for event in events:
+            if isinstance(event, Evidence):
+                # The source is known before the answer is phrased: show it at once.
+                for hit in event.sentences:
+                    text = " ".join(hit.chunk.text.split())
+                    click.echo(f"» «{text}» ({hit.chunk.doc_id})", err=True)
+            elif isinstance(event, Token):
+                streamed += event.text
+                click.echo(event.text, nl=False)
+            elif isinstance(event, Done):
+                answer = event.answer
     click.echo()
-    if answer is not None and answer.mode == "select-quote":
-        click.echo(f"\nThe phrased answer said more than its source; the source, verbatim:\n"
-                   f"{answer.answer}")  # fmt: skip
-    elif answer is not None and answer.mode == "extractive-fallback":
+    if answer is not None:
+        _print_answer(answer, streamed)
+
+
+def _print_answer(answer: Answer, streamed: str) -> None:
+    """What the stream did not show already: the final text when it replaced the
+    streamed draft, and the sources (with a refusal: the nearest evidence)."""
+    if answer.kind is AnswerKind.FALLBACK:
         click.echo(
             "\nThe generated answer was not supported by the passages; their best-matching "
             f"sentences, verbatim:\n{answer.answer}"
         )
     # (the quote strategy streams its quote after the draft: then it is shown already)
-    elif (answer is not None and not answer.abstained
-          and not streamed.strip().endswith(answer.answer)):  # fmt: skip
+    elif not answer.abstained and not streamed.strip().endswith(answer.answer):
         click.echo(f"\nChecked against the sources:\n{answer.answer}")
-    if answer is not None and answer.citations:
-        click.echo("\nSources:")
-        for c in answer.citations:
+    if answer.abstained and answer.missing:
+        click.echo(f"\nNot stated in the sources: {answer.missing}")
+    if shown := answer.shown_citations:
+        click.echo("\nSources:" if answer.citations else "\nNearest evidence:")
+        for c in shown:
             dated = f", published {c.date}" if c.date else ""
-            click.echo(f"[{c.n}] {c.title} ({c.doc_id}{dated}, chars {c.start}-{c.end})")
+            paged = f", p. {c.page}" if c.page else ""
+            click.echo(f"[{c.n}] {c.title} ({c.doc_id}{dated}{paged}, chars {c.start}-{c.end})")
             click.echo(textwrap.indent(textwrap.fill(c.text, 96), "    "))
 
 
@@ -298,16 +331,17 @@ def _terminal_chat(pipe: Any) -> None:
         if not question:
             break
         try:
-            for event in pipe.stream(question, history):
-                if isinstance(event, Retrieved) and event.query != question:
-                    click.echo(f"(searching for: {event.query})")
-                elif isinstance(event, Token):
-                    click.echo(event.text, nl=False)
-                elif isinstance(event, Done):
-                    click.echo()
-                    for c in event.answer.citations:
-                        click.echo(f"  [{c.n}] {c.title} ({c.doc_id})")
-                    history.append((question, event.answer.answer))
+            with pipe.stream(question, history) as events:
+                for event in events:
+                    if isinstance(event, Retrieved) and event.query != question:
+                        click.echo(f"(searching for: {event.query})")
+                    elif isinstance(event, Token):
+                        click.echo(event.text, nl=False)
+                    elif isinstance(event, Done):
+                        click.echo()
+                        for c in event.answer.shown_citations:
+                            click.echo(f"  [{c.n}] {c.title} ({c.doc_id})")
+                        history.append((question, event.answer.answer))
         except RagError as exc:
             click.echo(f"error: {exc}", err=True)
 
@@ -319,10 +353,6 @@ main.add_command(index)
 from rag.eval.cli import eval_command  # noqa: E402
 
 main.add_command(eval_command)
-
-from rag.bench.cli import bench_command  # noqa: E402
-
-main.add_command(bench_command)
 
 from server.cli import mcp_command, serve_command  # noqa: E402
 

@@ -101,38 +101,16 @@ class GenerationConfig:
     verify: bool = True  # check each answer sentence against its passages
     # When no generated sentence survives verification: "abstain" says the sources do
     # not answer; "extractive" answers with the passages' best sentences instead (and
-    # says so: mode "extractive-fallback"). On the gold set the fallback rescued 2
+    # says so: kind "extractive-fallback"). On the gold set the fallback rescued 2
     # answers and made 5 hallucinations out of refusals (eval/experiments/).
     fallback: str = "abstain"
     # The answer step (rag.generate.registry): "quote" (the default) lets the model draft
     # and checks each sentence like "free", then answers with the source sentence the
     # checked draft rests on, verbatim (English: the draft, names spelled as the
-    # source's); "free" shows the checked draft itself; "select" chooses the sentence
-    # that answers with the LLM as a judge, then says it. On the 163 gold questions
-    # quote answered more right than free (same refusals, same generation) and select
-    # refused too many answerable ones (eval/experiments/answer-step.md).
+    # source's); "free" shows the checked draft itself. On the 163 gold questions quote
+    # answered more right than free (same refusals, same generation); the retired
+    # "select" strategy refused too many answerable ones (eval/experiments/answer-step.md).
     strategy: str = "quote"
-
-
-@dataclass(frozen=True)
-class SelectionConfig:
-    """The select strategy (rag/generate/select.py)."""
-
-    # Sentences the judge reads, and their estimated tokens: each costs about 0.5 s
-    # on two cores (its tokens and the yes/no question), so this is the latency.
-    max_candidates: int = 4
-    budget_tokens: int = 240
-    # Refuse when the best sentence's calibrated score is below this; negative: the
-    # threshold saved with the calibration, chosen from the hallucination /
-    # false-refusal curve (eval/experiments/calibration.md).
-    threshold: float = -1.0
-    calibration: Path = Path("rag/generate/calibration.json")  # fitted weights
-    # Answers the model phrases from the chosen sentence, by language: "en" (an English
-    # question over Russian text needs its answer written in English), "all", or
-    # "none". Otherwise the answer is the chosen sentence verbatim: on the gold set
-    # phrasing lost key facts that the sentence holds (eval/experiments/).
-    phrase: str = "en"
-    max_tokens: int = 60  # the phrased answer
 
 
 @dataclass(frozen=True)
@@ -198,6 +176,18 @@ class ScaleConfig:
     target_ongoing_requests: float = 2.0  # per replica, what autoscaling aims at
 
 
+# The settings with a fixed set of values, checked once, when a Config is made (loaded
+# or replaced), so a bad value is a one-line error at start, not on every request.
+# retrieval.mode: the keys of rag.retrieve.hybrid.MODES (a unit test keeps them equal);
+# scale.engine: also rag.scale.ENGINES (case and spaces ignored, as --engine ignores them).
+CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("retrieval", "mode"): ("dense", "lexical", "hybrid"),
+    ("generation", "mode"): ("generative", "extractive"),
+    ("generation", "fallback"): ("abstain", "extractive"),
+    ("scale", "engine"): ("local", "ray"),
+}
+
+
 @dataclass(frozen=True)
 class Config:
     paths: PathsConfig = field(default_factory=PathsConfig)
@@ -206,11 +196,18 @@ class Config:
     index: IndexConfig = field(default_factory=IndexConfig)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
-    selection: SelectionConfig = field(default_factory=SelectionConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     ui: UIConfig = field(default_factory=UIConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     scale: ScaleConfig = field(default_factory=ScaleConfig)
+
+    def __post_init__(self) -> None:
+        for (section, name), allowed in CHOICES.items():
+            value = getattr(getattr(self, section), name)
+            if (value.strip().lower() if section == "scale" else value) not in allowed:
+                raise BadInputError(
+                    f"config: {section}.{name} must be one of {', '.join(allowed)}, got {value!r}"
+                )
 
     # -- resolved paths -------------------------------------------------
     def resolve(self, path: Path) -> Path:

@@ -10,26 +10,40 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from rag.config import Config
 from rag.embed import Embedder, make_embedder
+from rag.embed.base import SharedEmbedder
 from rag.errors import BadInputError
 from rag.generate import citations, prompts
 from rag.generate.base import Generator, Message
 from rag.generate.registry import STRATEGIES
-from rag.generate.strategy import AnswerRequest, Done, Event, Evidence, Retrieved, Token
+from rag.generate.strategy import (
+    AnswerRequest,
+    Done,
+    Event,
+    Evidence,
+    Retrieved,
+    Strategy,
+    Token,
+)
 from rag.index import store
 from rag.index.engine import BuildEngine
 from rag.index.store import IndexData, IndexSettings
 from rag.index.writer import IndexReport, IndexWriter
 from rag.ingest.chunk import chunk
+from rag.retrieve import context
 from rag.retrieve import filters as search_filters
 from rag.retrieve.hybrid import Retriever
-from rag.types import Answer, Chunk, Document, Hit, SearchFilters
+from rag.stream import AnswerStream
+from rag.types import Answer, Chunk, Document, Hit, Mode, SearchFilters
 
-__all__ = ["Done", "Event", "Evidence", "IndexReport", "Pipeline", "Retrieved", "Token"]
+__all__ = [
+    "AnswerStream", "Done", "Event", "Evidence", "IndexReport", "Pipeline", "Retrieved", "Token",
+]  # fmt: skip
 
 _T = TypeVar("_T")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -47,6 +61,7 @@ class Pipeline:
         self._generator = generator
         self._index: IndexData | None = None
         self.lock = threading.RLock()  # llama.cpp and the index are not re-entrant
+        self._write_lock = threading.Lock()  # one index write at a time (see _write)
         self._prefilled: str | None = None  # which fixed prompt prefix the KV cache holds
         self._filter_cache: tuple[IndexData, SearchFilters, Any] | None = None
         self._stamp: tuple[int, int, int] | None = None  # the loaded manifest's stat
@@ -87,7 +102,7 @@ class Pipeline:
     @property
     def index(self) -> IndexData:
         if self._index is None:
-            self._stamp = _stamp(self.config.index_dir)
+            self._stamp = store.stamp(self.config.index_dir)
             self._index = store.load(self.config.index_dir, self.settings)
         return self._index
 
@@ -96,10 +111,10 @@ class Pipeline:
         a stat of the manifest when nothing changed; otherwise a reload, under the
         lock, so never in the middle of an answer. Long-running front ends call it at
         a request boundary. True when it reloaded."""
-        if self._index is None or _stamp(self.config.index_dir) == self._stamp:
+        if self._index is None or store.stamp(self.config.index_dir) == self._stamp:
             return False
         with self.lock:
-            stamp = _stamp(self.config.index_dir)
+            stamp = store.stamp(self.config.index_dir)
             if self._index is None or stamp == self._stamp:
                 return False
             self._index = store.load(self.config.index_dir, self.settings, self._index)
@@ -122,7 +137,7 @@ class Pipeline:
                 self.generator.prefill(messages, cache)
                 self._prefilled = key
 
-    def strategy(self, name: str | None = None) -> Any:
+    def strategy(self, name: str | None = None) -> Strategy:
         name = name or self.config.generation.strategy
         if name not in STRATEGIES:
             known = ", ".join(sorted(STRATEGIES))
@@ -151,18 +166,29 @@ class Pipeline:
         return self._write(lambda w: w.compact())
 
     def _write(self, op: Callable[[IndexWriter], _T], engine: BuildEngine | None = None) -> _T:
-        """Run a write; a loaded index is then re-read, reusing its unchanged segments."""
-        with self.lock:
+        """Run a write; a loaded index is then re-read, reusing its unchanged segments.
+
+        The expensive part (reading, cleaning, chunking, embedding, writing the
+        segment) runs outside ``lock``, while questions are answered from the loaded
+        index; the embedder takes ``lock`` per batch, and ``lock`` is held only to swap
+        in the index the write committed. Writes queue on ``_write_lock`` here (and
+        across processes on the index's file lock), so the loaded index they start
+        from is the one the previous write left.
+        """
+        with self._write_lock:
+            e = self.config.embedding
+            embedder = SharedEmbedder(
+                lambda: self.embedder, self.lock, e.model_id, e.dimension, 4 * e.batch_size
+            )
             writer = IndexWriter(
-                self.config, self.settings, lambda: self.embedder, self.chunk, self._index, engine
+                self.config, self.settings, lambda: embedder, self.chunk, self._index, engine
             )
             result = op(writer)
-            self._index = writer.loaded
-            self._stamp = _stamp(self.config.index_dir)
-            if self._index is not None:
-                self._index = store.load(
-                    self.config.index_dir, self.settings, self._index, writer.written
-                )
+            loaded, stamp = writer.loaded, store.stamp(self.config.index_dir)
+            if loaded is not None:
+                loaded = store.load(self.config.index_dir, self.settings, loaded, writer.written)
+            with self.lock:
+                self._index, self._stamp = loaded, stamp
         return result
 
     def chunk(self, document: Document) -> list[Chunk]:
@@ -177,27 +203,10 @@ class Pipeline:
         return str(loaded) if loaded else resolve_device(self.config.embedding.device)
 
     def status(self) -> dict[str, Any]:
-        index_dir = self.config.index_dir
-        manifest = store.read_manifest(index_dir)
-        return {
-            "index_dir": str(index_dir),
-            "documents": manifest["documents"],
-            "n_documents": manifest["n_documents"],
-            "n_chunks": manifest["n_chunks"],
-            "index_type": manifest["index_type"],
-            "index_bytes": store.index_bytes(index_dir, manifest),
-            "n_segments": len(manifest["segments"]),
-            "n_folded": len(manifest.get("copies", {})),
-            "copies": manifest.get("copies", {}),
-            "n_deleted_rows": sum(m["rows"] for m in manifest["segments"]) - manifest["n_chunks"],
-            "format": manifest["format"],
-            "created": manifest["created"],
-            "embedding_model": manifest["settings"]["embedding_model_id"],
-            "dimension": manifest["settings"]["dimension"],
+        return store.summary(self.config.index_dir) | {
             "embedding_device": self.embedding_device(),
             "llm": self.config.generation.model_id,
             "llm_path": str(self.config.llm_path),
-            "libraries": manifest["libraries"],
         }
 
     # -- index -> passages ---------------------------------------------------
@@ -268,9 +277,11 @@ class Pipeline:
         strategy_name: str | None = None,
         *,
         filters: SearchFilters | None = None,
-    ) -> Iterator[Event]:
+    ) -> AnswerStream[Event]:
         """Retrieve, then stream the answer; the last event carries the checked Answer.
 
+        The answer runs in its own thread (:class:`rag.stream.AnswerStream`): read the
+        events from any thread; ``close()`` stops the model at its next token.
         ``language``: "ru"/"en" forces the answer language (default: the question's).
         ``mode``: "generative" (LLM) or "extractive" (best sentences, no LLM).
         """
@@ -284,16 +295,38 @@ class Pipeline:
             raise BadInputError(f"unknown fallback {g.fallback!r}; use extractive or abstain")
         # The extractive mode (no LLM) is the free strategy's.
         strategy = self.strategy("free" if mode == "extractive" else strategy_name)
-        request = AnswerRequest(question, question, (), language, mode)
-        query = self.rewrite(question, history)
-        if history:
-            request.timings["rewrite"] = request.since_start()
+        asked = _Asked(question, tuple(history), k, language, mode, filters)  # type: ignore[arg-type]
+        return AnswerStream(lambda cancel: self._answer(strategy, asked, cancel), self.lock)
+
+    def _answer(
+        self, strategy: Strategy, asked: _Asked, cancel: threading.Event
+    ) -> Iterator[Event]:
+        """The answer's events (in the stream's worker thread, under the lock)."""
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        query = self.rewrite(asked.question, asked.history)
+        if asked.history:
+            timings["rewrite"] = _since(started)
         t = time.perf_counter()
-        hits = self.search(query, k, filters=filters)
-        request.timings["retrieve"] = _since(t)
-        request.query, request.hits = query, tuple(hits)
-        yield Retrieved(query, tuple(hits))
-        yield from strategy.answer(request, self)
+        hits = tuple(self.search(query, asked.k, filters=asked.filters))
+        timings["retrieve"] = _since(t)
+        yield Retrieved(query, hits)
+        g = self.config.generation
+        passages = tuple(context.pack(query, hits, g.context_budget_tokens, g.trim_context))
+        index = self.index
+
+        def similarity(text: str, of: Sequence[Hit]) -> list[float]:
+            rows = index.rows_of([h.chunk.chunk_id for h in of])
+            return index.similarity(self.embedder.embed_query(text), rows)
+
+        request = AnswerRequest(
+            question=asked.question, query=query, language=asked.language, mode=asked.mode,
+            hits=hits, passages=passages, headers=tuple(self.headers(passages)),
+            documents=index.documents, generator=_Model(self, strategy.prefix(), cancel),
+            similarity=similarity, settings=g, min_score=self.config.retrieval.min_score,
+            cancel=cancel, started=started, timings=timings,
+        )  # fmt: skip
+        yield from strategy.answer(request)
 
     def ask(
         self,
@@ -306,10 +339,12 @@ class Pipeline:
         *,
         filters: SearchFilters | None = None,
     ) -> Answer:
-        events = self.stream(question, history, k, language, mode, strategy_name, filters=filters)
-        for event in events:
-            if isinstance(event, Done):
-                return event.answer
+        with self.stream(
+            question, history, k, language, mode, strategy_name, filters=filters
+        ) as events:
+            for event in events:
+                if isinstance(event, Done):
+                    return event.answer
         raise AssertionError("stream ended without an answer")
 
     def headers(self, passages: Sequence[Hit]) -> list[tuple[str, str]]:
@@ -323,14 +358,34 @@ class Pipeline:
         return out
 
 
-def _stamp(index_dir: Path) -> tuple[int, int, int] | None:
-    """(inode, size, mtime) of the manifest: a commit replaces it (a new inode)."""
-    try:
-        st = (index_dir / store.MANIFEST).stat()
-    except OSError:
-        return None
-    return st.st_ino, st.st_size, st.st_mtime_ns
-
-
 def _since(t: float) -> float:
     return (time.perf_counter() - t) * 1000.0
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """A question and how it is to be answered (``Pipeline.stream``'s arguments, checked)."""
+
+    question: str
+    history: tuple[tuple[str, str], ...]
+    k: int | None
+    language: str
+    mode: Mode
+    filters: SearchFilters | None
+
+
+class _Model(Generator):
+    """The pipeline's LLM as a strategy sees it: loaded on first use, the strategy's
+    fixed prompt prefix read first (or found in the KV cache), stopping when the
+    answer is cancelled."""
+
+    def __init__(self, pipeline: Pipeline, prefix: list[Message], cancel: threading.Event):
+        self.model_id = pipeline.config.generation.model_id
+        self._pipeline, self._prefix, self._cancel = pipeline, prefix, cancel
+
+    def stream(self, messages: Sequence[Message], max_tokens: int) -> Iterator[str]:
+        self._pipeline.prefill(self._prefix)
+        for piece in self._pipeline.generator.stream(messages, max_tokens):
+            if self._cancel.is_set():
+                return
+            yield piece

@@ -3,9 +3,10 @@
 Each tool is a plain typed function (its signature and docstring are the tool's
 schema) whose body calls the pipeline. ``rag mcp`` serves them over stdio;
 ``rag serve`` mounts them as streamable HTTP at ``/mcp``. The SDK (mcp 2.x, where
-v1's ``FastMCP`` is named ``MCPServer``) runs sync tools in a worker thread, so a
-whole answer runs on one thread, as the pipeline's lock needs. Every tool takes a
-slot of the server's admission control (``server.admission``) like the HTTP routes.
+v1's ``FastMCP`` is named ``MCPServer``) runs sync tools in a worker thread; the
+answer itself runs in the pipeline's own thread (``rag.stream.AnswerStream``). Every
+tool takes a slot of the server's admission control (``server.admission``) like the
+HTTP routes.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from rag.errors import RagError
 from rag.pipeline import Pipeline
+from rag.types import Article
 from server.admission import Admission
 from server.errors import ApiError, hide_paths
-from server.streaming import filter_kwargs
 from server.types import Filters
 
 _T = TypeVar("_T")
@@ -39,48 +40,36 @@ def build_mcp(pipeline: Pipeline, admission: Admission | None = None) -> MCPServ
     gate = admission or Admission(64, 1, pipeline.refresh)
 
     def admitted(work: Callable[[], _T]) -> _T:
-        """``work()`` in an admission slot; a refusal or a RagError is the tool's error."""
-        try:
-            with gate.slot():
-                return work()
-        except ApiError as exc:
-            raise ToolError(exc.message) from None
-        except RagError as exc:
-            raise ToolError(hide_paths(str(exc))) from None
+        return _admitted(gate, work)
 
     @mcp.tool()
     def search_articles(query: str, k: int = 5, filters: Filters | None = None) -> dict[str, Any]:
         """The k passages of the articles closest to the query (Russian or English), best
-        first, each with its article, character span and cosine score. ``filters``:
-        ``since``/``until`` (YYYY-MM-DD, inclusive) and ``source`` (a substring)."""
+        first, each with its article, character span (and page, for a PDF) and cosine
+        score. ``filters``: ``since``/``until`` (YYYY-MM-DD, inclusive) and ``source``
+        (a substring)."""
         if not 1 <= k <= 50:
             raise ToolError("k must be between 1 and 50")
         wanted = filters.to_filters() if filters else None
-        hits = admitted(lambda: pipeline.search(query, k, **filter_kwargs(pipeline.search, wanted)))
-        return {"query": query, "hits": [
-            {"rank": i, "score": round(float(h.score), 6), "doc_id": h.chunk.doc_id,
-             "chunk_id": h.chunk.chunk_id, "title": h.chunk.title, "start": h.chunk.start,
-             "end": h.chunk.end, "text": h.chunk.text}
-            for i, h in enumerate(hits, start=1)
-        ]}  # fmt: skip
+        hits = admitted(lambda: pipeline.search(query, k, filters=wanted))
+        return {"query": query, "hits": [h.to_json(i) for i, h in enumerate(hits, start=1)]}
 
     @mcp.tool()
     def ask(question: str) -> dict[str, Any]:
         """Answer a question from the articles. ``answer`` cites passages as [n];
         ``citations`` lists them (doc_id, title, chunk_id, start, end, text);
-        ``abstained`` is true (and ``refusal`` says why) when the articles do not say."""
+        ``abstained`` is true (and ``refusal`` says why) when the articles do not say;
+        then ``nearest`` lists the nearest evidence and ``missing`` what is not stated."""
         out = admitted(lambda: pipeline.ask(question)).to_json()
-        keep = ("question", "answer", "abstained", "refusal", "citations", "language", "query")
+        keep = ("question", "answer", "abstained", "refusal", "kind", "citations", "nearest",
+                "missing", "language", "query")  # fmt: skip
         return {key: out[key] for key in keep}
 
     @mcp.tool()
     def list_articles() -> dict[str, Any]:
         """Every indexed article: doc_id, title and number of passages."""
         docs = admitted(pipeline.status)["documents"]
-        articles = [
-            {"doc_id": d, "title": docs[d].get("title", ""), "chunks": docs[d].get("chunks", 0)}
-            for d in sorted(docs)
-        ]
+        articles = [a.to_json() for a in Article.listed(docs)]
         return {"n_documents": len(articles), "articles": articles}
 
     @mcp.tool()
@@ -95,7 +84,18 @@ def build_mcp(pipeline: Pipeline, admission: Admission | None = None) -> MCPServ
         c = index.chunks[row]
         doc = index.documents.get(c.doc_id)
         return {"chunk_id": c.chunk_id, "doc_id": c.doc_id, "title": c.title, "start": c.start,
-                "end": c.end, "text": c.text, "date": doc.date if doc else None,
+                "end": c.end, "text": c.text, "page": c.page, "date": doc.date if doc else None,
                 "source": doc.source if doc else None}  # fmt: skip
 
     return mcp
+
+
+def _admitted(gate: Admission, work: Callable[[], _T]) -> _T:
+    """``work()`` in an admission slot; a refusal or a RagError is the tool's error."""
+    try:
+        with gate.slot():
+            return work()
+    except ApiError as exc:
+        raise ToolError(exc.message) from None
+    except RagError as exc:
+        raise ToolError(hide_paths(str(exc))) from None

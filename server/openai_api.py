@@ -23,7 +23,7 @@ from rag.pipeline import Done, Pipeline, Token
 from rag.types import Answer
 from server.admission import Admission
 from server.errors import ApiError, describe, error_body
-from server.streaming import PipelineRun, filter_kwargs
+from server.streaming import PipelineRun
 from server.types import (
     AssistantMessage,
     ChatCompletion,
@@ -78,15 +78,19 @@ def bounded_history(
 
 
 def answer_options(
-    pipeline: Pipeline, k: int | None, language: str | None, mode: str | None, filters: Any
+    k: int | None, language: str | None, mode: str | None, filters: Any
 ) -> dict[str, Any]:
-    options: dict[str, Any] = {"k": k, "language": language, "mode": mode}
-    return options | filter_kwargs(pipeline.stream, filters.to_filters() if filters else None)
+    """``Pipeline.stream``'s options from a request's fields."""
+    return {"k": k, "language": language, "mode": mode,
+            "filters": filters.to_filters() if filters else None}  # fmt: skip
 
 
 def sources(answer: Answer) -> list[Source]:
+    """The answer's citations (with a refusal: the nearest evidence), as ``rag ask --json``
+    names them."""
     return [Source(n=c.n, doc_id=c.doc_id, title=c.title, chunk_id=c.chunk_id, start=c.start,
-                   end=c.end, text=c.text) for c in answer.citations]  # fmt: skip
+                   end=c.end, text=c.text, page=c.page)
+            for c in answer.shown_citations]  # fmt: skip
 
 
 def router(pipeline: Pipeline, settings: ServerConfig, admission: Admission) -> APIRouter:
@@ -120,7 +124,7 @@ def router(pipeline: Pipeline, settings: ServerConfig, admission: Admission) -> 
             why = "the assistant answers from its articles (its tools are served over MCP, /mcp)"
             raise ApiError(400, f"tools are not supported: {why}", "unsupported")
         question, history = split_conversation(body.messages, settings)
-        options = answer_options(pipeline, body.k, body.language, body.mode, body.filters)
+        options = answer_options(body.k, body.language, body.mode, body.filters)
         run = PipelineRun(lambda: pipeline.stream(question, history, **options), admission)
         run.begin()
         # The first event (after retrieval) comes before any byte of the answer, so a bad
@@ -133,31 +137,20 @@ def router(pipeline: Pipeline, settings: ServerConfig, admission: Admission) -> 
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
-        answer: Answer | None = None
-        event = first
-        while event is not None:
-            if isinstance(event, Done):
-                answer = event.answer
-            event = await run.next(request.is_disconnected)
-        if answer is None:
-            raise RuntimeError("the pipeline ended without an answer")
-        return ChatCompletion(
-            id=ident,
-            created=created,
-            model=settings.model_name,
-            choices=[
-                Choice(
-                    message=AssistantMessage(content=answer.answer),
-                    sources=sources(answer),
-                    abstained=answer.abstained,
-                    refusal=answer.refusal,
-                )
-            ],
-            usage=Usage(completion_tokens=answer.tokens_generated,
-                        total_tokens=answer.tokens_generated),
-        )  # fmt: skip
+        answer = await run.answer(first, request.is_disconnected)
+        choice = Choice(message=AssistantMessage(content=answer.answer), **outcome(answer))
+        tokens = answer.tokens_generated
+        return ChatCompletion(id=ident, created=created, model=settings.model_name,
+                              choices=[choice], usage=Usage(completion_tokens=tokens,
+                                                            total_tokens=tokens))  # fmt: skip
 
     return api
+
+
+def outcome(answer: Answer) -> dict[str, Any]:
+    """What a choice carries beside the text: its sources and how the answer came out."""
+    return {"sources": sources(answer), "abstained": answer.abstained,
+            "refusal": answer.refusal, "kind": answer.kind, "missing": answer.missing}  # fmt: skip
 
 
 def _chunk(ident: str, created: int, model: str, delta: dict[str, Any], **extra: Any) -> bytes:
@@ -187,13 +180,8 @@ async def _sse(
             yield f"data: {json.dumps(error_body(status, message, code))}\n\n".encode()
             return
         if answer is not None:
-            final = {
-                "finish_reason": "stop",
-                "answer": answer.answer,
-                "sources": [s.model_dump() for s in sources(answer)],
-                "abstained": answer.abstained,
-                "refusal": answer.refusal,
-            }
+            final = {"finish_reason": "stop", "answer": answer.answer, **outcome(answer)}
+            final["sources"] = [s.model_dump() for s in final["sources"]]
             yield _chunk(ident, created, model, {}, **final)
         yield b"data: [DONE]\n\n"
     finally:

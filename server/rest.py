@@ -10,11 +10,12 @@ from fastapi.responses import JSONResponse
 from rag.config import ServerConfig
 from rag.errors import BadInputError, IndexMissingError
 from rag.index import store
-from rag.pipeline import Done, Pipeline
+from rag.pipeline import Pipeline
+from rag.types import Article
 from server.admission import Admission
 from server.errors import ApiError, hide_paths
 from server.openai_api import answer_options, bounded_history
-from server.streaming import PipelineRun, filter_kwargs
+from server.streaming import PipelineRun
 from server.types import (
     AskRequest,
     DocumentInfo,
@@ -51,34 +52,22 @@ def router(pipeline: Pipeline, settings: ServerConfig, admission: Admission) -> 
     async def search(body: SearchRequest, request: Request) -> SearchResponse:
         """The best passages for a query, with their cosine scores (``rag search --json``)."""
         filters = body.filters.to_filters() if body.filters else None
-        extra = filter_kwargs(pipeline.search, filters)
         hits = await admission.run(
-            lambda: pipeline.search(body.query, body.k, **extra),
+            lambda: pipeline.search(body.query, body.k, filters=filters),
             disconnected=request.is_disconnected,
         )
         return SearchResponse(
             query=body.query,
-            hits=[
-                SearchHit(rank=i, score=round(float(h.score), 6), doc_id=h.chunk.doc_id,
-                          chunk_id=h.chunk.chunk_id, title=h.chunk.title, start=h.chunk.start,
-                          end=h.chunk.end, text=h.chunk.text)
-                for i, h in enumerate(hits, start=1)
-            ],
-        )  # fmt: skip
+            hits=[SearchHit.model_validate(h.to_json(i)) for i, h in enumerate(hits, start=1)],
+        )
 
     @api.post("/v1/ask", tags=["REST"])
     async def ask(body: AskRequest, request: Request) -> dict[str, Any]:
         """A cited answer: exactly the object ``rag ask --json`` prints."""
         history = bounded_history([(t.question, t.answer) for t in body.history], settings)
-        options = answer_options(pipeline, body.k, body.language, body.mode, body.filters)
+        options = answer_options(body.k, body.language, body.mode, body.filters)
         run = PipelineRun(lambda: pipeline.stream(body.question, history, **options), admission)
-        run.begin()
-        answer = None
-        while (event := await run.next(request.is_disconnected)) is not None:
-            if isinstance(event, Done):
-                answer = event.answer
-        if answer is None:
-            raise RuntimeError("the pipeline ended without an answer")
+        answer = await run.begin().answer(None, request.is_disconnected)
         return answer.to_json()
 
     @api.get("/v1/documents", tags=["REST"])
@@ -88,13 +77,14 @@ def router(pipeline: Pipeline, settings: ServerConfig, admission: Admission) -> 
             status = await admission.run(pipeline.status, disconnected=request.is_disconnected)
         except IndexMissingError:
             return DocumentList(n_documents=0, n_chunks=0, documents=[])
-        docs = status["documents"]
         return DocumentList(
             n_documents=status["n_documents"],
             n_chunks=status["n_chunks"],
-            documents=[DocumentInfo(doc_id=d, title=docs[d].get("title", ""),
-                                    chunks=docs[d].get("chunks", 0)) for d in sorted(docs)],
-        )  # fmt: skip
+            documents=[
+                DocumentInfo.model_validate(a.to_json())
+                for a in Article.listed(status["documents"])
+            ],
+        )
 
     @api.get("/v1/documents/{doc_id:path}", tags=["REST"])
     async def document(doc_id: str, request: Request) -> DocumentText:
@@ -103,13 +93,21 @@ def router(pipeline: Pipeline, settings: ServerConfig, admission: Admission) -> 
         if doc is None:
             raise ApiError(404, f"no article {doc_id!r} in the index", "no_document")
         return DocumentText(doc_id=doc.doc_id, title=doc.title, date=doc.date, source=doc.source,
-                            text=doc.text)  # fmt: skip
+                            text=doc.text, pages=list(doc.pages))  # fmt: skip
+
+    api.include_router(_writes(pipeline, settings, admission))
+    return api
+
+
+def _writes(pipeline: Pipeline, settings: ServerConfig, admission: Admission) -> APIRouter:
+    """Uploads and removals (refused by a read-only server)."""
+    api = APIRouter()
 
     @api.post("/v1/documents", tags=["REST"])
     async def upload(files: list[UploadFile] = File(...)) -> UploadReport:  # noqa: B008
-        """Add or update articles (.txt, .md, .html) as ``uploads/NAME``: cleaned, chunked
-        and indexed like ``rag index add``; unchanged articles are not re-embedded.
-        Without an API key, send the header ``X-Requested-With`` (any value)."""
+        """Add or update articles (.txt, .md, .html, .pdf, .docx) as ``uploads/NAME``:
+        cleaned, chunked and indexed like ``rag index add``; unchanged articles are not
+        re-embedded. Without an API key, send the header ``X-Requested-With`` (any value)."""
         _writable(settings)  # the guard refused it already; kept for direct callers
         incoming = [(f.filename or "upload", f.file) for f in files]
         out = await admission.run(add_uploads, pipeline, incoming)

@@ -1,25 +1,27 @@
-"""``Pipeline.stream`` driven from the event loop without blocking it.
+"""``Pipeline.stream`` read from the event loop without blocking it.
 
-The pipeline holds a thread-owned lock across its yields (llama.cpp is not
-re-entrant), so one generator must run start to end on one thread: each answer
-gets a worker thread that runs the whole stream and hands the events to the
-loop (``call_soon_threadsafe``). Starlette's ``iterate_in_threadpool`` would
-advance the generator on a different pool thread each step. When the client
-goes away the worker stops after the next event and closes the stream, which
-releases the model for the next request in the queue.
+The pipeline runs each answer in its own thread (:class:`rag.stream.AnswerStream`).
+A request's run is one job on the admission's threads (:mod:`server.admission`): it
+reads the stream to the end and hands each event to the loop
+(``call_soon_threadsafe``), so the run holds its slot until the model has really let
+go, and never waits on the loop's shared thread pool. When the client goes away the
+stream is closed, which stops the model at its next token; a run still queued never
+starts.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
+import contextlib
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from rag.errors import BadInputError
+from rag.generate.strategy import Done
+from rag.stream import AnswerStream
+from rag.types import Answer
 from server.admission import Admission
 from server.errors import ClientGone
 
@@ -34,17 +36,19 @@ class _Failed:
 
 
 class PipelineRun:
-    """One ``Pipeline.stream`` in its own thread; ``await next()`` gives its events."""
+    """One answer in a slot; ``await next()`` gives its events, None at the end."""
 
     def __init__(self, start: Callable[[], Iterator[Any]], slots: Admission) -> None:
         self._start, self._slots = start, slots
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._stop = threading.Event()
+        self._stream: Iterator[Any] | None = None
         self._getter: asyncio.Future[object] | None = None
         self._work_done: Future[None] | None = None
 
     def begin(self) -> PipelineRun:
-        """Queue the run on the admission's threads (its slot is held until it ends)."""
+        """Queue the run on the admission's threads (its slot is held until it ends;
+        over the limit: 503 here)."""
         self._work_done = self._slots.submit(self._work, asyncio.get_running_loop())
         return self
 
@@ -58,15 +62,16 @@ class PipelineRun:
         try:
             if self._stop.is_set():  # the client left while this run was starting
                 return
-            stream = self._start()
+            self._stream = stream = self._start()
+            if self._stop.is_set():
+                _close(stream)
             try:
                 for event in stream:
                     put(event)
                     if self._stop.is_set():
                         break
             finally:
-                if close := getattr(stream, "close", None):
-                    close()  # runs the generator's cleanup (the lock) in this thread
+                _finish(stream)
         except BaseException as exc:  # handed to the request, which answers it
             put(_Failed(exc))
         finally:
@@ -96,10 +101,27 @@ class PipelineRun:
                 raise item.error
             return item
 
+    async def answer(
+        self, first: Any = None, disconnected: Callable[[], Awaitable[bool]] | None = None
+    ) -> Answer:
+        """Read to the end (after ``first``, an event already read); the Done's Answer."""
+        answer, event = None, first
+        while True:
+            if isinstance(event, Done):
+                answer = event.answer
+            event = await self.next(disconnected)
+            if event is None:
+                break
+        if answer is None:
+            raise RuntimeError("the pipeline ended without an answer")
+        return answer
+
     def cancel(self) -> None:
-        """Stop generating (after the current token); a run still queued never starts.
-        Its slot is free once its thread has let go of the model. Idempotent."""
+        """Stop generating (the model stops at its next token); a run still queued never
+        starts. Its slot is free once its job has let go of the model. Idempotent."""
         self._stop.set()
+        if self._stream is not None:
+            _close(self._stream)
         if self._work_done is not None:
             self._work_done.cancel()
         if self._getter is not None:
@@ -107,10 +129,18 @@ class PipelineRun:
             self._getter = None
 
 
-def filter_kwargs(method: Callable[..., Any], filters: Any) -> dict[str, Any]:
-    """``{"filters": filters}`` when the client gave some and the pipeline takes them."""
-    if filters is None:
-        return {}
-    if "filters" not in inspect.signature(method).parameters:
-        raise BadInputError("filters are not supported by this index yet")
-    return {"filters": filters}
+def _close(stream: Iterator[Any]) -> None:
+    """Stop an AnswerStream from any thread (a plain generator is closed by _finish)."""
+    if isinstance(stream, AnswerStream):
+        stream.close()
+
+
+def _finish(stream: Iterator[Any]) -> None:
+    """Close the stream and wait until its worker has let go of the model's lock, so
+    the job (and its slot) ends only then."""
+    if close := getattr(stream, "close", None):
+        close()  # a generator's cleanup runs here, in this thread
+    if isinstance(stream, AnswerStream):
+        with contextlib.suppress(Exception):  # raised after the close: nobody reads it
+            for _ in stream:  # the worker stops at its next token, then ends the stream
+                pass

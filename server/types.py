@@ -88,6 +88,7 @@ class Source(BaseModel):
     start: int
     end: int
     text: str
+    page: str | None = None  # "3" or "3-4" for a PDF passage; null otherwise
 
 
 class AssistantMessage(BaseModel):
@@ -99,9 +100,11 @@ class Choice(BaseModel):
     index: int = 0
     message: AssistantMessage
     finish_reason: str = "stop"
-    sources: list[Source]
+    sources: list[Source]  # the citations; with a refusal, the nearest evidence
     abstained: bool
     refusal: str | None
+    kind: str | None = None  # what the answer is (``rag ask --json``'s kind)
+    missing: str | None = None  # with a refusal: what the sources do not state
 
 
 class Usage(BaseModel):
@@ -151,6 +154,7 @@ class SearchHit(BaseModel):
     start: int
     end: int
     text: str
+    page: str | None = None  # "3" or "3-4" for a PDF passage; null otherwise
 
 
 class SearchResponse(BaseModel):
@@ -194,6 +198,7 @@ class DocumentText(BaseModel):
     date: str | None
     source: str | None
     text: str
+    pages: list[int] = []  # a PDF's page starts in ``text`` (page i + 1 at pages[i]); [] if none
 
 
 class Problem(BaseModel):

@@ -37,10 +37,7 @@ def fake_config(tmp_path: Path) -> Config:
             config.embedding, model_id=FakeEmbedder.model_id, sha256="", dimension=64
         ),
         retrieval=replace(config.retrieval, min_score=0.05),
-        # The free-writing path's tests queue whole replies; the select strategy has
-        # its own tests (tests/unit/test_select.py).
-        generation=replace(config.generation, strategy="free"),
-    )
+    )  # the default answer strategy ("quote"), unless a test says otherwise
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -52,10 +52,6 @@ class FakeGenerator(Generator):
     def __init__(self, *replies: str | Sequence[str]) -> None:
         self.replies = list(replies)
         self.seen: list[list[Message]] = []
-        # The judge: P(yes) for the text of the last message (default: 0.5 each).
-        self.judge: Callable[[str], float] = lambda _text: 0.5
-        self.judged: list[str] = []  # the last message of every judge call
-        self.prefixes: list[str] = []  # what each stream_reply was started with
 
     def queue(self, *replies: str | Sequence[str]) -> None:
         self.replies.extend(replies)
@@ -67,26 +63,6 @@ class FakeGenerator(Generator):
             [reply[i : i + 3] for i in range(0, len(reply), 3)] if isinstance(reply, str) else reply
         )
         yield from pieces
-
-    def option_logprobs(self, messages: Sequence[Message], options: Sequence[str]) -> list[float]:
-        """For options ("yes", "Yes", "no", "No"): P(yes) from ``judge``, split evenly."""
-        import math
-
-        text = messages[-1]["content"]
-        self.judged.append(text)
-        yes = min(max(self.judge(text), 1e-6), 1 - 1e-6)
-        probs = [yes / 2, yes / 2, (1 - yes) / 2, (1 - yes) / 2]
-        return [math.log(p) for p in probs[: len(options)]]
-
-    def stream_reply(
-        self,
-        messages: Sequence[Message],
-        reply_prefix: str,
-        max_tokens: int,
-        grammar: str | None = None,
-    ) -> Iterator[str]:
-        self.prefixes.append(reply_prefix)
-        yield from self.stream(messages, max_tokens)
 
 
 def use_extractive_fallback(pipeline: Any) -> None:

@@ -16,11 +16,8 @@ with ``data-hit``.
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
@@ -45,14 +42,6 @@ MODES = [
 ]
 
 
-@dataclass
-class _Failed:
-    error: BaseException
-
-
-_END = object()
-
-
 class ChatUI(Articles):
     """The Gradio app over one shared pipeline; each browser session has its own turns.
     ``read_only``: no upload or removal (not shown, and no endpoint to call)."""
@@ -63,43 +52,6 @@ class ChatUI(Articles):
         self.read_only = read_only
 
     # -- asking ------------------------------------------------------------
-    def _events(
-        self, question: str, history: Sequence[tuple[str, str]], settings: dict[str, Any]
-    ) -> Iterator[Event]:
-        """The pipeline's events, produced in one worker thread.
-
-        ``Pipeline.stream`` holds its (thread-owned) lock across yields, while
-        Gradio advances a sync generator on a different pool thread each step;
-        so one thread runs the whole stream and hands events over a queue.
-        """
-        events: queue.Queue[object] = queue.Queue()
-        stop = threading.Event()
-
-        def work() -> None:
-            try:
-                stream = self.pipeline.stream(question, history, **settings)
-                try:
-                    for event in stream:
-                        events.put(event)
-                        if stop.is_set():  # the browser went away: stop generating
-                            break
-                finally:
-                    if close := getattr(stream, "close", None):
-                        close()  # a generator: run its cleanup (the lock) in this thread
-            except BaseException as exc:  # handed to the consumer, which shows it
-                events.put(_Failed(exc))
-            finally:
-                events.put(_END)
-
-        threading.Thread(target=work, name="rag-answer", daemon=True).start()
-        try:
-            while (item := events.get()) is not _END:
-                if isinstance(item, _Failed):
-                    raise item.error
-                yield item  # type: ignore[misc]
-        finally:
-            stop.set()
-
     def ask(
         self,
         question: str,
@@ -137,32 +89,33 @@ class ChatUI(Articles):
             settings["filters"] = make_filters(
                 (since or "").strip(), (until or "").strip(), source
             )  # a bad date: the one-line error in the chat
-            for event in self._events(turn.question, history, settings):
-                if isinstance(event, Retrieved):
-                    turn.query, turn.hits = event.query, event.hits
-                elif isinstance(event, Evidence):
-                    turn.evidence = tuple(self._evidence(h) for h in event.sentences)
-                    if turn.first_token_s is None:
-                        turn.first_token_s = time.perf_counter() - started
-                elif isinstance(event, Token):
-                    if turn.first_token_s is None and event.text.strip():
-                        turn.first_token_s = time.perf_counter() - started
-                    turn.answer += event.text
-                elif isinstance(event, Done):
-                    a = event.answer
-                    turn.answer, turn.query, turn.abstained = a.answer, a.query, a.abstained
-                    turn.citations, turn.passages = a.citations, a.passages
-                    turn.timings_ms = dict(a.timings_ms)
-                    turn.dropped = tuple(s.text for s in a.sentences if not s.verified)
-                    turn.mode, turn.refusal = a.mode, a.refusal
-                    turn.done = True
-                    turn.total_s = time.perf_counter() - started
-                yield view()
+            # The pipeline's stream may be read from any thread (Gradio moves a generator
+            # between pool threads); closing it (the browser went away) stops the model.
+            with self.pipeline.stream(turn.question, history, **settings) as events:
+                for event in events:
+                    self._take(turn, event, started)
+                    yield view()
         except Exception as exc:
             if not isinstance(exc, RagError):
                 log.exception("answering %r failed", question)
             turn.error, turn.done = error_message(exc), True
             yield view()
+
+    def _take(self, turn: Turn, event: Event, started: float) -> None:
+        """One pipeline event into the turn being shown."""
+        if isinstance(event, Retrieved):
+            turn.query, turn.hits = event.query, event.hits
+        elif isinstance(event, Evidence):
+            turn.evidence = tuple(self._evidence(h) for h in event.sentences)
+            if turn.first_token_s is None:
+                turn.first_token_s = time.perf_counter() - started
+        elif isinstance(event, Token):
+            if turn.first_token_s is None and event.text.strip():
+                turn.first_token_s = time.perf_counter() - started
+            turn.answer += event.text
+        elif isinstance(event, Done):
+            turn.finish(event.answer)
+            turn.total_s = time.perf_counter() - started
 
     def _evidence(self, hit: Any) -> tuple[str, str, str]:
         doc = self.pipeline.document(hit.chunk.doc_id)
@@ -196,113 +149,99 @@ class ChatUI(Articles):
     # -- layout ------------------------------------------------------------
     def build(self) -> gr.Blocks:
         """The app: chat, sources and passage viewer in one tab, articles in another."""
-        retrieval = self.config.retrieval
         title = self.config.ui.title
         with gr.Blocks(title=title, analytics_enabled=False) as demo:
             turns = gr.State([])
             gr.Markdown(f"## {title}")
             with gr.Tab("Chat"):
-                with gr.Row():
-                    with gr.Column(scale=3):
-                        chat = gr.HTML(
-                            render.chat_html([]),
-                            elem_id="chat",
-                            css_template=render.CSS,
-                            js_on_load=render.CLICK_JS,
-                            autoscroll=True,
-                            max_height=640,
-                            min_height=260,
-                            container=True,
-                            padding=True,
-                        )
-                        with gr.Row():
-                            question = gr.Textbox(
-                                placeholder="Сколько спутников SpaceSail на орбите?",
-                                show_label=False,
-                                lines=1,
-                                max_lines=4,
-                                scale=5,
-                                elem_id="question",
-                            )
-                            send = gr.Button(
-                                "Ask", variant="primary", scale=0, min_width=90, elem_id="send"
-                            )
-                            clear = gr.Button("New chat", scale=0, min_width=120, elem_id="new")
-                        with gr.Accordion("Settings", open=False):
-                            k = gr.Slider(1, 20, value=retrieval.k, step=1, label="Passages")
-                            language = gr.Radio(LANGUAGES, value="auto", label="Answer language")
-                            mode = gr.Radio(
-                                MODES, value=self.config.generation.mode, label="Answer by"
-                            )
-                            # value "": optional for API clients (gradio_client) too
-                            with gr.Row():
-                                since = gr.Textbox(
-                                    label="Articles since", placeholder="YYYY-MM-DD",
-                                    value="", max_lines=1, elem_id="since",
-                                )  # fmt: skip
-                                until = gr.Textbox(
-                                    label="Articles until", placeholder="YYYY-MM-DD",
-                                    value="", max_lines=1, elem_id="until",
-                                )  # fmt: skip
-                                source = gr.Textbox(
-                                    label="Source contains", placeholder="kazinform",
-                                    value="", max_lines=1, elem_id="source",
-                                )  # fmt: skip
-                            show = gr.Checkbox(value=True, label="Show retrieved passages")
-                    with gr.Column(scale=2):
-                        viewer = gr.HTML(
-                            render.message_html("Click a citation to see it in its article."),
-                            elem_id="viewer",
-                            label="Passage",
-                            css_template=render.CSS,
-                            js_on_load=render.SCROLL_JS,
-                            container=True,
-                            padding=True,
-                            max_height=520,
-                        )
-                        with gr.Column(visible=True) as sources_box:
-                            sources = gr.HTML(
-                                render.sources_html(None, 0),
-                                elem_id="sources",
-                                css_template=render.CSS,
-                                js_on_load=render.CLICK_JS,
-                                container=True,
-                                padding=True,
-                                max_height=420,
-                            )
+                self._chat_tab(turns)
             with gr.Tab("Articles"):
-                summary = gr.Markdown(elem_id="articles-summary")
-                table = gr.Dataframe(
-                    headers=["doc_id", "passages", "title"],
-                    interactive=False,
-                    wrap=True,
-                    elem_id="articles",
-                )
-                if self.read_only:  # no widgets and no endpoints to add or remove
-                    demo.load(lambda: self.articles()[:2], outputs=[summary, table])
-                else:
-                    self._manage(demo, summary, table)
-
-            gr.on(
-                [send.click, question.submit],
-                self.ask,
-                inputs=[question, turns, k, language, mode, since, until, source],
-                outputs=[chat, sources, question, turns],
-                concurrency_id="pipeline",
-                show_progress="minimal",  # queue position and elapsed time, on the chat only
-                show_progress_on=[chat],
-            )
-            chat.click(self.show_passage, inputs=[turns], outputs=[viewer])
-            sources.click(self.show_passage, inputs=[turns], outputs=[viewer])
-            show.change(lambda v: gr.update(visible=v), inputs=[show], outputs=[sources_box])
-            clear.click(
-                lambda: ([], render.chat_html([]), render.sources_html(None, 0)),
-                outputs=[turns, chat, sources],
-            )
+                self._articles_tab(demo)
         # One pipeline (one llama.cpp model) for everyone: answers queue, one at a time;
         # past max_queue waiting, Gradio refuses more ("the queue is full").
         demo.queue(default_concurrency_limit=1, max_size=self.config.ui.max_queue)
         return demo
+
+    def _chat_tab(self, turns: gr.State) -> None:
+        with gr.Row():
+            with gr.Column(scale=3):
+                chat = _panel(render.chat_html([]), "chat", render.CLICK_JS, 640,
+                              autoscroll=True, min_height=260)  # fmt: skip
+                question, send, clear = self._question_row()
+                with gr.Accordion("Settings", open=False):
+                    settings, show = self._settings()
+            with gr.Column(scale=2):
+                viewer, sources_box, sources = self._viewer_column()
+        gr.on(
+            [send.click, question.submit],
+            self.ask,
+            inputs=[question, turns, *settings],
+            outputs=[chat, sources, question, turns],
+            concurrency_id="pipeline",
+            show_progress="minimal",  # queue position and elapsed time, on the chat only
+            show_progress_on=[chat],
+        )
+        chat.click(self.show_passage, inputs=[turns], outputs=[viewer])
+        sources.click(self.show_passage, inputs=[turns], outputs=[viewer])
+        show.change(lambda v: gr.update(visible=v), inputs=[show], outputs=[sources_box])
+        clear.click(
+            lambda: ([], render.chat_html([]), render.sources_html(None, 0)),
+            outputs=[turns, chat, sources],
+        )
+
+    @staticmethod
+    def _question_row() -> tuple[gr.Textbox, gr.Button, gr.Button]:
+        with gr.Row():
+            question = gr.Textbox(
+                placeholder="Сколько спутников SpaceSail на орбите?",
+                show_label=False,
+                lines=1,
+                max_lines=4,
+                scale=5,
+                elem_id="question",
+            )
+            send = gr.Button("Ask", variant="primary", scale=0, min_width=90, elem_id="send")
+            clear = gr.Button("New chat", scale=0, min_width=120, elem_id="new")
+        return question, send, clear
+
+    def _settings(self) -> tuple[list[Any], gr.Checkbox]:
+        """``ask``'s settings (k, language, mode, since, until, source) and the sources
+        panel's switch."""
+        k = gr.Slider(1, 20, value=self.config.retrieval.k, step=1, label="Passages")
+        language = gr.Radio(LANGUAGES, value="auto", label="Answer language")
+        mode = gr.Radio(MODES, value=self.config.generation.mode, label="Answer by")
+        # value "": optional for API clients (gradio_client) too
+        with gr.Row():
+            since = gr.Textbox(
+                label="Articles since", placeholder="YYYY-MM-DD",
+                value="", max_lines=1, elem_id="since",
+            )  # fmt: skip
+            until = gr.Textbox(
+                label="Articles until", placeholder="YYYY-MM-DD",
+                value="", max_lines=1, elem_id="until",
+            )  # fmt: skip
+            source = gr.Textbox(
+                label="Source contains", placeholder="kazinform",
+                value="", max_lines=1, elem_id="source",
+            )  # fmt: skip
+        show = gr.Checkbox(value=True, label="Show retrieved passages")
+        return [k, language, mode, since, until, source], show
+
+    @staticmethod
+    def _viewer_column() -> tuple[gr.HTML, gr.Column, gr.HTML]:
+        viewer = _panel(
+            render.message_html("Click a citation to see it in its article."),
+            "viewer", render.SCROLL_JS, 520, label="Passage",
+        )  # fmt: skip
+        with gr.Column(visible=True) as sources_box:
+            sources = _panel(render.sources_html(None, 0), "sources", render.CLICK_JS, 420)
+        return viewer, sources_box, sources
+
+
+def _panel(value: str, elem_id: str, js: str, max_height: int, **extra: Any) -> gr.HTML:
+    """An HTML panel styled by ``render.CSS``, with its click or scroll script."""
+    return gr.HTML(value, elem_id=elem_id, css_template=render.CSS, js_on_load=js,
+                   container=True, padding=True, max_height=max_height, **extra)  # fmt: skip
 
 
 def launch(

@@ -13,7 +13,8 @@ import gradio as gr
 
 from rag.errors import RagError
 from rag.ingest.load import SUPPORTED
-from ui.uploads import add_uploads, remove_documents
+from rag.types import Article
+from ui.uploads import KINDS, add_uploads, remove_documents
 
 log = logging.getLogger("ui.app")
 _PROGRESS = gr.Progress()  # Gradio spots the default and passes a per-request tracker
@@ -43,10 +44,10 @@ class Articles:
             status = self.pipeline.status()
         except Exception as exc:
             return f"⚠ {error_message(exc)}", [], gr.update(choices=[], value=[])
-        docs = status["documents"]
-        rows = [[d, docs[d].get("chunks", 0), docs[d].get("title", "")] for d in sorted(docs)]
+        articles = Article.listed(status["documents"])
+        rows = [[a.doc_id, a.chunks, a.title] for a in articles]
         summary = f"**{status['n_documents']} articles, {status['n_chunks']} passages** indexed."
-        return summary, rows, gr.update(choices=sorted(docs), value=[])
+        return summary, rows, gr.update(choices=[a.doc_id for a in articles], value=[])
 
     def upload(
         self, files: Sequence[str] | None, progress: Any = None
@@ -58,7 +59,7 @@ class Articles:
         if self.read_only:
             return (_READ_ONLY, *self.articles(), None)
         if not paths:
-            return ("Choose .txt, .md or .html files first.", *self.articles(), None)
+            return (f"Choose {KINDS} files first.", *self.articles(), None)
         progress(0.0, desc=f"Indexing {len(paths)} file(s)")
         try:
             with contextlib.ExitStack() as stack:
@@ -88,8 +89,19 @@ class Articles:
             message = f"⚠ {error_message(exc)}"
         return (message, *self.articles())
 
-    def _manage(self, demo: gr.Blocks, summary: gr.Markdown, table: gr.Dataframe) -> None:
-        """The removal and upload widgets and their events (not in a read-only chat)."""
+    def _articles_tab(self, demo: gr.Blocks) -> None:
+        """The article list and, unless read-only, its removal and uploads (no widgets
+        and no endpoints for them in a read-only chat)."""
+        summary = gr.Markdown(elem_id="articles-summary")
+        table = gr.Dataframe(
+            headers=["doc_id", "passages", "title"],
+            interactive=False,
+            wrap=True,
+            elem_id="articles",
+        )
+        if self.read_only:
+            demo.load(lambda: self.articles()[:2], outputs=[summary, table])
+            return
         with gr.Row():
             to_remove = gr.Dropdown(
                 [], multiselect=True, label="Articles to remove", elem_id="remove-choice"
@@ -98,7 +110,7 @@ class Articles:
         files = gr.File(
             file_count="multiple",
             file_types=sorted(SUPPORTED),
-            label="Add articles (.txt, .md, .html)",
+            label="Add articles (.txt, .md, .html, .pdf, .docx)",
             elem_id="upload",
         )
         upload_log = gr.Markdown(elem_id="upload-log")

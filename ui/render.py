@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from html import escape
 
-from rag.types import Citation, Document, Hit
+from rag.types import Answer, AnswerKind, Citation, Document, Hit, Refusal
 
 MARKER = re.compile(r"\[(\d{1,3})\]")
 CONTEXT_BEFORE = 350  # article text shown before the cited span
@@ -30,19 +30,30 @@ class Turn:
     query: str | None = None  # the self-contained query the pipeline searched with
     hits: tuple[Hit, ...] = ()  # everything retrieved, in rank order
     passages: tuple[Hit, ...] = ()  # the numbered passages the model read ([1] = first)
+    # The answer's citations; with a refusal, the nearest evidence (Answer.shown_citations)
     citations: tuple[Citation, ...] = ()
     abstained: bool = False
     done: bool = False
     error: str | None = None
     dropped: tuple[str, ...] = ()  # sentences the pipeline left out as unsupported
-    mode: str = "generative"  # "extractive-fallback": the passages' sentences, verbatim
-    refusal: str | None = None  # why an abstained answer is one (Answer.refusal)
+    kind: AnswerKind | None = None  # what the answer is (Answer.kind), once done
+    refusal: Refusal | None = None  # why an abstained answer is one (Answer.refusal)
+    missing: str | None = None  # what of the question the sources do not state
     # The sentence(s) the answer was chosen from, shown before it is phrased:
     # (text, article title, article date or "").
     evidence: tuple[tuple[str, str, str], ...] = ()
     first_token_s: float | None = None
     total_s: float | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def finish(self, answer: Answer) -> None:
+        """Take the checked answer (the stream's Done) in place of what streamed."""
+        self.answer, self.query, self.abstained = answer.answer, answer.query, answer.abstained
+        self.citations, self.passages = answer.shown_citations, answer.passages
+        self.timings_ms = dict(answer.timings_ms)
+        self.dropped = tuple(s.text for s in answer.sentences if not s.verified)
+        self.kind, self.refusal, self.missing = answer.kind, answer.refusal, answer.missing
+        self.done = True
 
     def citation(self, n: int) -> Citation | None:
         """The citation ``[n]``: from the final answer, else from the numbered passages."""
@@ -51,7 +62,9 @@ class Turn:
                 return c
         if 1 <= n <= len(self.passages):
             ch = self.passages[n - 1].chunk
-            return Citation(n, ch.doc_id, ch.title, ch.chunk_id, ch.start, ch.end, ch.text)
+            return Citation(
+                n, ch.doc_id, ch.title, ch.chunk_id, ch.start, ch.end, ch.text, page=ch.page
+            )
         return None
 
 
@@ -88,19 +101,30 @@ def _seconds(turn: Turn) -> str:
 
 # Answer.refusal, said to a person.
 REFUSAL_REASONS = {
-    "no passages": "the index has no passages",
-    "low score": "no passage is close enough to the question",
-    "unknown name": "a name in the question appears in none of the passages found",
-    "model": "the model found no answer in the passages",
-    "unverified": "what the model wrote was not supported by the passages",
+    Refusal.NO_PASSAGES: "the index has no passages",
+    Refusal.LOW_SCORE: "no passage is close enough to the question",
+    Refusal.UNKNOWN_NAME: "a name in the question appears in none of the passages found",
+    Refusal.MODEL: "the model found no answer in the passages",
+    Refusal.UNVERIFIED: "what the model wrote was not supported by the passages",
+    Refusal.NOT_STATED: "the sources are about this, but do not state what was asked",
 }
 
 
 def found_instead_html(turn: Turn, turn_index: int, limit: int = 3) -> str:
-    """For an abstained answer: why, and the closest passages, so the user sees what was
-    there."""
-    why = REFUSAL_REASONS.get(turn.refusal or "")
+    """For an abstained answer: why, and the nearest evidence (else the closest
+    passages), so the user sees what was there."""
+    why = REFUSAL_REASONS.get(turn.refusal) if turn.refusal is not None else None
     reason = f'<div class="meta">Why: {escape(why)}.</div>' if why else ""
+    if turn.missing:
+        reason += f'<div class="meta">Not stated: {escape(turn.missing)}.</div>'
+    if turn.citations:
+        items = "".join(
+            f'<li><button type="button" class="cite" data-turn="{turn_index}" data-cite="{c.n}">'
+            f"[{c.n}]</button> {escape(c.title)}<div class='snippet'>{escape(_snippet(c.text))}"
+            "</div></li>"
+            for c in turn.citations
+        )
+        return f'{reason}<div class="found"><b>Nearest evidence:</b><ol>{items}</ol></div>'
     if not turn.hits:
         return f'{reason}<div class="found">Nothing in the index came close.</div>'
     items = "".join(
@@ -135,12 +159,7 @@ def turn_html(turn: Turn, index: int) -> str:
                 for text, title, date in turn.evidence
             )
             out.append(quotes)
-        if turn.done and turn.mode == "select-quote":
-            out.append(
-                '<div class="dropped">The phrased answer said more than its source; '
-                "shown instead: the source sentence, verbatim.</div>"
-            )
-        if turn.done and turn.mode == "extractive-fallback":
+        if turn.done and turn.kind is AnswerKind.FALLBACK:
             out.append(
                 '<div class="dropped">The generated answer was not supported by the '
                 "passages; shown instead: their best-matching sentences, verbatim.</div>"
@@ -170,6 +189,11 @@ def chat_html(turns: list[Turn]) -> str:
     return "".join(turn_html(t, i) for i, t in enumerate(turns))
 
 
+def _page(page: str | None) -> str:
+    """The page after a PDF passage's file name (" · p. 3"); nothing for other files."""
+    return f" · p. {escape(page)}" if page else ""
+
+
 def _snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
@@ -179,8 +203,8 @@ def sources_html(turn: Turn | None, turn_index: int) -> str:
     """Every retrieved passage with its score; the ones the model read carry their [n]."""
     if turn is None or not turn.hits:
         return '<div class="empty">The passages retrieved for the last question appear here.</div>'
-    # A passage the model read whole has one number; one whose sentences were judged
-    # one by one (the select strategy) has one per sentence.
+    # A passage has one number per time it is numbered (a quote numbers the sentences
+    # it quotes before the passages the model read).
     numbers: dict[str, list[int]] = {}
     for n, h in enumerate(turn.passages, start=1):
         numbers.setdefault(h.chunk.chunk_id, []).append(n)
@@ -194,7 +218,7 @@ def sources_html(turn: Turn | None, turn_index: int) -> str:
             f'<tr class="{klass}"><td class="n">{tag}</td><td class="score">{hit.score:.3f}</td>'
             f'<td><button type="button" class="hit-link" data-turn="{turn_index}" '
             f'data-hit="{i}">{escape(hit.chunk.title)}</button>'
-            f'<div class="doc">{escape(hit.chunk.doc_id)}</div>'
+            f'<div class="doc">{escape(hit.chunk.doc_id)}{_page(hit.chunk.page)}</div>'
             f'<div class="snippet">{escape(_snippet(hit.chunk.text))}</div></td></tr>'
         )
     note = "" if turn.done else '<div class="meta">the model is still answering…</div>'
@@ -237,6 +261,10 @@ def passage_html(
         )
     s, e = _locate(doc, start, end, text)
     lo, hi = max(0, s - before_chars), min(len(doc.text), e + after_chars)
+    page = doc.page_of(s, e)
+    if page is not None:  # a PDF passage: shown in the text of its page(s)
+        lo, hi = doc.page_span(page)
+        label = f"{label} · p. {page}"
     before = ("… " if lo > 0 else "") + doc.text[lo:s]
     after = doc.text[e:hi] + (" …" if hi < len(doc.text) else "")
     meta = " · ".join(escape(x) for x in (doc.date, doc.source, doc.doc_id) if x)

@@ -28,6 +28,7 @@ from rag.errors import BadInputError, RagError
 from rag.ingest.load import SUPPORTED
 
 UPLOADS = "uploads"  # the folder under corpus_dir, and the uploads' doc_id prefix
+KINDS = ".txt, .md, .html, .pdf or .docx"  # what a person is told to choose
 _CHUNK = 1 << 16
 
 _UNSAFE = re.compile(r"[^\w.-]+")
@@ -104,7 +105,7 @@ def add_uploads(
     name, or unreadable) is a problem, named as it was given, with its reason."""
     config = config or pipeline.config
     if not files:
-        raise BadInputError("no files to add (choose .txt, .md or .html files)")
+        raise BadInputError(f"no files to add (choose {KINDS} files)")
     corpus = config.corpus_dir
     corpus.mkdir(parents=True, exist_ok=True)
     # Hidden, so a build of the corpus folder skips it; inside it, so renames are atomic.

@@ -8,8 +8,8 @@ vectors. A zero vector stays zero instead of becoming NaN.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
@@ -53,3 +53,27 @@ class Embedder(ABC):
             [c.text for c in chunks], "document", [c.title for c in chunks], progress=progress
         )
         return normalise(raw)
+
+
+class SharedEmbedder(Embedder):
+    """Another embedder, shared with the questions a process answers: each ``batch``
+    texts are encoded under ``lock`` (the model lock), so an index write that embeds
+    thousands of passages outside that lock keeps a question waiting one batch at
+    most, and the model is loaded once, under the lock, by whoever needs it first."""
+
+    def __init__(
+        self, get: Callable[[], Embedder], lock: Any, model_id: str, dimension: int, batch: int
+    ) -> None:
+        self._get, self._lock, self._batch = get, lock, max(1, batch)
+        self.model_id, self.dimension = model_id, dimension
+
+    def encode(self, texts: Sequence[str], kind: Kind, titles: Sequence[str] | None = None,
+               progress: bool = False) -> np.ndarray:  # fmt: skip
+        parts = []
+        for lo in range(0, len(texts), self._batch):
+            hi = lo + self._batch
+            with self._lock:
+                parts.append(self._get().encode(texts[lo:hi], kind, titles and titles[lo:hi]))
+        if not parts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.concatenate(parts)

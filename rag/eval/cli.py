@@ -1,13 +1,20 @@
-"""`rag eval`: the click command. Only click is imported here; the runner (and
+"""`rag eval`: a click group. ``rag eval [options]`` runs the gold set; ``rag eval curves
+RUN`` prints a finished run's trade-offs. Only click is imported here; the runner (and
 with it the models) loads inside the command, so `rag --help` stays fast."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+from rag.cliutil import CONTEXT, with_options
+
+if TYPE_CHECKING:
+    from rag.eval.runner import EvalOptions, EvalResult
 
 TYPES = ("single", "multi", "unanswerable")
 
@@ -56,107 +63,134 @@ def _table(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-@click.command("eval", context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--retrieval-only", is_flag=True, help="Score retrieval only, without the LLM.")
-@click.option(
-    "--baseline",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Compare with this baseline JSON; exit 1 listing metrics that regressed.",
+@dataclass(frozen=True)
+class EvalArgs:
+    """The options of ``rag eval`` (a run of the gold set)."""
+
+    retrieval_only: bool
+    baseline: Path | None
+    limit: int | None
+    ids: str | None
+    types: tuple[str, ...]
+    out: Path | None
+    save_baseline: Path | None
+    gold: Path | None
+    as_json: bool
+    modes: str | None
+    strategies: str | None
+    index_choice: str
+
+    def options(self) -> EvalOptions:
+        from rag.eval.runner import GOLD_PATH, EvalOptions
+
+        return EvalOptions(retrieval_only=self.retrieval_only, limit=self.limit,
+                           ids=parse_ids(self.ids), types=self.types,
+                           gold_path=self.gold or GOLD_PATH, out_dir=self.out)  # fmt: skip
+
+
+# The options of a run of the gold set (the group's own options).
+RUN_OPTIONS = (
+    click.option("--retrieval-only", is_flag=True, help="Score retrieval only, without the LLM."),
+    click.option(
+        "--baseline",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Compare with this baseline JSON; exit 1 listing metrics that regressed.",
+    ),
+    click.option(
+        "--limit", type=click.IntRange(min=1), help="Evaluate the first N questions only."
+    ),
+    click.option("--ids", help="Question ids, comma-separated (q001,q002) or @FILE, one per line."),
+    click.option(
+        "--type",
+        "types",
+        multiple=True,
+        type=click.Choice(TYPES),
+        help="Only questions of this type (repeatable).",
+    ),
+    click.option(
+        "--out",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Folder the run's folder is made in (default: config paths.runs_dir, eval/runs).",
+    ),
+    click.option(
+        "--save-baseline",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Write this run's aggregate metrics and question-set hash as a baseline JSON.",
+    ),
+    click.option(
+        "--gold",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Gold questions (default: eval/gold/queries.jsonl).",
+    ),
+    click.option("--json", "as_json", is_flag=True, help="Print the aggregate metrics as JSON."),
+    click.option(
+        "--modes",
+        help="Retrieval modes to run side by side, comma-separated (dense,lexical,hybrid); "
+        "default: the configured one.",
+    ),
+    click.option(
+        "--strategies",
+        help="Answer strategies to run side by side, comma-separated (e.g. free,quote); "
+        "default: the configured one.",
+    ),
+    click.option(
+        "--index",
+        "index_choice",
+        type=click.Choice(["eval", "pipeline"]),
+        default="eval",
+        show_default=True,
+        help="eval: build or update the eval's own index of seeds/ + eval/corpus/ "
+        "(paths.eval_index_dir; only new or changed articles are embedded) and run on it; "
+        "pipeline: run on the pipeline's index (paths.index_dir) as it is.",
+    ),
 )
-@click.option("--limit", type=click.IntRange(min=1), help="Evaluate the first N questions only.")
-@click.option("--ids", help="Question ids, comma-separated (q001,q002) or @FILE, one per line.")
-@click.option(
-    "--type",
-    "types",
-    multiple=True,
-    type=click.Choice(TYPES),
-    help="Only questions of this type (repeatable).",
+
+
+@click.group(
+    "eval", invoke_without_command=True, subcommand_metavar="[curves RUN]", context_settings=CONTEXT
 )
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder the run's folder is made in (default: config paths.runs_dir, eval/runs).",
-)
-@click.option(
-    "--save-baseline",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write this run's aggregate metrics and question-set hash as a baseline JSON.",
-)
-@click.option(
-    "--gold",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Gold questions (default: eval/gold/queries.jsonl).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the aggregate metrics as JSON.")
-@click.option(
-    "--modes",
-    help="Retrieval modes to run side by side, comma-separated (dense,lexical,hybrid); "
-    "default: the configured one.",
-)
-@click.option(
-    "--strategies",
-    help="Answer strategies to run side by side, comma-separated (free,quote,select); "
-    "default: the configured one.",
-)
-@click.option(
-    "--calibrate",
-    type=click.Path(exists=True, path_type=Path),
-    help="Fit the select strategy's score on a finished run of it (its folder or "
-    "report.json): writes rag/generate/calibration.json and the curve; no model is loaded.",
-)
-@click.option(
-    "--curves",
-    type=click.Path(exists=True, path_type=Path),
-    help="Print the policy/threshold trade-offs of a finished full run (its folder or "
-    "report.json) and exit; no model is loaded.",
-)
-@click.option(
-    "--index",
-    "index_choice",
-    type=click.Choice(["eval", "pipeline"]),
-    default="eval",
-    show_default=True,
-    help="eval: build or update the eval's own index of seeds/ + eval/corpus/ "
-    "(paths.eval_index_dir; only new or changed articles are embedded) and run on it; "
-    "pipeline: run on the pipeline's index (paths.index_dir) as it is.",
-)
+@with_options(RUN_OPTIONS)
 @click.pass_context
-def eval_command(
-    ctx: click.Context,
-    retrieval_only: bool,
-    baseline: Path | None,
-    limit: int | None,
-    ids: str | None,
-    types: tuple[str, ...],
-    out: Path | None,
-    save_baseline: Path | None,
-    gold: Path | None,
-    as_json: bool,
-    modes: str | None,
-    strategies: str | None,
-    calibrate: Path | None,
-    curves: Path | None,
-    index_choice: str,
-) -> None:
+def eval_command(ctx: click.Context, **opts: Any) -> None:
     """Run the gold Q&A set and report retrieval, answers, citations, refusals and cost.
 
     Writes report.json and report.md under eval/runs/<timestamp>/ (a full run also
     curves.md: the refusal-threshold and verification trade-offs).
     """
-    from rag.cliutil import pipeline_of
+    if ctx.invoked_subcommand is not None:
+        return
     from rag.eval import compare as cmp
-    from rag.eval.runner import GOLD_PATH, EvalOptions, eval_pipeline, run_eval
 
-    if curves is not None:
-        click.echo(_curves(curves), nl=False)
+    args = EvalArgs(**opts)
+    base = cmp.load_baseline(args.baseline) if args.baseline else None  # fail before the run
+    pipeline = _pipeline(ctx, args.index_choice)
+    if args.modes or args.strategies:
+        _side_by_side(pipeline, args)
         return
-    if calibrate is not None:
-        from rag.eval.calibrate import calibrate_run
+    result = _run(pipeline, args.options())
+    regressions = cmp.compare(result.report, base) if base is not None else []
+    if args.save_baseline:
+        cmp.save_baseline(result.report, args.save_baseline)
+    _print(result, args, regressions)
+    for line in regressions:
+        click.echo(f"regression: {line}", err=True)
+    if regressions:
+        ctx.exit(1)
 
-        for line in calibrate_run(calibrate):
-            click.echo(line)
-        return
-    base = cmp.load_baseline(baseline) if baseline else None  # fail before the long run
+
+@eval_command.command("curves", context_settings=CONTEXT)
+@click.argument("run", type=click.Path(exists=True, path_type=Path))
+def curves_command(run: Path) -> None:
+    """Print the policy/threshold trade-offs of a finished full run (its folder or
+    report.json); no model is loaded."""
+    click.echo(_curves(run), nl=False)
+
+
+def _pipeline(ctx: click.Context, index_choice: str) -> Any:
+    """The context's pipeline, on the eval's own index unless ``--index pipeline``."""
+    from rag.cliutil import pipeline_of
+    from rag.eval.runner import eval_pipeline
+
     pipeline = pipeline_of(ctx)
     if index_choice == "eval":
         pipeline, built = eval_pipeline(pipeline)
@@ -166,51 +200,38 @@ def eval_command(
             f"{len(built.unchanged)} unchanged)",
             err=True,
         )
-    if modes or strategies:
-        _side_by_side(pipeline, modes, strategies, retrieval_only, limit, parse_ids(ids),
-                      types, gold or GOLD_PATH, out)  # fmt: skip
-        return
-    options = EvalOptions(
-        retrieval_only=retrieval_only,
-        limit=limit,
-        ids=parse_ids(ids),
-        types=types,
-        gold_path=gold or GOLD_PATH,
-        out_dir=out,
-    )
+    return pipeline
+
+
+def _run(pipeline: Any, options: EvalOptions) -> EvalResult:
+    """One run of the gold set; a full run also writes its curves.md."""
+    from rag.eval.runner import run_eval
+
     result = run_eval(pipeline, options)
-    report = result.report
-    if not retrieval_only:
+    if not options.retrieval_only:
         (result.run_dir / "curves.md").write_text(_curves(result.run_dir), encoding="utf-8")
-    regressions = cmp.compare(report, base) if base is not None else []
-    if save_baseline:
-        cmp.save_baseline(report, save_baseline)
-    if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "metrics": report["metrics"],
-                    "by_lang": report["by_lang"],
-                    "by_type": report["by_type"],
-                    "question_set": report["question_set"]["sha256"],
-                    "report": str(result.run_dir / "report.json"),
-                    "regressions": regressions,
-                },
-                ensure_ascii=False,
-            )
-        )
-    else:
-        for line in _table(report):
-            click.echo(line)
-        click.echo(f"report: {shown(result.run_dir / 'report.md')}")
-        if save_baseline:
-            click.echo(f"baseline saved: {save_baseline}")
-        if base is not None and not regressions:
-            click.echo(f"no regressions against {baseline}")
-    for line in regressions:
-        click.echo(f"regression: {line}", err=True)
-    if regressions:
-        ctx.exit(1)
+    return result
+
+
+def _print(result: EvalResult, args: EvalArgs, regressions: list[str]) -> None:
+    report = result.report
+    if args.as_json:
+        click.echo(json.dumps({
+            "metrics": report["metrics"],
+            "by_lang": report["by_lang"],
+            "by_type": report["by_type"],
+            "question_set": report["question_set"]["sha256"],
+            "report": str(result.run_dir / "report.json"),
+            "regressions": regressions,
+        }, ensure_ascii=False))  # fmt: skip
+        return
+    for line in _table(report):
+        click.echo(line)
+    click.echo(f"report: {shown(result.run_dir / 'report.md')}")
+    if args.save_baseline:
+        click.echo(f"baseline saved: {args.save_baseline}")
+    if args.baseline is not None and not regressions:
+        click.echo(f"no regressions against {args.baseline}")
 
 
 def _curves(run: Path) -> str:
@@ -220,22 +241,16 @@ def _curves(run: Path) -> str:
     return curves.render(report, curves.table(report))
 
 
-def _side_by_side(pipeline: Any, modes: str | None, strategies: str | None,
-                  retrieval_only: bool, limit: int | None, ids: tuple[str, ...],
-                  types: tuple[str, ...], gold: Path, out: Path | None) -> None:  # fmt: skip
-    """The same questions through each retrieval mode or answer strategy (one embedder,
-    one LLM), side by side."""
+def _variants(config: Any, modes: str | None, strategies: str | None) -> list[tuple[str, Any]]:
+    """``(name, config)`` for each retrieval mode and answer strategy named."""
     import dataclasses
 
     from rag.errors import BadInputError
-    from rag.eval.runner import HEADLINE, EvalOptions, fmt, run_eval
     from rag.generate.registry import STRATEGIES
 
-    config = pipeline.config
     variants = []
     for mode in [m.strip() for m in (modes or "").split(",") if m.strip()]:
-        if mode not in ("dense", "lexical", "hybrid"):
-            raise BadInputError(f"unknown retrieval mode {mode!r}; use dense, lexical, hybrid")
+        # a mode the config does not allow is a one-line error from the Config itself
         variants.append((mode, dataclasses.replace(
             config, retrieval=dataclasses.replace(config.retrieval, mode=mode))))  # fmt: skip
     for name in [m.strip() for m in (strategies or "").split(",") if m.strip()]:
@@ -246,18 +261,21 @@ def _side_by_side(pipeline: Any, modes: str | None, strategies: str | None,
             config, generation=dataclasses.replace(config.generation, strategy=name))))  # fmt: skip
     if not variants:
         raise BadInputError("name at least one retrieval mode or answer strategy")
+    return variants
+
+
+def _side_by_side(pipeline: Any, args: EvalArgs) -> None:
+    """The same questions through each retrieval mode or answer strategy (one embedder,
+    one LLM), side by side."""
+    from rag.eval.runner import HEADLINE, fmt
+
     results = {}
     current = pipeline
-    for mode, variant in variants:
+    for mode, variant in _variants(pipeline.config, args.modes, args.strategies):
         # chained, so the models the first variant loads serve the next ones
         current = current.with_config(variant)
-        options = EvalOptions(retrieval_only=retrieval_only, limit=limit, ids=ids, types=types,
-                              gold_path=gold, out_dir=out)  # fmt: skip
-        result = run_eval(current, options)
-        results[mode] = result
-        if not retrieval_only:
-            (result.run_dir / "curves.md").write_text(_curves(result.run_dir), encoding="utf-8")
-        click.echo(f"{mode}: {shown(result.run_dir / 'report.md')}", err=True)
+        results[mode] = _run(current, args.options())
+        click.echo(f"{mode}: {shown(results[mode].run_dir / 'report.md')}", err=True)
     groups = [(f"{mode}/{lang}", r.report["by_lang"].get(lang, {}) if lang != "all"
                else r.report["metrics"]) for mode, r in results.items()
               for lang in ("all", "ru", "en")]  # fmt: skip

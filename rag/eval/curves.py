@@ -25,6 +25,7 @@ from typing import Any
 
 from rag.errors import BadInputError
 from rag.eval import runner
+from rag.types import AnswerKind, Refusal
 
 Outcome = Callable[[dict[str, Any]], dict[str, Any]]
 COLUMNS = (
@@ -33,16 +34,22 @@ COLUMNS = (
 )  # fmt: skip
 
 
+def _fell_back(a: dict[str, Any]) -> bool:
+    """Whether the answer is the extractive fallback (``kind``; reports written before
+    it existed said so in ``mode``)."""
+    return AnswerKind.FALLBACK in (a.get("kind"), a.get("mode"))
+
+
 def _verified(a: dict[str, Any]) -> dict[str, Any]:
     """The checked answer without the extractive fallback."""
-    if a.get("mode") == "extractive-fallback":
+    if _fell_back(a):
         return a["variants"]["no_fallback"]
     return a
 
 
 def _fallback(a: dict[str, Any]) -> dict[str, Any]:
     """The checked answer, the passages' best sentences where no sentence survived."""
-    if a.get("mode") == "extractive-fallback" or a.get("refusal") != "unverified":
+    if _fell_back(a) or a.get("refusal") != Refusal.UNVERIFIED:
         return a
     return a["variants"]["extractive"]
 

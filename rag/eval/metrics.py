@@ -22,6 +22,12 @@ from functools import lru_cache
 
 import Stemmer
 
+# Aggregation lives in rag.eval.aggregate; its names stay importable from here.
+from rag.eval.aggregate import mean as mean
+from rag.eval.aggregate import mean_dicts as mean_dicts
+from rag.eval.aggregate import percentile as percentile
+from rag.eval.aggregate import refusal_rates as refusal_rates
+
 # -- normalisation --------------------------------------------------------
 _FOLD = str.maketrans(
     {
@@ -366,44 +372,3 @@ def citation_scores(
     precision = sum(v.correct for v in verdicts) / len(verdicts) if verdicts else 0.0
     recall = len(good) / len(sentences) if sentences else 0.0
     return CitationScores(sentences, tuple(verdicts), precision, recall)
-
-
-# -- refusals, aggregation ---------------------------------------------------
-def refusal_rates(outcomes: Iterable[tuple[bool, bool]]) -> dict[str, float | None]:
-    """From ``(answerable, abstained)`` pairs, reported apart as NoMIRACL does:
-
-    ``HallucinationRate``: unanswerable questions that got an answer, over unanswerable;
-    ``FalseRefusalRate``: answerable questions that got a refusal, over answerable.
-    ``None`` when there is no question of that kind.
-    """
-    pairs = list(outcomes)
-    unanswerable = [abstained for answerable, abstained in pairs if not answerable]
-    answerable = [abstained for answerable, abstained in pairs if answerable]
-    return {
-        "HallucinationRate": (
-            sum(not a for a in unanswerable) / len(unanswerable) if unanswerable else None
-        ),
-        "FalseRefusalRate": sum(answerable) / len(answerable) if answerable else None,
-    }
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The q-th percentile (0-100), linear between closest ranks (numpy's default)."""
-    if not values:
-        return None
-    data = sorted(values)
-    pos = (len(data) - 1) * q / 100.0
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return data[lo] + (data[hi] - data[lo]) * (pos - lo)
-
-
-def mean(values: Iterable[float | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return sum(present) / len(present) if present else None
-
-
-def mean_dicts(rows: Sequence[Mapping[str, float]]) -> dict[str, float]:
-    """Key-wise mean of dicts with the same keys (empty input: empty dict)."""
-    if not rows:
-        return {}
-    return {key: sum(r[key] for r in rows) / len(rows) for key in rows[0]}

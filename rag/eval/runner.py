@@ -11,7 +11,6 @@ and cost come from ``pipeline.ask(question)``, unless ``retrieval_only``.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import sys
 import time
@@ -23,6 +22,13 @@ from typing import Any
 from rag.config import PROJECT_ROOT, public_dict
 from rag.errors import BadInputError, RagError
 from rag.eval import metrics as m
+
+# Writing and rendering a run live in rag.eval.report; these names stay importable here.
+from rag.eval.report import HEADLINE as HEADLINE
+from rag.eval.report import fmt as fmt
+from rag.eval.report import index_info, rel, sha256, write_report
+from rag.eval.report import render_markdown as render_markdown
+from rag.types import AnswerKind, Draft, Refusal
 
 GOLD_PATH = PROJECT_ROOT / "eval" / "gold" / "queries.jsonl"
 # The articles the gold questions are about: the seeds and the eval corpus.
@@ -118,7 +124,7 @@ def select(questions: Sequence[GoldQuestion], options: EvalOptions) -> list[Gold
 
 
 def question_set_sha256(ids: Sequence[str]) -> str:
-    return _sha256("\n".join(sorted(ids)).encode())
+    return sha256("\n".join(sorted(ids)).encode())
 
 
 # -- one question ---------------------------------------------------------------
@@ -155,6 +161,7 @@ def _answer(pipeline: Any, q: GoldQuestion) -> dict[str, Any]:
     from rag.generate import extractive
 
     answer = pipeline.ask(q.text)
+    draft = answer.variant or Draft("")
     supports = _supports(q)
     texts = [h.chunk.text for h in answer.passages]
     shown = []
@@ -165,8 +172,9 @@ def _answer(pipeline: Any, q: GoldQuestion) -> dict[str, Any]:
         "text": answer.answer,
         "abstained": answer.abstained,
         "refusal": answer.refusal,
+        "kind": answer.kind,
         "mode": answer.mode,
-        "draft": answer.draft,
+        "draft": draft.text,
         "top_score": round(max((h.score for h in answer.passages), default=0.0), 4),
         "passages": [h.chunk.chunk_id for h in answer.passages],
         "context_has_support": any(m.is_relevant(t, supports) for t in texts),
@@ -178,26 +186,19 @@ def _answer(pipeline: Any, q: GoldQuestion) -> dict[str, Any]:
     # and the refusal trade-off (rag eval --curves): what the model wrote before the
     # checks, and the passages' best sentences (no LLM). Both pass the same retrieval
     # gates as the answer; the model's own refusal counts for the draft.
-    gated = answer.refusal in ("no passages", "low score", "unknown name")
-    draft_refused = gated or answer.refusal == "model" or not answer.draft.strip()
+    gated = answer.refusal is not None and answer.refusal.before_generation
+    draft_refused = gated or answer.refusal is Refusal.MODEL or not draft.text.strip()
     extract = "" if gated else extractive.answer_text(answer.query, answer.passages)
     out["variants"] = {
-        "unverified": _scores(q, answer.draft, draft_refused, answer.passages, texts, shown),
+        "unverified": _scores(q, draft.text, draft_refused, answer.passages, texts, shown),
         "extractive": _scores(q, extract, not extract, answer.passages, texts, shown),
     }
     out["strategy"] = answer.strategy
-    if answer.candidates:
-        # The select strategy's judged sentences (features, votes, calibrated scores),
-        # for `rag eval --calibrate RUN`; and its answer as the chosen sentence verbatim.
-        out["candidates"] = [dict(c) for c in answer.candidates]
-        quote = " ".join(f"{c['text']} [{c['n']}]" for c in answer.candidates if c["chosen"])
-        out["variants"]["quote"] = _scores(q, quote, not quote or answer.abstained,
-                                           answer.passages, texts, shown)  # fmt: skip
-    if answer.drafted:
-        # The quote strategy's checked draft: the free strategy's answer, same generation.
-        out["variants"]["drafted"] = _scores(q, answer.drafted, False, answer.passages,
+    if draft.checked:
+        # The checked draft a quote replaced: the free strategy's answer, same generation.
+        out["variants"]["drafted"] = _scores(q, draft.checked, False, answer.passages,
                                              texts, shown)  # fmt: skip
-    if out["mode"] == "extractive-fallback":
+    if answer.kind is AnswerKind.FALLBACK:
         out["variants"]["no_fallback"] = _scores(q, "", True, answer.passages, texts, shown)
     return out
 
@@ -363,8 +364,8 @@ def _report(
         "mode": "retrieval-only" if options.retrieval_only else "full",
         "question_set": {"sha256": question_set_sha256(ids), "n": len(ids), "ids": ids},
         "gold": {
-            "path": _rel(options.gold_path),
-            "sha256": _sha256(options.gold_path.read_bytes()),
+            "path": rel(options.gold_path),
+            "sha256": sha256(options.gold_path.read_bytes()),
         },
         "selection": {k: getattr(options, k) for k in ("limit", "ids", "types")},
         "models": {
@@ -373,7 +374,7 @@ def _report(
             "llm_model_id": config.generation.model_id,
             "llm_sha256": config.generation.sha256,
         },
-        "index": _index_info(config.index_dir),
+        "index": index_info(config.index_dir),
         "config": public_dict(config),  # paths as str, secrets redacted
         "seconds": round(seconds, 1),
         "metrics": aggregate(records, with_cost=True),
@@ -381,121 +382,3 @@ def _report(
         "by_lang": _breakdown(records, "lang", LANGS),
         "questions": records,
     }
-
-
-def _index_info(index_dir: Path) -> dict[str, Any]:
-    from rag.index import store
-
-    try:
-        manifest = store.read_manifest(index_dir)
-    except RagError:
-        return {"index_dir": _rel(index_dir)}
-    keys = ("corpus_sha256", "generation", "n_documents", "n_chunks", "index_type", "settings")
-    return {"index_dir": _rel(index_dir), **{k: manifest.get(k) for k in keys}}
-
-
-def _rel(path: Path) -> str:
-    """A path inside the project relative to it, so committed baselines are portable."""
-    path = Path(path).resolve()
-    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def write_report(report: dict[str, Any], runs_dir: Path) -> Path:
-    """Write ``<runs_dir>/<timestamp>[-retrieval]/report.{json,md}``; return the folder."""
-    suffix = "-retrieval" if report["mode"] == "retrieval-only" else ""
-    base = time.strftime("%Y%m%d-%H%M%S") + suffix
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    run_dir, n = runs_dir / base, 1
-    while run_dir.exists():
-        n += 1
-        run_dir = runs_dir / f"{base}-{n}"
-    run_dir.mkdir()
-    text = json.dumps(report, ensure_ascii=False, indent=1)
-    (run_dir / "report.json").write_text(text + "\n", encoding="utf-8")
-    (run_dir / "report.md").write_text(render_markdown(report), encoding="utf-8")
-    return run_dir
-
-
-# -- Markdown -------------------------------------------------------------------------
-HEADLINE = (
-    "Hit@1", "Hit@5", "Recall@5", "MRR@10", "NDCG@10", "SupportRecall@5", "ContextHit",
-    "KeyFactAccuracy", "KeyFactRecall", "TokenF1", "CitationPrecision", "CitationRecall",
-    "HallucinationRate", "FalseRefusalRate",
-)  # fmt: skip
-
-
-def fmt(value: Any) -> str:
-    return "–" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
-
-
-def render_markdown(report: dict[str, Any]) -> str:
-    """A readable report: headline table by type and language, then every question."""
-    groups = [("all", report["metrics"]), *report["by_type"].items(), *report["by_lang"].items()]
-    rows = [k for k in HEADLINE if any(g.get(k) is not None for _, g in groups)]
-    qs = report["question_set"]
-    lines = [
-        f"# rag eval ({report['mode']}), {report['created']}",
-        "",
-        f"{qs['n']} questions (set {qs['sha256'][:12]}), {report['seconds']} s; "
-        f"index corpus {str(report['index'].get('corpus_sha256'))[:12]}; "
-        f"embedding {report['models']['embedding_model_id']}, "
-        f"LLM {report['models']['llm_model_id']}.",
-        "",
-        "| metric | " + " | ".join(name for name, _ in groups) + " |",
-        "|---|" + "---|" * len(groups),
-        "| n | " + " | ".join(str(g.get("n", qs["n"])) for _, g in groups) + " |",
-    ]
-    lines += [f"| {k} | " + " | ".join(fmt(g.get(k)) for _, g in groups) + " |" for k in rows]
-    cost = {k: v for k, v in report["metrics"].items() if k.startswith(("Latency", "Tokens"))}
-    lines += ["", "Cost: " + ", ".join(f"{k} {v}" for k, v in cost.items()), ""]
-    for r in report["questions"]:
-        lines += _markdown_question(r)
-    return "\n".join(lines) + "\n"
-
-
-def _markdown_question(r: dict[str, Any]) -> list[str]:
-    ret, a = r["retrieval"], r.get("answer")
-    out = [
-        f"## {r['id']} · {r['type']} · {r['lang']} · {r['verdict']}",
-        "",
-        f"- **Q:** {r['text']}",
-    ]
-    if r["answerable"]:
-        top = ", ".join(f"{x['rank']}{'*' if x['relevant'] else ''}" for x in ret["ranking"][:5])
-        out += [
-            f"- **Gold:** {r['gold_answer']}",
-            f"- **Retrieval:** first relevant at rank {ret['first_relevant_rank'] or '–'}; "
-            f"{ret['n_relevant']} relevant chunk(s) in the index; top 5 (* relevant): {top}",
-        ]
-        if r["unfound_supports"]:
-            out.append(f"- **Warning:** supports {r['unfound_supports']} are in no chunk")
-    else:
-        top1 = ret["ranking"][0]["score"] if ret["ranking"] else None
-        out.append(f"- **Unanswerable** ({r['note'] or 'no note'}); top score {fmt(top1)}")
-    if a is None:
-        return [*out, ""]
-    out.append(f"- **Answer:** {a['text']}" + (" *(abstained)*" if a["abstained"] else ""))
-    if r["answerable"] and not a["abstained"]:
-        facts = zip(r["key_facts"], a["key_facts_found"], strict=True)
-        out.append(
-            "- **Key facts:** " + " · ".join(f"{'✓' if ok else '✗'} {f[0]}" for f, ok in facts)
-            + f"; token F1 {fmt(a['token_f1'])}"
-        )  # fmt: skip
-    if "citation_precision" in a:
-        out.append(
-            f"- **Citations:** precision {fmt(a['citation_precision'])}, recall "
-            f"{fmt(a['citation_recall'])} ({a['tokens_generated']} tokens, "
-            f"{a['timings_ms'].get('total', 0) / 1000:.1f} s)"
-        )
-        for i, sentence in enumerate(a["sentences"]):
-            marks = ", ".join(
-                f"[{c['n']}] {'✓' if c['correct'] else '✗'} {c['reason']} ({c['chunk_id']})"
-                for c in a["citations"]
-                if c["sentence"] == i
-            )
-            out.append(f"  - {sentence} — {marks or 'no citation'}")
-    return [*out, ""]

@@ -67,24 +67,25 @@ class LlamaGenerator(Generator):
             if text := delta.get("content"):
                 yield text
 
-    # -- the judge: the reply's first-token distribution --------------------
-    def _prompt_tokens(self, messages: Sequence[Message], reply_prefix: str = "") -> list[int]:
-        """The chat-templated prompt (the GGUF's own template) with the assistant's
-        reply started by ``reply_prefix``, as tokens."""
+    # -- the prompt prefix, as the chat template renders it ------------------
+    def _prompt_tokens(self, messages: Sequence[Message]) -> list[int]:
+        """The chat-templated prompt (the GGUF's own template), as tokens."""
         if self._formatter is None:
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
             llm = self.llm
             template = llm.metadata.get("tokenizer.chat_template")
             if not template:
-                raise ModelError(f"{self.path.name} has no chat template; cannot judge")
+                raise ModelError(
+                    f"{self.path.name} has no chat template; cannot read a prompt prefix"
+                )
             eos, bos = llm.token_eos(), llm.token_bos()
             self._formatter = Jinja2ChatFormatter(
                 template=template,
                 eos_token=llm._model.token_get_text(eos) if eos != -1 else "",
                 bos_token=llm._model.token_get_text(bos) if bos != -1 else "",
             )
-        prompt = self._formatter(messages=list(messages)).prompt + reply_prefix
+        prompt = self._formatter(messages=list(messages)).prompt
         return list(self.llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True))
 
     def _eval_reusing_cache(self, tokens: list[int]) -> None:
@@ -97,46 +98,6 @@ class LlamaGenerator(Generator):
             same += 1
         llm.n_tokens = same
         llm.eval(tokens[same:])
-
-    def option_logprobs(self, messages: Sequence[Message], options: Sequence[str]) -> list[float]:
-        import numpy as np
-
-        llm = self.llm
-        self._eval_reusing_cache(self._prompt_tokens(messages))
-        logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
-        logits = logits.astype(np.float64)
-        top = float(logits.max())
-        log_z = top + float(np.log(np.exp(logits - top).sum()))
-        out = []
-        for option in options:
-            ids = llm.tokenize(option.encode("utf-8"), add_bos=False, special=False)
-            out.append(float(logits[ids[0]]) - log_z if ids else float("-inf"))
-        return out
-
-    def stream_reply(
-        self,
-        messages: Sequence[Message],
-        reply_prefix: str,
-        max_tokens: int,
-        grammar: str | None = None,
-    ) -> Iterator[str]:
-        tokens = self._prompt_tokens(messages, reply_prefix)
-        kwargs: dict[str, Any] = {}
-        if grammar:
-            from llama_cpp import LlamaGrammar
-
-            kwargs["grammar"] = LlamaGrammar.from_string(grammar, verbose=False)
-        pieces = self.llm.create_completion(
-            prompt=tokens,
-            max_tokens=max_tokens,
-            temperature=self.temperature,
-            stop=["\n", "<|im_end|>"],
-            stream=True,
-            **kwargs,
-        )
-        for piece in pieces:
-            if text := piece["choices"][0].get("text"):
-                yield text
 
     def prefill(self, prefix: Sequence[Message], cache_dir: Path | None = None) -> None:
         """Evaluate the fixed prefix once; llama.cpp keeps its KV cache and reuses the

@@ -1,7 +1,7 @@
 """Draft, check, then quote the source (``generation.strategy = "quote"``).
 
 The model drafts an answer from the passages and every sentence is checked, as in
-:mod:`rag.generate.free`: that decides between an answer and "the sources do not
+:func:`rag.generate.steps.draft_and_check`: that decides between an answer and "the sources do not
 say". What is shown is not the draft but the source: for each verified draft
 sentence, the sentence of its cited passage that the draft rests on (the one that
 covers most of its words, a second one when the draft joins two), verbatim, its
@@ -16,24 +16,56 @@ Cyrillic original once (:mod:`rag.generate.translit`); that sentence is the evid
 shown with it.
 
 The draft streams as it is written; the Evidence event and the final Answer (Done)
-replace it with the quote. ``Answer.drafted`` keeps the checked draft, so
+replace it with the quote. ``Answer.variant.checked`` keeps the checked draft, so
 ``rag eval`` scores both in one run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import replace
 
-from rag.generate import citations, prompts, translit, verify
-from rag.generate.candidates import sentences as passage_sentences
-from rag.generate.free import FreeStrategy, cite
-from rag.generate.strategy import AnswerRequest, Done, Event, Evidence, Resources, Strategy, Token
+from rag.generate import (
+    answerable,
+    citations,
+    constraints,
+    evidence,
+    prompts,
+    steps,
+    translit,
+    verify,
+)
+from rag.generate.strategy import AnswerRequest, Done, Event, Evidence, Strategy, Token
 from rag.index.lexical import tokens
-from rag.types import Answer, Hit, SentenceCheck
+from rag.ingest.chunk import sentence_spans
+from rag.types import Answer, AnswerKind, Draft, Hit, Refusal, SentenceCheck
 
 COVERED = 0.8  # a second source sentence is added while the first covers less of the draft
 MAX_QUOTED = 2  # source sentences per draft sentence
+MIN_CHARS = 25  # shorter "sentences" are headings, captions, counters
+
+
+def passage_sentences(hits: Sequence[Hit]) -> list[tuple[int, Hit]]:
+    """(passage rank, sentence-as-hit) for each distinct sentence of ``hits``: the
+    sentence's chunk holds its text and exact span, so a citation points at it."""
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for rank, hit in enumerate(hits):
+        text = hit.chunk.text
+        for a, b in sentence_spans(text):
+            body = " ".join(text[a:b].split())
+            key = (hit.chunk.doc_id, hit.chunk.start + a)
+            if len(body) < MIN_CHARS or key in seen or not any(ch.isalpha() for ch in body):
+                continue
+            if prompts.speaks_to_the_model(body):
+                continue  # an instruction to the model is no answer (it reads "[…]" there)
+            seen.add(key)
+            a += len(text[a:b]) - len(text[a:b].lstrip())  # the span is the text, exactly
+            b -= len(text[a:b]) - len(text[a:b].rstrip())
+            chunk = replace(hit.chunk, text=text[a:b], start=hit.chunk.start + a,
+                            end=hit.chunk.start + b)  # fmt: skip
+            out.append((rank, Hit(chunk, hit.score)))
+    return out
 
 
 def _trigrams(text: str) -> set[str]:
@@ -93,46 +125,47 @@ def renumber(text: str, offset: int) -> str:
 class QuoteStrategy(Strategy):
     name = "quote"
 
-    def prefix(self) -> list[prompts.Message]:
-        return prompts.prefix_messages()
-
-    def answer(self, request: AnswerRequest, res: Resources) -> Iterator[Event]:
-        drafted: Answer | None = None
-        for event in FreeStrategy().answer(request, res):
-            if isinstance(event, Done):
-                drafted = event.answer
-            else:
-                yield event  # the draft streams as it is written
-        assert drafted is not None
-        if drafted.abstained or drafted.mode != "generative":
+    def answer(self, request: AnswerRequest) -> Iterator[Event]:
+        asked = constraints.parse(request.query)
+        pool = [hit for _, hit in passage_sentences(request.passages)]
+        early, shown = yield from _look_first(request, asked, pool)
+        if early is not None:  # no sentence states what was asked: no draft is needed
+            yield Done(early)
+            return
+        checked = yield from steps.draft_and_check(request)  # the draft streams as written
+        drafted = steps.finish(request, self.name, checked)
+        if checked.refusal in (Refusal.MODEL, Refusal.UNVERIFIED):
+            yield from _say_nearest(request, drafted, asked, pool, ())
+            return
+        if checked.kind is not AnswerKind.GENERATED:
             # a refusal, or the extractive fallback (already the passages' own sentences)
-            yield Done(replace(drafted, strategy=self.name))
+            yield Done(drafted)
             return
         english = request.language == "en"
+        parts, first = _asked_parts(_sources(drafted, english), asked, pool, english)
+        if not parts:  # the draft answers something else: say what the sources do state
+            refused = replace(drafted, refusal=Refusal.NOT_STATED, kind=AnswerKind.REFUSED,
+                              citations=())  # fmt: skip
+            yield from _say_nearest(request, refused, asked, pool, first)
+            return
         quoted: list[Hit] = []  # the source sentences, numbered [1], [2], ... in the answer
-        parts: list[tuple[SentenceCheck, list[Hit]]] = []
-        for check in (s for s in drafted.sentences if s.verified):
-            cited = [drafted.passages[n - 1] for n in check.citations]
-            cross = english and any(translit.has_cyrillic(h.chunk.text) for h in cited)
-            found = sources_of(check.text, cited, cross, 1 if cross else MAX_QUOTED)
-            if not cross and not states_all(check.text, found):
-                found = []  # no sentence alone says it (a header date, a joined clause)
-            parts.append((check, found))
+        for _, found in parts:
             keys = {(h.chunk.doc_id, h.chunk.start) for h in quoted}
             quoted += [h for h in found if (h.chunk.doc_id, h.chunk.start) not in keys]
-        if not quoted:
-            yield Done(replace(drafted, strategy=self.name))
+        if not quoted:  # the draft stands as checked (the article's date, asked for)
+            yield Done(drafted)
             return
-        yield Evidence(tuple(quoted))
-        request.timings["first_shown"] = request.since_start()
-        offset = len(quoted)
+        if tuple(quoted) != shown:
+            yield Evidence(tuple(quoted))
+        request.timings.setdefault("first_shown", request.since_start())
         if english:
             # The reader asked in English: the draft stays, its citations too (the
             # passages it read); the quoted sentences lend it their names' spellings.
             text, checks = _english(parts)
             passages, kept = drafted.passages, drafted.answer
         else:
-            text, checks = _quote(parts, quoted, offset)
+            text, checks = _quote(parts, quoted, len(quoted))
+            text = _headline(asked, quoted, text)
             passages, kept = (*quoted, *drafted.passages), renumber(drafted.answer, len(quoted))
         if text != drafted.answer:  # what was streamed was the draft
             yield Token("\n\n" + text)
@@ -141,15 +174,109 @@ class QuoteStrategy(Strategy):
             replace(
                 drafted,
                 answer=text,
-                citations=cite(text, passages, res.index.documents),
+                citations=steps.cite(text, passages, request.documents),
                 passages=tuple(passages),
-                timings_ms=request.timings,
-                mode="quote",
+                kind=AnswerKind.QUOTED,
                 sentences=tuple(checks),
-                strategy=self.name,
-                drafted=kept,
+                variant=Draft(checked.draft, checked=kept),
             )
         )
+
+
+def _look_first(request: AnswerRequest, asked: constraints.Constraints, pool: Sequence[Hit]
+                ) -> Generator[Event, None, tuple[Answer | None, tuple[Hit, ...]]]:  # fmt: skip
+    """Before the model runs: show the sentence that states what was asked (the
+    evidence, at once), or, when no sentence of the passages does, the refusal that
+    says what they state instead (no draft could pass the gate after it)."""
+    if request.mode != "generative" or steps.gate(request) is not None:
+        return None, ()
+    best, _ = evidence.search(asked, pool)
+    if best is not None:
+        yield Evidence(best.sentences)
+        request.timings["first_shown"] = request.since_start()
+        return None, best.sentences
+    if asked.about_report:
+        return None, ()  # the article's date may answer it: the draft decides
+    text = steps.abstain_text(request.language)
+    checked = steps.Checked(text, AnswerKind.REFUSED, Refusal.NOT_STATED, (), "", 0)
+    refused = steps.finish(request, QuoteStrategy.name, checked)
+    near = answerable.nearest(asked, pool, request.language)
+    if near is not None:
+        refused = _with_nearest(request, refused, near)
+    yield Token(refused.answer)
+    request.timings["first_shown"] = request.timings["total"] = request.since_start()
+    return refused, ()
+
+
+def _with_nearest(request: AnswerRequest, refused: Answer, near: answerable.Nearest) -> Answer:
+    """The refusal text and the nearest evidence, one span cited as [1]."""
+    first, last = near.sentences[0].chunk, near.sentences[-1].chunk
+    doc = request.documents.get(first.doc_id)
+    text = doc.text[first.start : last.end] if doc is not None else " ".join(
+        h.chunk.text for h in near.sentences)  # fmt: skip
+    span = Hit(replace(first, text=text, end=last.end), near.sentences[0].score)
+    return replace(refused, answer=answerable.refusal_text(near, request.language),
+                   nearest=steps.cite("[1]", [span], request.documents),
+                   missing=near.missing)  # fmt: skip
+
+
+def _say_nearest(request: AnswerRequest, refused: Answer, asked: constraints.Constraints,
+                 pool: Sequence[Hit], prefer: Sequence[Hit]) -> Iterator[Event]:  # fmt: skip
+    """A refusal, with the nearest stated fact where the sources name the subject."""
+    near = answerable.nearest(asked, pool, request.language, prefer)
+    if near is not None:
+        refused = _with_nearest(request, refused, near)
+        yield Token("\n\n" + refused.answer)
+    elif refused.answer != steps.abstain_text(request.language):
+        refused = replace(refused, answer=steps.abstain_text(request.language))
+        yield Token("\n\n" + refused.answer)
+    request.timings["total"] = request.since_start()
+    yield Done(refused)
+
+
+def _asked_parts(parts: list[tuple[SentenceCheck, list[Hit]]], asked: constraints.Constraints,
+                 pool: Sequence[Hit], english: bool
+                 ) -> tuple[list[tuple[SentenceCheck, list[Hit]]], list[Hit]]:  # fmt: skip
+    """The parts whose evidence states what was asked: as found, or replaced by the
+    window of the passages that does and says the draft's content; the others are
+    dropped. Also the first evidence found (the nearest fact of a refusal)."""
+    kept: list[tuple[SentenceCheck, list[Hit]]] = []
+    first: list[Hit] = []
+    for check, found in parts:
+        first = first or found
+        if not found and asked.about_report:
+            kept.append((check, found))  # "when was it reported": the article's date
+            continue
+        if not answerable.holds(asked, found, pool):
+            found = [] if english else list(answerable.replacement(asked, check.text, pool))
+        if found:
+            kept.append((check, found))
+    return kept, first
+
+
+def _headline(asked: constraints.Constraints, quoted: Sequence[Hit], text: str) -> str:
+    """The asked content first, as the evidence words it ("108 спутников [1]."), then
+    the evidence; the evidence alone when no one phrase answers."""
+    if len(quoted) != 1:
+        return text
+    short = evidence.short_answer(asked, quoted[0].chunk.text)
+    return (
+        f"{citations.attach(short[:1].upper() + short[1:] + '.', [1])}\n{text}" if short else text
+    )
+
+
+def _sources(drafted: Answer, english: bool) -> list[tuple[SentenceCheck, list[Hit]]]:
+    """Each verified draft sentence with the source sentences it rests on ([] when no
+    sentence alone says it: a header date, a joined clause)."""
+    parts: list[tuple[SentenceCheck, list[Hit]]] = []
+    for check in (s for s in drafted.sentences if s.verified):
+        cited = [drafted.passages[n - 1] for n in check.citations]
+        cross = english and any(translit.has_cyrillic(h.chunk.text) for h in cited)
+        found = sources_of(check.text, cited, cross, 1 if cross else MAX_QUOTED)
+        if not cross and not states_all(check.text, found):
+            found = []
+        parts.append((check, found))
+    return parts
 
 
 def _english(parts: Sequence[tuple[SentenceCheck, list[Hit]]]) -> tuple[str, list[SentenceCheck]]:

@@ -1,18 +1,21 @@
-"""The answer-step contract: passages in, stream events out, a checked Answer last.
+"""The answer-step contract: a typed request in, stream events out, an Answer last.
 
-``Pipeline.stream`` checks the question, rewrites a follow-up, retrieves, and
-hands the rest to one strategy, chosen by name from ``STRATEGIES``
-(``generation.strategy`` in the config):
+``Pipeline.stream`` checks the question, rewrites a follow-up, retrieves, packs the
+passages the model reads (:func:`rag.retrieve.context.pack`) and hands an
+:class:`AnswerRequest` to one strategy, chosen by name from
+:data:`rag.generate.registry.STRATEGIES` (``generation.strategy`` in the config):
 
-- ``select`` (:mod:`rag.generate.select`): choose the sentence that answers,
-  scored by the LLM as a judge, then say it; or say the sources are silent.
-- ``free`` (:mod:`rag.generate.free`): the model writes freely from the
-  passages, then each sentence is checked (the first design, kept for
-  comparison; also the ``extractive`` mode).
-- ``quote`` (:mod:`rag.generate.quote`): free's draft and checks decide between
-  an answer and a refusal; the answer shown is the source sentence each verified
-  draft sentence rests on, verbatim (English: the draft, names spelled as the
-  source's).
+- ``quote`` (:mod:`rag.generate.quote`, the default): the model drafts, every
+  sentence is checked; the answer shown is the source sentence each verified draft
+  sentence rests on, verbatim (English: the draft, names spelled as the source's).
+- ``free`` (:mod:`rag.generate.free`): the checked draft itself (also the
+  ``extractive`` mode: the passages' best sentences, no LLM).
+
+A strategy yields Evidence/Token events and one Done with the :class:`Answer`. It
+never calls back into the pipeline and never imports another strategy: its steps
+(the retrieval gate, the draft and its checks, citations, the refusal text, the
+final Answer) are in :mod:`rag.generate.steps`. A new strategy is one module plus
+one line in the registry.
 """
 
 from __future__ import annotations
@@ -20,17 +23,15 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
-from rag.types import Answer, Hit
+from rag.types import Answer, Document, Hit, Mode
 
 if TYPE_CHECKING:
-    from rag.config import Config
-    from rag.embed import Embedder
+    from rag.config import GenerationConfig
     from rag.generate.base import Generator, Message
-    from rag.index.store import IndexData
 
 
 # -- stream events --------------------------------------------------------
@@ -60,36 +61,29 @@ class Done:
 
 Event = Retrieved | Evidence | Token | Done
 
-
-class Resources(Protocol):
-    """What a strategy may use of the pipeline (models load lazily on first use)."""
-
-    config: Config
-    lock: threading.RLock
-
-    @property
-    def embedder(self) -> Embedder: ...
-
-    @property
-    def generator(self) -> Generator: ...
-
-    @property
-    def index(self) -> IndexData: ...
-
-    def headers(self, passages: tuple[Hit, ...] | list[Hit]) -> list[tuple[str, str]]: ...
-
-    def prefill(self, messages: Sequence[Message]) -> None: ...
+# The cosine of a text to the stored vector of each passage, in the passages' order.
+Similarity = Callable[[str, Sequence[Hit]], list[float]]
 
 
-@dataclass
+@dataclass(frozen=True)
 class AnswerRequest:
+    """Everything a strategy may use; it holds no reference to the pipeline."""
+
     question: str  # as asked (checked)
     query: str  # self-contained (a rewritten follow-up)
-    hits: tuple[Hit, ...]
     language: str  # the answer language: "ru" | "en"
-    mode: str  # "generative" | "extractive"
+    mode: Mode  # "generative" | "extractive" (no model)
+    hits: tuple[Hit, ...]  # everything retrieved, best first (the retrieval gate reads them)
+    passages: tuple[Hit, ...]  # what the model reads, in its order: [1] is the first
+    headers: tuple[tuple[str, str], ...]  # (article header, text) of each passage
+    documents: Mapping[str, Document]  # the indexed articles (citations carry their date)
+    generator: Generator  # the model: loads on first use, stops when ``cancel`` is set
+    similarity: Similarity  # the embedder's similarity of a text to passages
+    settings: GenerationConfig
+    min_score: float  # retrieval.min_score: below it, refuse without generating
+    cancel: threading.Event = field(default_factory=threading.Event)  # the reader left
     started: float = field(default_factory=time.perf_counter)
-    timings: dict[str, float] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # the Answer's timings_ms
 
     def since_start(self) -> float:
         return (time.perf_counter() - self.started) * 1000.0
@@ -99,13 +93,11 @@ class Strategy(ABC):
     name: str
 
     @abstractmethod
-    def answer(self, request: AnswerRequest, res: Resources) -> Iterator[Event]:
+    def answer(self, request: AnswerRequest) -> Iterator[Event]:
         """Yield Evidence/Token events and finally one Done with the checked Answer."""
 
     def prefix(self) -> list[Message]:
         """The fixed start of this strategy's prompts (read once, kept in the KV cache)."""
-        return []
+        from rag.generate.prompts import prefix_messages
 
-
-def since(t: float) -> float:
-    return (time.perf_counter() - t) * 1000.0
+        return prefix_messages()

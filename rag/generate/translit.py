@@ -101,4 +101,18 @@ def latinise_answer(answer: str, names: dict[str, str] | None = None) -> str:
         annotated.add(original)
         return f"{word} ({original})"
 
-    return _WORD.sub(one, fixed)
+    return _one_gloss(_WORD.sub(one, fixed))
+
+
+# "Baubek (Баубек) Oralmagambetov (Оралмагамбетов)" -> one name, one gloss
+_GLOSSED_PAIR = re.compile(
+    r"([A-Z][\w'-]*(?: [A-Z][\w'-]*)*) \(([^()]+)\) ([A-Z][\w'-]*) \(([^()]+)\)"
+)
+
+
+def _one_gloss(text: str) -> str:
+    """Adjacent glossed words of one name share one gloss: "Baubek Oralmagambetov
+    (Баубек Оралмагамбетов)", not a gloss after every word."""
+    while (joined := _GLOSSED_PAIR.sub(r"\1 \3 (\2 \4)", text)) != text:
+        text = joined
+    return text

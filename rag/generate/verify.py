@@ -40,9 +40,16 @@ def split_sentences(answer: str) -> list[str]:
         if lead and out:
             out[-1] += lead.group(0)
             sentence = sentence[lead.end() :].strip()
-        if sentence:
+        if sentence and out and _ABBREVIATION.search(out[-1]):
+            out[-1] += " " + sentence  # "Mr. Oralmagambetov": one sentence
+        elif sentence:
             out.append(sentence)
     return out
+
+
+# A title or abbreviation with its full stop ends no sentence: "Mr.", "Dr.", "им.", "т.е."
+_ABBREVIATION = re.compile(r"(?<!\w)(Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|Gen|Col|Lt|vs|No|им|т\.\s?е"
+                           r"|т\.\s?к|др|пр|ул|акад|проф|ген)\.$")  # fmt: skip
 
 
 def numbers(text: str) -> set[str]:

@@ -94,4 +94,6 @@ def read_signatures(index_dir: Path, name: str) -> dict[str, np.ndarray]:
 
 
 def _document(row: dict[str, Any]) -> Document:
-    return Document(**{**row, "copies": tuple(row.get("copies", ()))})
+    return Document(
+        **{**row, "copies": tuple(row.get("copies", ())), "pages": tuple(row.get("pages", ()))}
+    )

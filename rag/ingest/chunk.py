@@ -54,17 +54,25 @@ def chunk(document: Document, chunk_size: int = 700, chunk_overlap: int = 120) -
     # langchain overlaps whole splits only, and a paragraph is usually longer
     # than the overlap, so it would give none; we split to (size - overlap) and
     # then extend each chunk backwards by whole sentences of the previous one.
-    pieces = _splitter(chunk_size - chunk_overlap, 0).split_text(text)
+    # A PDF page that starts with a paragraph starts a chunk (no overlap back into the
+    # page before), so a passage, and its citation, stays on one page where it can.
+    cuts = [p for p in document.pages[1:] if text[max(p - 2, 0) : p] == "\n\n"]
+    bounds = [0, *cuts, len(text)]
+    pieces = [
+        (piece, lo)
+        for lo, hi in zip(bounds, bounds[1:], strict=False)
+        for piece in _splitter(chunk_size - chunk_overlap, 0).split_text(text[lo:hi])
+    ]
     chunks: list[Chunk] = []
     cursor = 0
-    for piece in pieces:
+    for piece, floor in pieces:
         start = text.find(piece, cursor)
         if start < 0:
             raise AssertionError(f"chunk not found in {document.doc_id}: {piece[:40]!r}")
         end = start + len(piece)
         cursor = end
-        if chunks:
-            start = _overlap_start(text, start, chunk_overlap)
+        if chunks and start > floor:
+            start = _overlap_start(text, start, chunk_overlap, floor)
         chunks.append(
             Chunk(
                 chunk_id=f"{document.sha256[:12]}:{len(chunks)}",
@@ -73,6 +81,7 @@ def chunk(document: Document, chunk_size: int = 700, chunk_overlap: int = 120) -
                 text=text[start:end],
                 start=start,
                 end=end,
+                page=document.page_of(start, end),
             )
         )
     return chunks
@@ -84,20 +93,24 @@ _SENTENCE_START = re.compile(r"(?:(?<=[.!?…])(?<!\b\w\.)\s+|\n\s*)(?=\S)")
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """(start, end) of each sentence of ``text[start:end]``, whitespace trimmed."""
     end = len(text) if end is None else end
+    # No sentence starts in trailing whitespace; searching it would try each of its
+    # newlines against the whole run (quadratic in a run of "\n \n \n").
+    stop = max(start, len(text[:end].rstrip()))
     spans = []
     cursor = start
-    for match in _SENTENCE_START.finditer(text, start, end):
+    for match in _SENTENCE_START.finditer(text, start, stop):
         if text[cursor : match.start()].strip():
             spans.append((cursor, match.start()))
         cursor = match.end()
     if text[cursor:end].strip():
-        spans.append((cursor, len(text[:end].rstrip())))
+        spans.append((cursor, stop))
     return spans
 
 
-def _overlap_start(text: str, start: int, overlap: int) -> int:
-    """The earliest sentence start in ``[start - overlap, start)``, else ``start``."""
-    window_from = max(0, start - overlap)
+def _overlap_start(text: str, start: int, overlap: int, floor: int = 0) -> int:
+    """The earliest sentence start in ``[start - overlap, start)`` (not before ``floor``),
+    else ``start``."""
+    window_from = max(floor, start - overlap)
     for match in _SENTENCE_START.finditer(text, window_from, start):
         return match.end()
     return start

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from rag.ingest.invisible import strip_invisible
 
 TITLE_MAX = 150  # a title made from the first sentence is cut to this many chars
 
@@ -134,13 +134,10 @@ def _is_junk(line: str) -> bool:
 
 
 def _normalise(raw: str) -> list[str]:
-    """Lines with whitespace runs collapsed; blank (or NBSP-only) lines become ""."""
-    raw = raw.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
-    lines = []
-    for line in raw.split("\n"):
-        line = re.sub(r"\s{2,}", " ", line).strip()
-        lines.append("" if not line.strip("\u200b\ufeff") else line)
-    return lines
+    """Lines with whitespace runs collapsed and invisible characters (zero-width
+    spaces, soft hyphens, the BOM) removed; blank (or NBSP-only) lines become ""."""
+    raw = strip_invisible(raw.replace("\r\n", "\n").replace("\r", "\n"))
+    return [re.sub(r"\s{2,}", " ", line).strip() for line in raw.split("\n")]
 
 
 def _date_from_line(line: str) -> str | None:
@@ -222,14 +219,29 @@ def _find_source(page: list[str], kept: list[str]) -> str | None:
     return None
 
 
+_SENTENCE_STOP = re.compile(r"(?<![.!?…])[.!?…]++[\"»”)]*+(?=\s+[\"«“(]?[A-ZА-ЯЁ0-9])")
+_LAST_WORD = re.compile(r"\w+")
+_ABBREVIATIONS = frozenset(("г", "гг", "им", "ул", "т"))
+
+
 def _first_sentence(paragraph: str) -> str:
-    """First sentence, not fooled by initials ("А. Мамин") or "г." and the like."""
-    for m in re.finditer(r"[.!?…]+[\"»”)]*(?=\s+[\"«“(]?[A-ZА-ЯЁ0-9])", paragraph):
-        word = re.findall(r"\w+$", paragraph[: m.start()])
-        if word and (len(word[0]) == 1 or word[0].lower() in {"г", "гг", "им", "ул", "т"}):
+    """First sentence, not fooled by initials ("А. Мамин") or "г." and the like.
+
+    Only the start of the paragraph is read: a title is at most TITLE_MAX chars, and
+    a first sentence longer than that gives the same cut title as the paragraph.
+    Each stop is found once (a run of stops is read from its start) and the word
+    before it is read backwards, so the work is linear in what is read.
+    """
+    head = paragraph[: 4 * TITLE_MAX]
+    for m in _SENTENCE_STOP.finditer(head):
+        word_start = m.start()
+        while word_start > 0 and _LAST_WORD.match(head, word_start - 1, m.start()):
+            word_start -= 1
+        word = head[word_start : m.start()]
+        if word and (len(word) == 1 or word.lower() in _ABBREVIATIONS):
             continue
         return paragraph[: m.end()]
-    return paragraph
+    return head if len(paragraph) > len(head) else paragraph
 
 
 def _cut_title(sentence: str) -> str:
@@ -296,7 +308,7 @@ def _blocks(lines: list[str]) -> list[str]:
 def clean_text(raw: str, *, title_hint: str | None = None) -> CleanedText:
     """Clean one scraped page; ``title_hint`` is a known title (an <h1>, a # heading)."""
     lines = _normalise(raw)
-    hint = re.sub(r"\s+", " ", title_hint).strip() if title_hint else None
+    hint = re.sub(r"\s+", " ", strip_invisible(title_hint)).strip() if title_hint else None
     date, start = _take_date_prefix(lines)
     end = _body_end(lines, start)
     title, head, date = _header(lines[:start], hint or None, date, start == len(lines))
@@ -313,122 +325,7 @@ def clean_text(raw: str, *, title_hint: str | None = None) -> CleanedText:
     return CleanedText(title, "\n\n".join([title, *blocks]), date, source)
 
 
-# --- HTML ----------------------------------------------------------------------
+# Re-exported: the HTML side lives in rag.ingest.html.
+from rag.ingest.html import extract_html, html_to_text  # noqa: E402
 
-_DROP = (
-    "script, style, nav, header, footer, aside, form, noscript, iframe, svg, template, "
-    "button, [role=navigation], [role=banner], [role=contentinfo], [role=complementary]"
-)
-_BLOCK_TAGS = frozenset(
-    ("p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6",
-     "li", "ul", "ol", "dl", "dt", "dd", "blockquote", "pre", "table", "tr",
-     "figure", "figcaption", "address", "hr", "body")
-)  # fmt: skip
-_DATE_META = (
-    "meta[property='article:published_time']",
-    "meta[itemprop='datePublished']",
-    "meta[name='date']",
-)
-
-
-def _node_text(node: LexborNode | None) -> str:
-    """Text of an element on one line (titles are single lines)."""
-    return re.sub(r"\s+", " ", node.text(deep=True)).strip() if node is not None else ""
-
-
-def _html_date(tree: LexborHTMLParser, root: LexborNode | None) -> str | None:
-    """Publication date from the page's metadata, else from a <time> in the article.
-
-    A <time> elsewhere belongs to sidebar items, not to this article.
-    """
-    values = [node.attributes.get("content") for node in tree.css(", ".join(_DATE_META))]
-    if root is not None:
-        values += [node.attributes.get("datetime") for node in root.css("time[datetime]")]
-    for value in values:
-        if value and re.match(r"\d{4}-\d{2}-\d{2}", value):
-            return value[:10]
-    return None
-
-
-def _flatten(root: LexborNode) -> str:
-    """Text of a subtree with a blank line around each block element, newline at <br>.
-
-    Iterative, because real pages nest deeper than Python's recursion limit.
-    """
-    out: list[str] = []
-    stack: list[tuple[LexborNode, bool]] = [(root, False)]
-    while stack:
-        node, closing = stack.pop()
-        if closing:
-            out.append("\n\n")
-            continue
-        tag = node.tag
-        if tag == "-text":
-            out.append(re.sub(r"[ \t\r\n\f]+", " ", node.text_content or ""))
-        elif tag == "br":
-            out.append("\n")
-        elif tag and not tag.startswith("-"):
-            if tag in _BLOCK_TAGS:
-                out.append("\n\n")
-                stack.append((node, True))
-            children = list(node.iter(include_text=True))
-            stack.extend((child, False) for child in reversed(children))
-    text = re.sub(r"[ \t]*\n[ \t]*", "\n", "".join(out))
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
-
-
-def _drop_chrome(tree: LexborHTMLParser, root: LexborNode) -> None:
-    """Remove chrome elements, but never the article's own ancestors.
-
-    A page wrapped in one big <form> (ASP.NET) must not lose its article, so
-    ancestors of the root, and a <form> holding most of its text, are kept.
-    Nested matches go with their removed parent (a removed node is freed, so
-    it must not be touched again).
-    """
-    keep: set[int] = set()
-    node: LexborNode | None = root
-    while node is not None:
-        keep.add(node.mem_id)
-        node = node.parent
-    root_len, removed = len(root.text()), set()
-    for match in tree.css(_DROP):  # document order: parents before children
-        parent, nested = match.parent, False
-        while parent is not None and not nested:
-            nested, parent = parent.mem_id in removed, parent.parent
-        wrapper = match.tag == "form" and 2 * len(match.text()) > root_len
-        if not (nested or wrapper or match.mem_id in keep):
-            removed.add(match.mem_id)
-            match.decompose()
-
-
-def extract_html(html: str) -> tuple[str | None, str]:
-    """(title, text) of a page: its <h1> (else <title>) first, then the main text.
-
-    The title and date are read before chrome is dropped, since both often sit
-    inside a <header>; an <h1> inside the article wins over one elsewhere (site
-    logos are often <h1> too). A stated date is passed on as a "date YYYY-MM-DD"
-    line, which ``clean_text`` turns into ``CleanedText.date``.
-    """
-    tree = LexborHTMLParser(html)
-    # Never text, wherever they sit (a <script> inside an <h1> must not become the title).
-    tree.strip_tags(["script", "style", "noscript", "template"])
-    page = [node for node in (tree.body, tree.root) if node is not None][:1]
-    roots = tree.css("article") or tree.css("main") or page
-    root = max(roots, key=lambda r: len(r.text()), default=None)
-    title = _node_text(root.css_first("h1") if root is not None else None)
-    title = title or _node_text(tree.css_first("title")).split(" | ")[0].strip()
-    title = title or _node_text(tree.css_first("h1"))
-    date = _html_date(tree, root)
-    if root is None:
-        return title or None, title
-    _drop_chrome(tree, root)
-    body = _flatten(root)
-    if title and body.split("\n", 1)[0] == title:
-        body = body.split("\n", 1)[1].lstrip("\n") if "\n" in body else ""
-    head = [part for part in (title, f"date {date}" if date else "") if part]
-    return title or None, "\n\n".join([*head, body]).strip()
-
-
-def html_to_text(html: str) -> str:
-    """Main text of an HTML page, title first, paragraphs separated by blank lines."""
-    return extract_html(html)[1]
+__all__ = ["TITLE_MAX", "CleanedText", "clean_text", "extract_html", "html_to_text"]

@@ -1,4 +1,5 @@
-"""Read article files (text, Markdown, HTML) from disk into cleaned ``Document``s.
+"""Read article files (text, Markdown, HTML; PDF and Word through ``rag.ingest.formats``)
+from disk into cleaned ``Document``s.
 
 Loading a corpus must not stop at the first bad file: ``load_paths`` returns
 what it could load plus one ``LoadProblem`` per file it could not, so the CLI
@@ -21,10 +22,13 @@ from pathlib import Path
 from charset_normalizer import from_bytes
 
 from rag.errors import BadInputError
+from rag.ingest import formats
 from rag.ingest.clean import CleanedText, clean_text, extract_html
+from rag.ingest.markdown import FRONT_MATTER, markdown_to_text
 from rag.types import Document
 
-SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm"}
+# Every file type the index reads (uploads accept the same): text, then formats.LOADERS.
+SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", *formats.LOADERS}
 MAX_BYTES = 20 * 1024 * 1024  # one article is kilobytes; 20 MB is a mistake or a dump
 # Old Russian sites and Windows tools still write these single-byte encodings.
 CYRILLIC_ENCODINGS = ["cp1251", "koi8_r"]
@@ -96,71 +100,6 @@ def decode_bytes(data: bytes) -> str:
     return text
 
 
-# --- Markdown -------------------------------------------------------------------
-
-_FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)
-_ATX = re.compile(r"^ {0,3}#{1,6}\s+(.*?)(?:\s+#+)?\s*$")
-_SETEXT = re.compile(r"^ {0,3}(?:=+|-+)\s*$")
-_FENCE = re.compile(r"^ {0,3}(?:```|~~~)")
-_RULE = re.compile(r"^ {0,3}([-*_])(?:\s*\1){2,}\s*$")
-_REF_DEF = re.compile(r"^ {0,3}\[[^\]]+\]:\s*\S+")
-_INLINE = (
-    (re.compile(r"!\[[^\]]*\]\([^)]*\)"), ""),  # images
-    (re.compile(r"\[([^\]]*)\]\([^)]*\)"), r"\1"),  # [text](url)
-    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),  # [text][ref]
-    (re.compile(r"<(https?://[^>\s]+)>"), r"\1"),  # <https://...>
-    (re.compile(r"`([^`]+)`"), r"\1"),
-    (re.compile(r"(?<![\w*])\*\*(?=\S)(.+?)(?<=\S)\*\*(?![\w*])"), r"\1"),
-    (re.compile(r"(?<!\w)__(?=\S)(.+?)(?<=\S)__(?!\w)"), r"\1"),
-    (re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])"), r"\1"),
-    (re.compile(r"(?<!\w)_(?=\S)(.+?)(?<=\S)_(?!\w)"), r"\1"),
-    (re.compile(r"~~(?=\S)(.+?)(?<=\S)~~"), r"\1"),
-)
-
-
-def _inline(line: str) -> str:
-    """A line without inline Markdown syntax (links keep their text)."""
-    for pattern, replacement in _INLINE:
-        line = pattern.sub(replacement, line)
-    return line
-
-
-def markdown_to_text(md: str) -> tuple[str | None, str]:
-    """(first heading, plain text) of a Markdown file.
-
-    Only the syntax that would pollute search and citations is removed
-    (heading marks, emphasis, link and image syntax); the first heading is
-    moved to the top so that it becomes the title.
-    """
-    lines = _FRONT_MATTER.sub("", md.replace("\r\n", "\n")).split("\n")
-    out: list[str] = []
-    headings: list[int] = []  # indexes into out
-    in_code = False
-    for line in lines:
-        if _FENCE.match(line):
-            in_code = not in_code
-            continue
-        if in_code:
-            out.append(line)
-        elif (m := _ATX.match(line)) is not None:
-            out.append("")
-            headings.append(len(out))
-            out += [_inline(m.group(1)), ""]
-        elif _SETEXT.match(line) and out and out[-1].strip():
-            headings.append(len(out) - 1)
-        elif _RULE.match(line) or _REF_DEF.match(line):
-            out.append("")
-        else:
-            line = re.sub(r"^(\s*)(?:>\s?)+", r"\1", line)
-            out.append(_inline(re.sub(r"^(\s*)[*+]\s+", r"\1- ", line)))
-    if not headings:
-        return None, "\n".join(out)
-    first = headings[0]
-    title = out[first].strip()
-    rest = out[:first] + out[first + 1 :]
-    return title, "\n".join([title, "", *rest])
-
-
 # --- files -> documents ---------------------------------------------------------
 
 
@@ -203,7 +142,8 @@ def _doc_id(path: Path, root: Path) -> str:
 # --- metadata a user gives: a sidecar JSON, Markdown front matter ----------------
 
 META_KEYS = ("date", "source", "title")
-_FRONT_LINE = re.compile(r"^\s*(date|source|title)\s*:\s*(.*?)\s*$", re.IGNORECASE)
+# (.*) and rstrip, not a lazy (.*?)\s*$: that re-reads each run of spaces per character.
+_FRONT_LINE = re.compile(r"^\s*(date|source|title)\s*:\s*(.*)$", re.IGNORECASE)
 
 
 def _meta_date(value: str) -> str | None:
@@ -252,13 +192,13 @@ def _sidecar(path: Path) -> dict[str, str]:
 
 def _front_matter(text: str) -> dict[str, str]:
     """``date:``/``source:``/``title:`` lines of a Markdown file's front matter."""
-    m = _FRONT_MATTER.match(text.replace("\r\n", "\n"))
+    m = FRONT_MATTER.match(text.replace("\r\n", "\n"))
     if not m:
         return {}
     raw = {}
     for line in m.group(0).split("\n")[1:-2]:
         if fm := _FRONT_LINE.match(line):
-            raw[fm.group(1).lower()] = fm.group(2).strip("'\"")
+            raw[fm.group(1).lower()] = fm.group(2).rstrip().strip("'\"")
     return _checked_meta(raw, "front matter")
 
 
@@ -269,19 +209,22 @@ def _load(path: Path, root: Path) -> Document:
     takes precedence over what the text states; it is part of the document's
     hash, so changing it re-indexes the article.
     """
-    data = _read(path)
+    data, suffix = _read(path), path.suffix.lower()
+    text, pages = "", tuple[int, ...]()
     try:
-        text = decode_bytes(data)
-    except BadInputError as exc:
+        if suffix in formats.LOADERS:  # a binary format: its own module reads it
+            cleaned, pages = formats.clean(formats.extract(suffix, data))
+        elif not (text := decode_bytes(data)).strip():
+            raise _Skip("empty file")
+        else:
+            cleaned = _clean(text, suffix)
+    except (BadInputError, formats.FormatError) as exc:
         raise _Skip(str(exc)) from None
-    if not text.strip():
-        raise _Skip("empty file")
-    suffix = path.suffix.lower()
     meta = _sidecar(path) or (_front_matter(text) if suffix in {".md", ".markdown"} else {})
-    cleaned = _clean(text, suffix)
     if not cleaned.text.strip():
         raise _Skip("empty after cleaning")
     digest = cleaned.text if not meta else f"{cleaned.text}\0{json.dumps(meta, sort_keys=True)}"
+    digest += f"\0pages {pages}" if pages else ""  # new page breaks: new chunk pages
     return Document(
         doc_id=_doc_id(path, root),
         title=meta.get("title") or cleaned.title,
@@ -290,6 +233,7 @@ def _load(path: Path, root: Path) -> Document:
         date=meta.get("date") or cleaned.date,
         source=meta.get("source") or cleaned.source,
         path=str(path),
+        pages=pages,
     )
 
 

@@ -76,3 +76,9 @@ def by_article(passages: Sequence[Hit]) -> list[Hit]:
         first.setdefault(hit.chunk.doc_id, i)
     order = sorted(range(len(passages)), key=lambda i: (first[passages[i].chunk.doc_id], i))
     return [passages[i] for i in order]
+
+
+def pack(query: str, hits: Sequence[Hit], budget_tokens: int, trim: bool = True) -> list[Hit]:
+    """The passages the model reads, in the order it reads them (``[n]`` numbers them):
+    :func:`select` within the budget, then grouped by article (:func:`by_article`)."""
+    return by_article(select(query, hits, budget_tokens, trim))

@@ -10,10 +10,11 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from rag.config import ScaleConfig
+from rag import passive_openmp
+from rag.config import CHOICES, ScaleConfig
 from rag.errors import BadInputError, MissingExtraError
 
-ENGINES = ("local", "ray")
+ENGINES = CHOICES["scale", "engine"]  # ("local", "ray"), checked in the config too
 INSTALL = "pip install -e '.[scale]'"
 
 
@@ -55,7 +56,8 @@ def connect(scale: ScaleConfig, given: str | None = None) -> Iterator[Any]:
     address = address_of(scale, given)
     # Workers keep their output in Ray's log files (a worker's stdout would mix into --json);
     # their errors come back to the driver as exceptions.
-    options: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
+    options: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False,
+                               "runtime_env": {"env_vars": passive_openmp()}}  # fmt: skip
     try:
         if address:
             ray.init(address=address, **options)

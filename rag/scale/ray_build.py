@@ -50,6 +50,7 @@ def from_row(row: dict[str, Any]) -> tuple[Document | LoadProblem, list[Chunk]]:
         return LoadProblem(**json.loads(row["problem"])), []
     doc = json.loads(row["doc"])
     doc["copies"] = tuple(doc.get("copies") or ())
+    doc["pages"] = tuple(doc.get("pages") or ())
     return Document(**doc), [Chunk(**c) for c in json.loads(row["chunks"])]
 
 

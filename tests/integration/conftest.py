@@ -19,11 +19,18 @@ from pathlib import Path
 
 import pytest
 
+from rag import passive_openmp
 from rag.config import Config, load_config
 from rag.pipeline import Pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The models load in this process, as they do under the `rag` command: OpenMP
+    waits passively (the product sets it where a process starts, not on import)."""
+    passive_openmp()
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -212,6 +213,42 @@ def test_uploaded_article_is_searchable_at_once_and_can_be_removed(
     assert "lunokhod.md" not in page.locator("#articles").inner_text()
 
 
+def test_a_pdf_citation_opens_on_its_page(page: Any) -> None:
+    """An uploaded PDF is cited with its page, and the viewer shows that page's text."""
+    pdf = ROOT / "tests" / "fixtures" / "docs" / "bulletin-reportlab.pdf"
+    page.get_by_role("tab", name="Articles").click()
+    page.locator("#upload input[type=file]").set_input_files([str(pdf)])
+    log = page.locator("#upload-log")
+    log.filter(has_text="added uploads/bulletin-reportlab.pdf").wait_for(timeout=ANSWER_MS)
+
+    page.get_by_role("tab", name="Chat").click()
+    # The contract is in the right-hand column of the bulletin's page 2.
+    ask(page, "Сколько стоит контракт на поставку солнечных панелей?")
+    first = turn(page, 0)
+    sources = page.locator("#sources tbody tr").filter(has_text="bulletin-reportlab.pdf")
+    assert sources.count() >= 1 and "p. " in sources.first.inner_text()
+    cites = first.locator("button.cite")
+    assert cites.count() >= 1, first.inner_text()
+    cites.first.click()
+    label = page.locator("#viewer .label")
+    label.filter(has_text="Citation [").wait_for(timeout=15_000)
+    shot(page, "09-pdf-citation")
+    shown = re.search(r"p\. (\d+)(?:-(\d+))?", label.inner_text())
+    assert shown is not None, label.inner_text()
+    first, last = int(shown[1]), int(shown[2] or shown[1])
+    assert first <= 2 <= last, label.inner_text()  # the passage may run on to page 3
+    context = page.locator("#viewer .context").inner_text()
+    assert "четыре миллиона евро" in context
+    if first == 2:  # the viewer shows the passage's pages, not the whole document
+        assert "Главным событием месяца" not in context
+
+    page.get_by_role("tab", name="Articles").click()
+    page.locator("#remove-choice input").fill("uploads/bulletin-reportlab.pdf")
+    page.keyboard.press("Enter")
+    page.locator("#remove").click()
+    log.filter(has_text="Removed uploads/bulletin-reportlab.pdf").wait_for(timeout=60_000)
+
+
 def test_time_to_first_token_and_full_answer(page: Any) -> None:
     """Measured in the browser: from the click to the first answer text, and to done."""
     page.evaluate(
@@ -270,3 +307,6 @@ def test_time_to_first_token_and_full_answer(page: Any) -> None:
             f"\n    ({r['server']})"
         )
     assert all(r["full_answer_s"] >= r["first_token_s"] > 0 for r in rows)
+    # each answer holds its fact and cites its source (the timings are of right answers)
+    assert [q for q, ok in ((r["question"], r["has_fact"]) for r in rows) if not ok] == []
+    assert [r["question"] for r in rows if not r["cited"]] == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import tempfile
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -89,3 +90,35 @@ def test_a_folder_of_bad_files_indexes_the_good_ones(
     doc = fake_pipeline.document("good-cp1251.txt")
     assert doc is not None and "109 спутников" in doc.text
     assert loaded | problems.keys() >= {p.name for p in folder.iterdir()} - {"only-junk.txt"}
+
+
+DOCS = Path(__file__).resolve().parents[1] / "fixtures" / "docs"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(["bulletin-reportlab.pdf", "report-writer.pdf", "report.docx"]),
+    st.floats(0, 1),
+    st.binary(max_size=64),
+    st.integers(0, 64),
+)
+def test_a_damaged_pdf_or_docx_is_a_document_or_a_one_line_reason(
+    name: str, where: float, junk: bytes, cut: int
+) -> None:
+    from unittest import mock
+
+    from rag.ingest import ocr
+    from rag.ingest.load import load_document
+
+    data = (DOCS / name).read_bytes()
+    at = int(where * len(data))
+    bad = data[:at] + junk + data[at + cut :]
+    with tempfile.TemporaryDirectory() as tmp, mock.patch.object(ocr, "tesseract", lambda: None):
+        path = Path(tmp) / name
+        path.write_bytes(bad)
+        try:
+            doc = load_document(path, Path(tmp))
+        except BadInputError as exc:
+            assert "\n" not in str(exc) and str(exc).startswith(str(path))
+        else:
+            assert doc.text.strip() and list(doc.pages) == sorted(doc.pages)

@@ -188,7 +188,7 @@ REFUSED = [
     "/etc/passwd.txt/.",
     "x.txt\x00.exe",
     "x.txt.exe",
-    "x.pdf",
+    "x.odt",
     "x.svg",
     "x.php",
     "x.ｔｘｔ",  # fullwidth extension
@@ -231,7 +231,7 @@ PIECES = st.sampled_from(
 )  # fmt: skip
 NAMES = st.tuples(
     st.lists(PIECES | st.text(max_size=6), max_size=80).map("".join),
-    st.sampled_from([".txt", ".md", ".markdown", ".html", ".htm", ".TXT", ".Md", ".pdf",
+    st.sampled_from([".txt", ".md", ".markdown", ".html", ".htm", ".TXT", ".Md", ".pdf", ".odt",
                      ".exe", "", ".txt.", ".txt\x00.sh", ".tx", "/.txt"]),
 ).map("".join)  # fmt: skip
 
@@ -312,7 +312,7 @@ def test_upload_at_the_limit_is_taken_one_byte_over_is_refused(ui: ChatUI, tmp_p
 @pytest.mark.parametrize(
     ("name", "data"),
     [
-        ("paper.pdf", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"),
+        ("paper.odt", b"PK\x03\x04"),
         ("run.exe", b"MZ\x90\x00" * 10),
         ("article.txt.exe", b"MZ"),
         ("page.php", b"<?php system($_GET['c']); ?>"),
@@ -372,9 +372,9 @@ def test_served_app_refuses_oversize_and_wrong_type_uploads(
     assert not cache.exists() or not list(cache.rglob(marker))  # no copy kept on disk
 
     client = Client(url, verbose=False)
-    pdf = _incoming(tmp_path, "paper.pdf", b"%PDF-1.4\n")
+    odt = _incoming(tmp_path, "paper.odt", b"PK\x03\x04")
     with pytest.raises(AppError, match="Invalid file type"):
-        client.predict([handle_file(str(pdf))], api_name="/_upload_with_progress")
+        client.predict([handle_file(str(odt))], api_name="/_upload_with_progress")
     good = _incoming(tmp_path, "ok.md", "Ок\n\nНебольшая статья.".encode())
     log = client.predict([handle_file(str(good))], api_name="/_upload_with_progress")[0]
     assert log == "✓ added uploads/ok.md"

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.bench.vectors import SyntheticSpace
+from bench.vectors import SyntheticSpace
 from rag.index import ann, store
 from rag.index.store import IndexData, IndexSettings
 from rag.types import Chunk, Document

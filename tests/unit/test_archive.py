@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from rag.bench import archive, archive_corpus, report
-from rag.bench.common import BenchContext, quick_context
+from bench import archive_corpus, report
+from bench.common import BenchContext, quick_context
+from bench.sections import archive
 from rag.config import Config
 from rag.eval.runner import GoldQuestion, Support
 
@@ -123,14 +124,14 @@ def _row(name: str, hit5: float, kfa: float | None) -> dict[str, Any]:
 
 def test_targets_compare_the_largest_set_with_the_smallest_holding_the_group() -> None:
     rows = [_row("5", 0.90, 0.80), _row("200", 0.5, None), _row("all", 0.885, 0.76)]
-    got = archive.targets(rows)
+    got = archive.scale_targets(rows)
     hits = [t for t in got if t["metric"] == "Hit@5"]
     assert [(t["small"], t["large"], t["met"]) for t in hits] == [("5", "all", True)] * 2
     (kfa,) = [t for t in got if t["metric"] == "KeyFactAccuracy"]
     assert kfa["at_small"] == 0.80 and kfa["met"] is False  # 0.04 below: over the 0.03 slack
-    worse = archive.targets([_row("5", 0.90, None), _row("all", 0.87, None)])
+    worse = archive.scale_targets([_row("5", 0.90, None), _row("all", 0.87, None)])
     assert [t["met"] for t in worse] == [False, False]
-    lines = archive.lines({"sets": rows, "targets": got})
+    lines = archive.render({"sets": rows, "targets": got})
     assert any("0.885" in x for x in lines) and any("KeyFactAccuracy" in x for x in lines)
     listed = report.targets({"sections": {"archive": {"targets": got}}})
     assert [t["met"] for t in listed] == [t["met"] for t in got]
@@ -165,7 +166,7 @@ def test_archive_section_on_the_fakes(bench_ctx: BenchContext, fake_pipeline: An
 def test_archive_section_skips_without_the_corpus(bench_ctx: BenchContext) -> None:
     got = archive.run(bench_ctx)
     assert "archive_corpus" in got["skipped"]
-    assert report.SECTIONS["archive"][1](got) == [f"Not run: {got['skipped']}"]
+    assert archive.render(got) == [f"Not run: {got['skipped']}"]
 
 
 def test_the_build_ratio_also_runs_on_a_sample_of_real_archive_articles(
@@ -173,7 +174,7 @@ def test_the_build_ratio_also_runs_on_a_sample_of_real_archive_articles(
 ) -> None:
     from dataclasses import replace
 
-    from rag.bench.build import archive_sample
+    from bench.sections.build import archive_sample
 
     assert archive_sample(bench_ctx) is None  # no archive yet: the section skips it
     archive_corpus.write_archive(bench_ctx.archive_dir / "articles", repos)

@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from rag.bench import build, corpus, machine, report, runner, search
-from rag.bench.cli import parse_list
-from rag.bench.common import BenchContext, quick_context, retrieval_quality
-from rag.bench.embed import fastest_as_good
-from rag.bench.vectors import BLOCK, SyntheticSpace
+from bench import corpus, machine, markdown, report, runner
+from bench.cli import parse_list
+from bench.common import BenchContext, quick_context, retrieval_quality
+from bench.sections import build, search
+from bench.sections.embed import fastest_as_good
+from bench.vectors import BLOCK, SyntheticSpace
 from rag.cli import main
 from rag.config import Config
 from rag.eval.runner import GoldQuestion, Support
@@ -196,11 +197,11 @@ def test_markdown_has_every_section_table_and_shows_errors() -> None:
 
 
 def test_size_and_percent_formatting() -> None:
-    assert report.size(512) == "512 B"
-    assert report.size(1536) == "1.5 KB"
-    assert report.size(5 * 1024**3) == "5.0 GB"
-    assert report.percent(0.041) == "+4.1%"
-    assert report.fmt(1234567) == "1,234,567" and report.fmt(None) == "–"
+    assert markdown.size(512) == "512 B"
+    assert markdown.size(1536) == "1.5 KB"
+    assert markdown.size(5 * 1024**3) == "5.0 GB"
+    assert markdown.percent(0.041) == "+4.1%"
+    assert markdown.fmt(1234567) == "1,234,567" and markdown.fmt(None) == "–"
 
 
 def test_write_makes_json_and_markdown(tmp_path: Path) -> None:
@@ -239,7 +240,7 @@ def test_build_section_on_the_fake_embedder(bench_ctx: BenchContext) -> None:
 
 def test_answer_section_on_the_fakes(bench_ctx: BenchContext, fake_pipeline: Any,
                                      corpus: Path) -> None:  # fmt: skip
-    from rag.bench import answer
+    from bench.sections import answer
 
     fake_pipeline.build([corpus])
     fake_pipeline.generator.queue("На орбите 108 спутников [1].", "Ответ [1].", "Ответ [1].")
@@ -277,13 +278,13 @@ def test_cli_help_lists_the_options() -> None:
 
 
 def test_resume_section_kills_and_resumes(bench_ctx: BenchContext) -> None:
-    from rag.bench import resume
+    from bench.sections import resume
 
     out = resume.run(bench_ctx)  # quick: 3 kills
     assert out["kills"] == resume.QUICK_KILLS and out["killed_while_embedding"] >= 1
     assert out["reembedded_after_checkpoint"] == 0 and out["identical_to_uninterrupted"]
     assert 0 <= out["embedded_twice"] <= out["kills"] * out["shard_passages"]
-    assert "identical to an uninterrupted build: **yes**" in report.SECTIONS["resume"][1](out)[0]
+    assert "identical to an uninterrupted build: **yes**" in resume.render(out)[0]
 
 
 def test_targets_of_issue_12() -> None:
@@ -300,7 +301,7 @@ def test_targets_of_issue_12() -> None:
 
 def test_api_section_on_the_fakes(bench_ctx: BenchContext, fake_pipeline: Any,
                                   corpus: Path) -> None:  # fmt: skip
-    from rag.bench import api
+    from bench.sections import api
 
     fake_pipeline.build([corpus])
     fake_pipeline.generator.queue(*["На орбите 108 спутников [1]."] * 4)
@@ -313,7 +314,79 @@ def test_api_section_on_the_fakes(bench_ctx: BenchContext, fake_pipeline: Any,
     for row in r["per_question"]:
         assert 0 < row["api"]["first_byte_ms"] <= row["api"]["first_token_ms"]
         assert row["api"]["first_token_ms"] <= row["api"]["total_ms"]
-    text = "\n".join(report.api_lines(out))
+    text = "\n".join(api.render(out))
     assert "POST /v1/chat/completions" in text and "API first byte" in text
     found = [t for t in report.targets({"sections": {"api": out}}) if "API" in t["target"]]
     assert found and found[0]["met"] == (o["overhead_p50_ms"] <= 20)
+
+
+# -- the package: sections, report, entry points ------------------------------------
+def test_every_section_meets_the_contract() -> None:
+    from bench import SECTIONS, section
+    from bench.contract import Section
+
+    for name in SECTIONS:
+        got = section(name)
+        assert isinstance(got, Section) and got.name == name and got.title
+        assert got.targets({}) == []  # nothing measured: no target claimed
+    with pytest.raises(ValueError, match="unknown section 'nope'"):
+        section("nope")
+
+
+def test_the_report_takes_each_sections_targets_in_order() -> None:
+    got = report.targets(_report())
+    firsts = [t["target"].split(" ")[0] for t in got]
+    assert firsts == ["index", "search", "approximate", "rag", "models"]  # build, search, answer
+
+
+def test_sections_import_no_report_and_the_report_no_cycle() -> None:
+    import subprocess
+    import sys
+
+    from bench import SECTIONS
+
+    code = (
+        "import sys\n"
+        f"for name in {list(SECTIONS)!r}:\n"
+        "    __import__(f'bench.sections.{name}')\n"
+        "assert 'bench.report' not in sys.modules, 'a section imports the report'\n"
+        "import bench.report\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_runner_sets_passive_openmp_for_its_sections(
+    bench_ctx: BenchContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    monkeypatch.setenv("OMP_WAIT_POLICY", "x")
+    monkeypatch.delenv("OMP_WAIT_POLICY")
+    runner.run_bench(bench_ctx, (), isolate=False)
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+
+
+def test_python_m_bench_errors_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.__main__ import main as bench_main
+
+    assert bench_main(["--sections", "build,nope"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: unknown section 'nope'; choose from {', '.join(runner.SECTIONS)}"]
+    assert bench_main(["--help"]) == 0
+    assert "--sections" in capsys.readouterr().out
+
+
+def test_rag_bench_without_a_checkout_says_so_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rag.config
+
+    monkeypatch.setattr(rag.config, "PROJECT_ROOT", tmp_path)  # no bench/ there
+    result = CliRunner().invoke(main, ["bench", "--quick"])
+    assert result.exit_code == 2
+    assert (
+        result.output.strip()
+        .splitlines()[-1]
+        .startswith("error: rag bench runs from a source checkout")
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -32,7 +31,7 @@ GOLD = [
         "supports": [{"doc_id": "b.txt", "text": "Казахстанской стороной приняты 243 объекта."}],
     },
     {
-        "_id": "g3", "text": "Сколько спутников будет на орбите в 2040 году?", "lang": "ru",
+        "_id": "g3", "text": "Сколько спутников сейчас находится на орбите?", "lang": "ru",
         "type": "unanswerable", "answerable": False, "answer": "", "key_facts": [],
         "supports": [], "note": "out-of-corpus",
     },
@@ -98,7 +97,9 @@ def test_full_run_writes_both_reports_with_verdicts(
 
     md = (result.run_dir / "report.md").read_text("utf-8")
     assert "| KeyFactAccuracy |" in md and "## g2 · single · en · FALSE REFUSAL" in md
-    assert "**Answer:** На орбите 108 спутников [1]." in md
+    # the default strategy's answer: the quoted source sentence
+    shown = "108 спутников [1].\nНа орбите находится 108 спутников группировки SpaceSail [1]."
+    assert f"**Answer:** {shown}" in md
 
 
 def test_retrieval_only_never_touches_the_generator(
@@ -195,7 +196,8 @@ def test_variants_and_curves_recompute_policies_and_thresholds(
     run_dir = Path(json.loads(result.stdout)["report"]).parent
     report = json.loads((run_dir / "report.json").read_text("utf-8"))
     g1, g2, g3 = (q["answer"] for q in report["questions"])
-    assert g1["mode"] == "extractive-fallback" and g1["key_fact_match"]
+    assert g1["kind"] == "extractive-fallback" and g1["key_fact_match"]
+    assert g1["mode"] == "generative"  # what was asked
     assert g1["draft"] == "На орбите 500 спутников [1]."
     assert not g1["variants"]["unverified"]["key_fact_match"]
     assert g1["variants"]["no_fallback"]["abstained"]
@@ -215,7 +217,7 @@ def test_variants_and_curves_recompute_policies_and_thresholds(
 
     md = (run_dir / "curves.md").read_text("utf-8")
     assert "| verified + extractive fallback | 0.30 |" in md
-    printed = _eval(built, "--curves", str(run_dir))
+    printed = _eval(built, "curves", str(run_dir))
     assert printed.exit_code == 0 and "| extractive only | 0.50 |" in printed.stdout
 
 
@@ -224,7 +226,7 @@ def test_curves_of_a_retrieval_only_run_is_a_one_line_error(
 ) -> None:
     options = EvalOptions(retrieval_only=True, gold_path=gold, out_dir=tmp_path, progress=False)
     run_dir = run_eval(built, options).run_dir
-    result = _eval(built, "--curves", str(run_dir))
+    result = _eval(built, "curves", str(run_dir))
     assert result.exit_code == 2 and "not a full eval run" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
@@ -245,10 +247,10 @@ def test_modes_side_by_side(built: Pipeline, gold: Path, tmp_path: Path) -> None
 
 def test_strategies_side_by_side(built: Pipeline, gold: Path, tmp_path: Path) -> None:
     args = ("--gold", str(gold), "--out", str(tmp_path / "runs"), "--limit", "2")
-    result = _eval(built, *args, "--strategies", "free,select")
+    result = _eval(built, *args, "--strategies", "free,quote")
     assert result.exit_code == 0, result.output
     header, *rows = result.stdout.splitlines()
-    assert header.split()[1:] == [f"{s}/{lang}" for s in ("free", "select")
+    assert header.split()[1:] == [f"{s}/{lang}" for s in ("free", "quote")
                                   for lang in ("all", "ru", "en")]  # fmt: skip
     assert any(r.startswith("Latency.total.p50_ms") for r in rows)
     runs = sorted((tmp_path / "runs").iterdir())
@@ -260,7 +262,7 @@ def test_strategies_side_by_side(built: Pipeline, gold: Path, tmp_path: Path) ->
         for run in runs
         for q in json.loads((run / "report.json").read_text("utf-8"))["questions"]
     }
-    assert strategies == {"free", "select"}
+    assert strategies == {"free", "quote"}
     bad = _eval(built, *args, "--strategies", "free,magic")
     assert bad.exit_code == 2 and "magic" in bad.stderr
 
@@ -335,15 +337,14 @@ def test_a_quote_run_scores_the_quote_and_its_checked_draft_side_by_side(
 ) -> None:
     from rag.eval import curves
 
-    c = built.config
-    pipe = built.with_config(replace(c, generation=replace(c.generation, strategy="quote")))
+    pipe = built  # the default strategy: quote
     # g1: the draft drops the key fact ("сто" is not "108"), the quoted sentence has it
     fake_generator.queue("На орбите сто спутников группировки SpaceSail [1].", "NO_ANSWER",
                          "NO_ANSWER")  # fmt: skip
     report = run_eval(pipe, EvalOptions(gold_path=gold, ids=("g1",), progress=False)).report
     (g1,) = (q["answer"] for q in report["questions"])
-    assert g1["mode"] == "quote" and g1["key_fact_match"]
-    assert g1["text"].startswith("На орбите находится 108 спутников")
+    assert g1["kind"] == "quoted" and g1["key_fact_match"]
+    assert g1["text"].startswith("108 спутников [1].\nНа орбите находится 108 спутников")
     assert not g1["variants"]["drafted"]["key_fact_match"]
     rows = {(r["policy"], r["threshold"]): r for r in curves.table(report, (0.0,))}
     assert rows[("generated, verified", 0.0)]["KeyFactAccuracy"] == 1.0

@@ -101,7 +101,9 @@ def test_load_document_errors_name_the_file(tmp_path: Path) -> None:
     path = _write(tmp_path / "empty.txt", "")
     with pytest.raises(BadInputError, match=r"empty\.txt: empty file"):
         load_document(path, tmp_path)
-    with pytest.raises(BadInputError, match="unsupported type .pdf"):
+    with pytest.raises(BadInputError, match="unsupported type .odt"):
+        load_document(_write(tmp_path / "x.odt", b"PK"), tmp_path)
+    with pytest.raises(BadInputError, match=r"x\.pdf: damaged or truncated PDF"):
         load_document(_write(tmp_path / "x.pdf", b"%PDF-1.4"), tmp_path)
     with pytest.raises(BadInputError, match="does not exist"):
         load_document(tmp_path / "missing.txt", tmp_path)
@@ -156,7 +158,7 @@ def test_folder_walk_doc_ids_sorted_and_skips(tmp_path: Path) -> None:
     _write(root / "a.TXT", ARTICLE)
     _write(root / "sub" / "c.md", "# Заголовок\n\nТекст.\n")
     _write(root / "sub" / "deeper" / "d.htm", "<p>Абзац страницы.</p>")
-    _write(root / "notes.pdf", b"%PDF")  # unsupported inside a folder: silent
+    _write(root / "notes.odt", b"PK")  # unsupported inside a folder: silent
     _write(root / ".hidden.txt", ARTICLE)
     _write(root / ".git" / "e.txt", ARTICLE)
     docs, problems = load_paths([root])
@@ -179,7 +181,8 @@ def test_bad_files_are_reported_and_the_rest_loaded(tmp_path: Path) -> None:
     _write(root / "blank.md", "  \n\n\xa0\n")
     _write(root / "binary.txt", b"\x00\x01\x02binary\x00")
     _write(root / "chrome.txt", "Войти\n\n920\n\nОставить комментарий\n")
-    explicit = _write(tmp_path / "doc.pdf", b"%PDF")
+    explicit = _write(tmp_path / "doc.odt", b"PK")
+    _write(root / "cut.pdf", b"%PDF-1.4\n1 0 obj")
     missing = tmp_path / "missing"
     docs, problems = load_paths([root, explicit, missing])
     assert [d.doc_id for d in docs] == ["good.txt"]
@@ -189,7 +192,8 @@ def test_bad_files_are_reported_and_the_rest_loaded(tmp_path: Path) -> None:
         "blank.md": "empty file",
         "binary.txt": "not valid text (binary?)",
         "chrome.txt": "empty after cleaning",
-        "doc.pdf": "unsupported type .pdf",
+        "doc.odt": "unsupported type .odt",
+        "cut.pdf": "damaged or truncated PDF (no end-of-file marker)",
         "missing": "does not exist",
     }
     assert all("\n" not in p.reason for p in problems)

@@ -5,6 +5,7 @@ import pytest
 from rag.config import Config
 from rag.errors import BadInputError, IndexMissingError
 from rag.pipeline import Done, Pipeline, Retrieved, Token
+from rag.types import AnswerKind
 from tests.fakes import FakeEmbedder, FakeGenerator, use_extractive_fallback
 
 
@@ -49,7 +50,10 @@ def test_stream_yields_retrieval_tokens_then_a_cited_answer(
 ) -> None:
     fake_pipeline.build([corpus])
     fake_generator.queue("На орбите 108 спутников [1]. Неверная ссылка [9].")
-    events = list(fake_pipeline.stream("Сколько спутников SpaceSail на орбите?"))
+    # the free strategy: the checked draft is the answer (quote: tests/unit/test_quote.py)
+    events = list(
+        fake_pipeline.stream("Сколько спутников SpaceSail на орбите?", strategy_name="free")
+    )
     assert isinstance(events[0], Retrieved)
     assert isinstance(events[-1], Done)
     answer = events[-1].answer
@@ -57,6 +61,7 @@ def test_stream_yields_retrieval_tokens_then_a_cited_answer(
     assert streamed == "На орбите 108 спутников [1]. Неверная ссылка ."  # [9] dropped live
     # the unsupported sentence is checked, reported and left out of the answer
     assert answer.answer == "На орбите 108 спутников [1]." and not answer.abstained
+    assert answer.kind is AnswerKind.GENERATED and answer.strategy == "free"
     assert [(s.verified, s.citations) for s in answer.sentences] == [(True, (1,)), (False, ())]
     assert [c.n for c in answer.citations] == [1]
     cited = answer.citations[0]
@@ -73,11 +78,17 @@ def test_model_refusal_becomes_a_plain_sentence(
 ) -> None:
     fake_pipeline.build([corpus])
     fake_generator.queue("NO_ANSWER")
-    answer = fake_pipeline.ask("Сколько спутников будет в 2030 году?")
+    answer = fake_pipeline.ask("Сколько спутников SpaceSail на орбите?")
     assert answer.abstained and answer.citations == () and answer.refusal == "model"
-    assert answer.answer == "В источниках нет ответа на этот вопрос."
+    assert answer.answer == "В источниках нет ответа на этот вопрос." and not answer.nearest
     fake_generator.queue("NO_ANSWER")
-    assert fake_pipeline.ask("How many satellites in 2030?").answer == "The sources do not say."
+    english = fake_pipeline.ask("How many SpaceSail satellites are in orbit?")
+    assert english.answer == "The sources do not say."
+    # a year no sentence states: refused before the model, with what the sources do say
+    answer = fake_pipeline.ask("Сколько спутников SpaceSail будет в 2030 году?")
+    assert answer.refusal == "not stated" and answer.missing == "2030"
+    assert answer.answer.startswith("В источниках нет ответа на этот вопрос. В них не сказано")
+    assert answer.nearest and "SpaceSail" in answer.nearest[0].text
 
 
 def test_weak_retrieval_abstains_without_calling_the_model(
@@ -117,7 +128,14 @@ def test_follow_up_is_rewritten_with_history(
     )
     assert answer.query == "Когда SpaceSail увеличит число спутников до 324?"
     assert "Сколько спутников SpaceSail?" in fake_generator.seen[0][-1]["content"]
-    assert answer.answer == "В 2026 году [1]."
+    # the default strategy (quote) shows the source sentence the checked draft rests on
+    assert (
+        answer.answer
+        == "На орбите находится 108 спутников группировки SpaceSail [1]. "
+        "К концу 2026 года их будет 324 [2]."  # with the sentence "их" refers to
+        and answer.kind is AnswerKind.QUOTED
+    )
+    assert answer.variant is not None and answer.variant.text == "В 2026 году [1]."
 
 
 def test_unsupported_generation_falls_back_to_the_passages_own_sentences(
@@ -131,7 +149,8 @@ def test_unsupported_generation_falls_back_to_the_passages_own_sentences(
     answer = events[-1].answer
     assert isinstance(events[-1], Done)
     # the model's sentence is reported unverified, and the answer says it is extractive
-    assert answer.draft == made_up and answer.mode == "extractive-fallback"
+    assert answer.variant is not None and answer.variant.text == made_up
+    assert answer.kind is AnswerKind.FALLBACK and answer.mode == "generative"
     assert not answer.abstained and answer.refusal is None
     assert "108 спутников" in answer.answer and "500" not in answer.answer
     assert [s.verified for s in answer.sentences][0] is False

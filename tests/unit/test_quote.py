@@ -10,17 +10,14 @@ import pytest
 
 from rag.generate import quote
 from rag.pipeline import Done, Evidence, Pipeline, Token
-from rag.types import Chunk, Hit
-from tests.fakes import FakeEmbedder
+from rag.types import AnswerKind, Chunk, Hit, Refusal
 
 
 @pytest.fixture
 def quote_pipeline(fake_pipeline: Pipeline, corpus: Path) -> Pipeline:
-    c = fake_pipeline.config
-    config = replace(c, generation=replace(c.generation, strategy="quote"))
-    pipe = Pipeline(config, embedder=FakeEmbedder(64), generator=fake_pipeline.generator)
-    pipe.build([corpus])
-    return pipe
+    assert fake_pipeline.config.generation.strategy == "quote"  # the default
+    fake_pipeline.build([corpus])
+    return fake_pipeline
 
 
 def _done(pipe: Pipeline, question: str) -> tuple[list[object], Done]:
@@ -33,20 +30,23 @@ def test_the_answer_is_the_source_sentence_the_draft_rests_on(quote_pipeline: Pi
     quote_pipeline.generator.queue("На орбите 108 спутников [1].")
     events, done = _done(quote_pipeline, "Сколько спутников SpaceSail на орбите?")
     a = done.answer
-    assert a.strategy == "quote" and a.mode == "quote" and not a.abstained
-    assert a.answer == "На орбите находится 108 спутников группировки SpaceSail [1]."
+    assert a.strategy == "quote" and a.kind is AnswerKind.QUOTED and not a.abstained
+    headline = "108 спутников [1].\n"  # the asked count first, the evidence beneath
+    assert a.answer == headline + "На орбите находится 108 спутников группировки SpaceSail [1]."
     (c,) = a.citations
     article = Path(quote_pipeline.document(c.doc_id).path).read_text(encoding="utf-8")
     # the citation is the sentence's exact span of the article text, not the passage's
     assert c.text == "На орбите находится 108 спутников группировки SpaceSail."
     assert c.end - c.start == len(c.text) and c.text in article
-    # the draft streamed first; the evidence and the quote followed; the draft is kept
+    # the evidence is shown before the model drafts; the draft streams, then the quote
     kinds = [type(e).__name__ for e in events]
-    assert kinds.index("Token") < kinds.index("Evidence") < len(kinds) - 1
+    assert kinds.index("Evidence") < kinds.index("Token") < len(kinds) - 1
     assert isinstance(events[kinds.index("Evidence")], Evidence)
-    assert a.drafted.startswith("На орбите 108 спутников [") and a.drafted != a.answer
+    assert a.variant is not None and a.variant.text == "На орбите 108 спутников [1]."
+    drafted = a.variant.checked
+    assert drafted.startswith("На орбите 108 спутников [") and drafted != a.answer
     # the draft's citation now points past the quoted sentence, at the passage it read
-    n = int(a.drafted.split("[")[1].split("]")[0])
+    n = int(drafted.split("[")[1].split("]")[0])
     assert "На орбите находится" in a.passages[n - 1].chunk.text and n > len(a.citations)
     assert any(isinstance(e, Token) and "\n\n" in e.text for e in events)
 
@@ -55,7 +55,8 @@ def test_a_refusal_stays_a_refusal(quote_pipeline: Pipeline) -> None:
     quote_pipeline.generator.queue("NO_ANSWER")
     _, done = _done(quote_pipeline, "Сколько спутников SpaceSail на орбите?")
     assert done.answer.abstained and done.answer.strategy == "quote"
-    assert done.answer.refusal == "model" and not done.answer.drafted
+    assert done.answer.refusal is Refusal.MODEL and done.answer.kind is AnswerKind.REFUSED
+    assert done.answer.variant is not None and not done.answer.variant.checked
 
 
 def test_an_unsupported_draft_is_refused_not_quoted(quote_pipeline: Pipeline) -> None:
@@ -107,11 +108,12 @@ def test_english_answers_keep_the_draft_with_one_spelling_of_each_name(
     assert [h.chunk.text for h in evidence.sentences] == [
         "Делегацию возглавил глава администрации Константин Бусыгин."
     ]
-    assert a.mode == "quote", (a.refusal, a.draft)
-    assert "Busygin (Бусыгин)" in a.answer and "Bussygin" not in a.answer
+    assert a.kind is AnswerKind.QUOTED, (a.refusal, a.variant)
+    assert "Konstantin Busygin (Константин Бусыгин)" in a.answer and "Bussygin" not in a.answer
     # the draft's citation of the passage it read stays; its sentence is the evidence
     assert "Делегацию возглавил глава администрации" in a.citations[0].text
-    assert a.drafted == "The delegation was led by Konstantin Bussygin [1]."
+    assert a.variant is not None
+    assert a.variant.checked == "The delegation was led by Konstantin Bussygin [1]."
 
 
 def test_renumber_shifts_every_citation() -> None:

@@ -307,8 +307,8 @@ def test_serve_engine_ray_without_an_index_is_one_line(fake_pipeline: Pipeline) 
 
 
 def test_bench_scale_section_renders_and_skips_without_ray(no_ray: None, tmp_path: Path) -> None:
-    from rag.bench import report, scale
-    from rag.bench.common import quick_context
+    from bench.common import quick_context
+    from bench.sections import scale
 
     assert scale.run(quick_context(load_config(environ={}), tmp_path)) == {
         "skipped": "--engine ray needs Ray, which is not installed: pip install -e '.[scale]'"
@@ -325,7 +325,7 @@ def test_bench_scale_section_renders_and_skips_without_ray(no_ray: None, tmp_pat
                     "latency_ms": {"p50": 25000.0, "p95": 40000.0}, "replicas_seen": 2,
                     "deploy_s": 30.1}],
     }  # fmt: skip
-    lines = report.SECTIONS["scale"][1](out)
+    lines = scale.render(out)
     assert any("| ray | 1 | 26 | 112 | 33.00 | 3.39 | +10.0% | 0.12 |" in x for x in lines)
     assert any("| 2 | 8 | 8 | 9.50 | 25,000.00 | 40,000.00 | 2 | 30.10 |" in x for x in lines)
-    assert report.SECTIONS["scale"][1]({"skipped": "no ray"}) == ["Not run: no ray"]
+    assert scale.render({"skipped": "no ray"}) == ["Not run: no ray"]

@@ -94,7 +94,7 @@ def test_search_over_segments_equals_one_index(fake_pipeline: Pipeline, tmp_path
             assert [r for r, _ in got_l] == [r for r, _ in want_l], q
             np.testing.assert_allclose([s for _, s in got_l], [s for _, s in want_l], rtol=1e-9)
             assert got_l, q  # the queries do match something
-            for term in tokens(q):  # the idf the select strategy weighs question words by
+            for term in tokens(q):  # the idf of each question word
                 assert view.lexical.idf(term) == pytest.approx(one.lexical.idf(term))
             rows = [r for r, _ in want]
             np.testing.assert_allclose(

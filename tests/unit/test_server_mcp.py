@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from rag.cli import main
 from rag.errors import BadInputError
 from rag.pipeline import Pipeline
+from rag.stream import AnswerStream
 from server.auth import check_bind, is_loopback
 from server.errors import ApiError, ClientGone
 from server.mcp_tools import build_mcp
@@ -24,6 +25,8 @@ from server.streaming import PipelineRun, Slots
 from tests.fakes import FakeGenerator
 
 TOOLS = {"search_articles", "ask", "list_articles", "get_passage"}
+# The default strategy's answer to the fake model's draft: the source sentence, verbatim
+QUOTED = "108 спутников [1].\nНа орбите находится 108 спутников группировки SpaceSail [1]."
 
 
 def _in_fresh_thread(run: Any, *args: Any) -> Any:
@@ -81,9 +84,8 @@ def test_mcp_tools_list_and_call(
         "query"
     ]
     assert [h["doc_id"] for h in out["hits"]["hits"]] == ["b.txt"]
-    assert (
-        out["answer"]["answer"] == "На орбите 108 спутников [1]." and not out["answer"]["abstained"]
-    )
+    assert out["answer"]["answer"] == QUOTED and not out["answer"]["abstained"]
+    assert out["answer"]["kind"] == "quoted" and out["answer"]["nearest"] == []
     assert out["answer"]["citations"][0]["doc_id"] == "a.txt"
     assert [a["doc_id"] for a in out["articles"]["articles"]] == ["a.txt", "b.txt"]
     assert out["passage"]["doc_id"] == "a.txt" and "108" in out["passage"]["text"]
@@ -101,12 +103,17 @@ def _slow_stream(closed: threading.Event, produced: list[int]) -> Iterator[int]:
         closed.set()
 
 
+def _stream(produce: Any) -> AnswerStream[Any]:
+    """``produce()``'s items as the pipeline streams them: from a worker thread."""
+    return AnswerStream(lambda _cancelled: produce(), threading.Lock())
+
+
 def test_run_stops_generating_when_the_client_goes() -> None:
     closed, produced = threading.Event(), []
     slots = Slots(2)
 
     async def consume() -> None:
-        run = PipelineRun(lambda: _slow_stream(closed, produced), slots).begin()
+        run = PipelineRun(lambda: _stream(lambda: _slow_stream(closed, produced)), slots).begin()
         assert slots.taken == 1
         assert [await run.next() for _ in range(3)] == [0, 1, 2]
         run.cancel()  # what the SSE body does when the client disconnects
@@ -121,7 +128,7 @@ def test_run_notices_a_disconnect_while_waiting() -> None:
     closed, produced = threading.Event(), []
 
     async def consume() -> None:
-        run = PipelineRun(lambda: _slow_stream(closed, produced), Slots(1)).begin()
+        run = PipelineRun(lambda: _stream(lambda: _slow_stream(closed, produced)), Slots(1)).begin()
         await run.next()
 
         async def gone() -> bool:
@@ -135,6 +142,32 @@ def test_run_notices_a_disconnect_while_waiting() -> None:
     assert closed.wait(2) and len(produced) < 100
 
 
+def test_a_cancelled_run_holds_its_slot_until_the_model_is_free() -> None:
+    """The slot comes back only when the stream's worker has let go of the lock: a
+    token being generated when the client left finishes first."""
+    lock, in_token, finish = threading.Lock(), threading.Event(), threading.Event()
+
+    def produce(cancelled: threading.Event) -> Iterator[int]:
+        yield 0
+        in_token.set()
+        finish.wait(2)  # the model is inside a token; it sees the cancel after it
+        yield 1
+
+    async def consume() -> None:
+        slots = Slots(1)
+        run = PipelineRun(lambda: AnswerStream(produce, lock), slots).begin()
+        assert await run.next() == 0
+        assert await asyncio.to_thread(in_token.wait, 2)
+        run.cancel()
+        await asyncio.sleep(0.1)
+        assert slots.taken == 1 and lock.locked()  # still generating: slot held
+        finish.set()
+        assert await asyncio.to_thread(eventually, lambda: slots.taken == 0)
+        assert not lock.locked()
+
+    _in_fresh_thread(asyncio.run, consume())
+
+
 def test_run_passes_errors_and_bounds_the_queue() -> None:
     release = threading.Event()
 
@@ -145,9 +178,9 @@ def test_run_passes_errors_and_bounds_the_queue() -> None:
 
     async def consume() -> None:
         slots = Slots(1)
-        run = PipelineRun(failing, slots).begin()
+        run = PipelineRun(lambda: _stream(failing), slots).begin()
         with pytest.raises(ApiError, match="busy"):
-            PipelineRun(failing, slots).begin()
+            PipelineRun(lambda: _stream(failing), slots).begin()
         release.set()
         with pytest.raises(BadInputError, match="bad question"):
             await run.next()

@@ -14,13 +14,15 @@ import pytest
 from rag.config import Config
 from rag.errors import BadInputError, ModelError
 from rag.pipeline import Pipeline
-from rag.types import Chunk, Citation, Document, Hit, SearchFilters
+from rag.types import AnswerKind, Chunk, Citation, Document, Hit, Refusal, SearchFilters
 from tests.fakes import FakeEmbedder, FakeGenerator, use_extractive_fallback
 from ui import render
 from ui.app import ChatUI, error_message, launch, safe_upload_name, store_upload
 from ui.render import Turn
 
-ANSWER = "На орбите 108 спутников [1]."
+ANSWER = "На орбите 108 спутников [1]."  # the fake model's draft
+# what is shown: the asked count, then the evidence
+QUOTED = "108 спутников [1].\nНа орбите находится 108 спутников группировки SpaceSail [1]."
 
 
 @pytest.fixture
@@ -55,7 +57,10 @@ def test_answer_streams_and_citations_become_buttons(
     chat, sources, box, turns = views[-1]
     assert box == ""
     (turn,) = turns
-    assert turn.done and not turn.error and turn.answer == ANSWER
+    # the default strategy (quote): the draft streams, the source sentence is the answer
+    assert turn.done and not turn.error and turn.answer == QUOTED and turn.kind is AnswerKind.QUOTED
+    assert turn.evidence and "108" in turn.evidence[0][0]
+    assert any("На орбите 108 спутников" in view[0] for view in views[:-1])  # the draft, live
     assert turn.first_token_s is not None and turn.total_s is not None
     assert 'data-state="done"' in chat
     assert '<button type="button" class="cite" data-turn="0" data-cite="1"' in chat
@@ -70,7 +75,7 @@ def test_the_extractive_fallback_replaces_the_draft_and_says_so(
     use_extractive_fallback(ui.pipeline)
     fake_generator.queue("На орбите 500 спутников [1].")
     chat, _, _, (turn,) = ask(ui, "Сколько спутников SpaceSail на орбите?")
-    assert turn.mode == "extractive-fallback" and "108" in turn.answer
+    assert turn.kind is AnswerKind.FALLBACK and "108" in turn.answer
     assert "500" not in turn.answer and "not supported by the passages" in chat
     assert '<button type="button" class="cite" data-turn="0" data-cite="1"' in chat
 
@@ -110,9 +115,15 @@ def test_no_answer_says_so_and_shows_what_was_found(
     chat, sources, _, turns = ask(ui, "Какая погода на Байконуре?")
     assert turns[0].abstained
     assert "В источниках нет ответа на этот вопрос." in chat
-    assert "Closest passages found instead" in chat and 'data-hit="0"' in chat
+    assert "Nearest evidence" in chat and 'data-cite="1"' in chat  # it opens the span
     assert "<table" in sources
-    assert turns[0].refusal == "model" and "Why: the model found no answer" in chat
+    assert turns[0].refusal == "not stated" and "do not state what was asked" in chat
+    assert "погода" in chat  # what is not stated, and the nearest stated fact
+    fake_generator.queue("NO_ANSWER")
+    _, _, _, turns = ask(ui, "Сколько спутников SpaceSail на орбите?")
+    assert turns[0].refusal == "model" and "Why: the model found no answer" in render.turn_html(
+        turns[0], 0
+    )
     # a name no passage mentions: refused before the model, and the reason says so
     _, _, _, turns = ask(ui, "Сколько спутников Starlink на орбите?")
     assert "Why: a name in the question appears in none" in render.turn_html(turns[0], 0)
@@ -264,7 +275,7 @@ def test_store_upload_stays_inside_the_uploads_folder(tmp_path: Path) -> None:
     dest = store_upload(src, "../../etc/passwd.txt", uploads, 1000)
     assert dest == (uploads / "passwd.txt").resolve() and dest.read_text(encoding="utf-8")
     with pytest.raises(BadInputError, match="not a supported file type"):
-        store_upload(src, "report.pdf", uploads, 1000)
+        store_upload(src, "report.odt", uploads, 1000)
     with pytest.raises(BadInputError, match="upload limit"):
         store_upload(src, "big.txt", uploads, 3)
 
@@ -280,8 +291,8 @@ def test_upload_indexes_at_once_and_remove_takes_it_out(
     good.write_text("# Луноход\n\nКазахстанский луноход испытают в 2030 году.", encoding="utf-8")
     binary = incoming / "broken.txt"
     binary.write_bytes(b"\x00\x01\x02" * 100)
-    pdf = incoming / "paper.pdf"
-    pdf.write_bytes(b"%PDF-1.4")
+    pdf = incoming / "paper.odt"
+    pdf.write_bytes(b"PK")
     steps: list[Any] = []
     log, summary, rows, choices, cleared = ui.upload(
         [str(good), str(binary), str(pdf)], lambda *a, **k: steps.append(a)
@@ -290,7 +301,7 @@ def test_upload_indexes_at_once_and_remove_takes_it_out(
     assert (uploads / "kosmos.md").is_file()
     assert "✓ added uploads/kosmos.md" in log
     assert "⚠ broken.txt: " in log and not (uploads / "broken.txt").exists()
-    assert "⚠ paper.pdf: paper.pdf: not a supported file type" in log
+    assert "⚠ paper.odt: paper.odt: not a supported file type" in log
     assert str(tmp_path) not in log  # no server paths
     assert "3 articles" in summary and ["uploads/kosmos.md", 1, "Луноход"] in rows
     assert "uploads/kosmos.md" in choices["choices"] and cleared is None
@@ -414,3 +425,14 @@ def test_settings_filters_reach_retrieval_and_a_bad_date_is_one_line(
     _, _, _, (turn,) = last(ui.ask(question, [], 5, "auto", None, "2025-13-01", "", ""))
     assert turn.done and turn.error.startswith("--since must be a date")
     assert len(turn.error.splitlines()) == 1
+
+
+def test_an_abstention_shows_the_nearest_evidence_and_what_is_not_stated() -> None:
+    near = Citation(2, "d.txt", "Title <b>", "c2", 0, 6, "Запуск состоялся весной.")
+    turn = Turn("q", "В источниках нет ответа.", abstained=True, done=True,
+                refusal=Refusal.NOT_STATED, missing="the date", citations=(near,))  # fmt: skip
+    html = render.turn_html(turn, 0)
+    assert "Nearest evidence" in html and "Title &lt;b&gt;" in html
+    assert '<button type="button" class="cite" data-turn="0" data-cite="2"' in html
+    assert "Not stated: the date." in html and "do not state what was asked" in html
+    assert turn.citation(2) == near  # clickable like a citation

@@ -1,0 +1,132 @@
+"""Probe the sentence-level evidence check on the gold set, without any model.
+
+For every gold question: is there a window of sentences of its gold article that
+satisfies the question's constraints (an answerable question: else the check would
+refuse it), and is there one anywhere in the corpus (an unanswerable or near-miss
+question: then only the model's draft stands between it and a confident wrong
+answer)? Sweeps MIN_COVERAGE and reports both rates, out of fold: the threshold
+is chosen on k-1 folds (lowest false refusal at hallucination <= the target, else
+the best sum) and scored on the held-out fold.
+
+    python eval/evidence_probe.py [--nearmiss eval/gold/nearmiss.jsonl] [--folds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rag.generate import constraints as C  # noqa: E402
+from rag.generate import evidence as E  # noqa: E402
+from rag.ingest.chunk import sentence_spans  # noqa: E402
+from rag.ingest.load import load_paths  # noqa: E402
+from rag.types import Chunk, Hit  # noqa: E402
+
+GRID = [0.0, 0.2, 0.25, 0.3, 0.34, 0.4, 0.45, 0.5, 0.6, 0.67, 0.75, 0.8, 1.0]
+
+
+def corpus() -> dict[str, list[Hit]]:
+    docs, _ = load_paths([ROOT / "seeds", ROOT / "eval" / "corpus"])
+    out: dict[str, list[Hit]] = {}
+    for d in docs:
+        hits = []
+        for a, b in sentence_spans(d.text):
+            text = d.text[a:b]
+            hits.append(Hit(Chunk(f"{d.doc_id}:{a}", d.doc_id, d.title, text, a, b), 1.0))
+        out[d.doc_id.split("/")[-1]] = hits
+    return out
+
+
+def best_coverage(c: C.Constraints, sentences: list[Hit]) -> float:
+    """The highest qualifier coverage among windows that meet every strict constraint
+    (-1 when none does): a window is evidence at threshold t iff this >= t."""
+    best = -1.0
+    for group, context in E.windows(sentences):
+        v = E.check(c, " ".join(h.chunk.text for h in group), group[-1].chunk.title, context)
+        if not v.unmet and v.adds and len(v.answers) == len(c.types):
+            best = max(best, v.coverage)
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--gold", default=str(ROOT / "eval/gold/queries.jsonl"))
+    ap.add_argument("--nearmiss", default=str(ROOT / "eval/gold/nearmiss.jsonl"))
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--target", type=float, default=0.10)
+    args = ap.parse_args()
+    docs = corpus()
+    everything = [h for hits in docs.values() for h in hits]
+    rows = []
+    files = [args.gold] + ([args.nearmiss] if Path(args.nearmiss).exists() else [])
+    for f in files:
+        for line in open(f, encoding="utf-8"):
+            q = json.loads(line)
+            c = C.parse(q.get("text") or q["question"])
+            if q.get("answerable", True):
+                doc = q["supports"][0]["doc_id"].split("/")[-1]
+                rows.append(("answerable", q.get("_id"), best_coverage(c, docs[doc])))
+            else:
+                kind = "nearmiss" if f == args.nearmiss else "unanswerable"
+                rows.append((kind, q.get("_id"), best_coverage(c, everything)))
+    report(rows, args.folds, args.target)
+
+
+def rates(rows: list[tuple[str, str, float]], t: float) -> dict[str, float]:
+    out = {}
+    for kind in ("answerable", "unanswerable", "nearmiss"):
+        sel = [r for r in rows if r[0] == kind]
+        if sel:
+            passed = sum(1 for r in sel if r[2] >= t) / len(sel)
+            out[kind] = (1 - passed) if kind == "answerable" else passed
+    return out
+
+
+def report(rows: list[tuple[str, str, float]], folds: int, target: float) -> None:
+    print("threshold  false-refusal  hallucination(hand)  hallucination(near-miss)")
+    for t in GRID:
+        r = rates(rows, t)
+        print(
+            f"{t:9.2f}  {r.get('answerable', 0):13.3f}  {r.get('unanswerable', 0):19.3f}  "
+            f"{r.get('nearmiss', float('nan')):24.3f}"
+        )
+    rng = random.Random(0)
+    order = list(range(len(rows)))
+    rng.shuffle(order)
+    held: list[tuple[str, str, float, float]] = []
+    for k in range(folds):
+        test = [rows[i] for i in order[k::folds]]
+        train = [rows[i] for i in order if i % folds != k]
+        t = choose(train, target)
+        held += [(*r, t) for r in test]
+    chosen = [h[3] for h in held]
+    print(f"out-of-fold thresholds: {sorted(set(chosen))}")
+    for kind in ("answerable", "unanswerable", "nearmiss"):
+        sel = [h for h in held if h[0] == kind]
+        if not sel:
+            continue
+        passed = sum(1 for h in sel if h[2] >= h[3]) / len(sel)
+        name = "false refusal" if kind == "answerable" else f"hallucination ({kind})"
+        print(
+            f"out of fold {name}: {(1 - passed) if kind == 'answerable' else passed:.3f}"
+            f" (n={len(sel)})"
+        )
+
+
+def choose(rows: list[tuple[str, str, float]], target: float) -> float:
+    scored = []
+    for t in GRID:
+        r = rates(rows, t)
+        hall = max(r.get("unanswerable", 0.0), r.get("nearmiss", 0.0))
+        scored.append((hall > target, r.get("answerable", 0.0) + hall, t))
+    return min(scored)[2]
+
+
+if __name__ == "__main__":
+    main()

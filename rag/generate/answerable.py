@@ -1,0 +1,104 @@
+"""Answer exactly what was asked, or say what the sources do state.
+
+The last gate before an answer is shown. The model's draft passed its checks and
+each draft sentence found the source sentence(s) it rests on; now the question's
+constraints (:mod:`rag.generate.constraints`) are checked against that evidence at
+the sentence level (:mod:`rag.generate.evidence`). Three outcomes per draft
+sentence:
+
+- its evidence satisfies the question: quoted as it is;
+- it does not, but another window of the passages the model read does and states
+  the draft's content: that window is quoted instead (the quote had picked the
+  neighbouring sentence);
+- no window does: the sentence is dropped. When every sentence is dropped the
+  answer is a refusal, "not stated", that names the unmet constraint and shows the
+  nearest evidence (a window that names the question's subject).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rag.generate import constraints as C
+from rag.generate import evidence as E
+from rag.generate.citations import CITATION
+from rag.index.lexical import tokens
+from rag.types import Hit
+
+DRAFT_COVERAGE = 0.5  # share of a draft's content words another window must state
+
+
+@dataclass(frozen=True)
+class Nearest:
+    """What the sources state nearest to an unanswered question."""
+
+    sentences: tuple[Hit, ...]
+    missing: str  # the unmet constraint, as the question words it ("2028", "дата")
+
+
+def _covers(draft: str, window: str) -> float:
+    words = set(tokens(CITATION.sub("", draft)))
+    return len(words & set(tokens(window))) / len(words) if words else 0.0
+
+
+def holds(c: C.Constraints, found: Sequence[Hit], pool: Sequence[Hit] = ()) -> bool:
+    """Whether these source sentences state what the question asks (the sentences
+    before them in ``pool`` may name its place or organisation)."""
+    if not found:
+        return False
+    key = [(h.chunk.doc_id, h.chunk.start) for h in found]
+    context = next((ctx for group, ctx in E.windows(pool)
+                    if [(h.chunk.doc_id, h.chunk.start) for h in group] == key), "")  # fmt: skip
+    text = " ".join(h.chunk.text for h in found)
+    return E.check(c, text, found[-1].chunk.title, context).ok(c)
+
+
+def replacement(c: C.Constraints, draft: str, sentences: Sequence[Hit]) -> tuple[Hit, ...]:
+    """A window of ``sentences`` that satisfies the question and states the draft's
+    content (the best-covering one), or () when there is none."""
+    best: tuple[float, tuple[Hit, ...]] = (0.0, ())
+    for group, context in E.windows(sentences):
+        text = " ".join(h.chunk.text for h in group)
+        if not E.check(c, text, group[-1].chunk.title, context).ok(c):
+            continue
+        score = _covers(draft, text) - 0.05 * (len(group) - 1)
+        if score >= DRAFT_COVERAGE and score > best[0]:
+            best = (score, group)
+    return best[1]
+
+
+def nearest(c: C.Constraints, sentences: Sequence[Hit], language: str,
+            prefer: Sequence[Hit] = ()) -> Nearest | None:  # fmt: skip
+    """The nearest stated fact: ``prefer`` (the draft's own evidence) when it names
+    the question's subject, else the best-scoring window that does; None when no
+    window names every name of the question (the sources are about something else)."""
+    candidates: list[tuple[float, tuple[Hit, ...], E.Verdict]] = []
+    if prefer:
+        text = " ".join(h.chunk.text for h in prefer)
+        v = E.check(c, text, prefer[-1].chunk.title)
+        candidates.append((v.score(c) + 1.0, tuple(prefer), v))
+    for group, context in E.windows(sentences):
+        v = E.check(c, " ".join(h.chunk.text for h in group), group[-1].chunk.title, context)
+        candidates.append((v.score(c) - 0.1 * (len(group) - 1), group, v))
+    named = [x for x in candidates if not any(t.kind == "name" for t in x[2].unmet)]
+    if not named or not c.names and not c.numbers and not c.qualifiers:
+        return None
+    _, group, verdict = max(named, key=lambda x: x[0])
+    if verdict.ok(c):
+        return None  # it states what was asked: nothing to name as missing
+    return Nearest(group, E.missing(c, verdict, language))
+
+
+REFUSAL_TEXT = {
+    "ru": "В источниках нет ответа на этот вопрос. В них не сказано: {missing}. Ближайшее, что "
+    "в них есть [1]: «{quote}»",
+    "en": "The sources do not say. They do not state {missing}. The nearest they say [1]: "
+    "«{quote}»",
+}
+
+
+def refusal_text(found: Nearest, language: str) -> str:
+    quote = " ".join(" ".join(h.chunk.text.split()) for h in found.sentences)
+    template = REFUSAL_TEXT.get(language, REFUSAL_TEXT["en"])
+    return template.format(missing=f"«{found.missing}»", quote=CITATION.sub("", quote).strip())

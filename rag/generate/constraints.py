@@ -1,0 +1,318 @@
+"""What a question asks for, and what its answer must satisfy.
+
+A question is parsed into its *answer type* (a person or organisation, a place, a
+date, a number, or other: what the question word asks for) and the *constraints*
+an answering sentence must state:
+
+- **names**: the named entities of the question (NER where natasha is installed,
+  capitalised and Latin-script words otherwise), each matched by lemma, by a common
+  stem (Russian inflection: "Байконуре" / "Байконур"), by its abbreviation
+  ("МКС" / "Международная космическая станция") or, for an English question over
+  Russian text, by its transliteration;
+- **numbers**: every number and year of the question, matched exactly (a decade
+  "1980-х" matches any year of it);
+- **qualifiers**: the content words that narrow what is asked ("дублирующего
+  экипажа", "первый", "командует"), matched by lemma or by a close synonym (word
+  vectors), as a share: a paraphrasing answer rarely repeats every word.
+
+These are general rules of Russian and English news text, not rules for any one
+question. :mod:`rag.generate.evidence` checks a sentence against them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from rag.generate.citations import detect_language
+
+PERSON, DATE, NUMBER, PLACE, OTHER = "person", "date", "number", "place", "other"
+
+# "Каков бюджет", "На какой высоте", "Какого калибра": a measure asks for a number.
+_MEASURES = (
+    r"бюджет\w*|стоимост\w*|цен[аеуы]|масс[аеуы]|вес\w*|высот\w*|длин\w*|ширин\w*"
+    r"|площад[иь]\w*|численност\w*|размер\w*|объ[её]м\w*|сумм\w*|скорост\w*|дальност\w*"
+    r"|продолжительност\w*|возраст\w*|мощност\w*|процент\w*|дол[яеиюь]|калибр\w*"
+    r"|глубин\w*|температур\w*|срок\w*"
+)
+
+# Question words, longest phrases first: "в каком году" is a date question although
+# it starts like a place one. Each phrase is removed before qualifiers are read.
+_QUESTION_WORDS: tuple[tuple[str, str], ...] = (
+    (r"в\s+како[мй]\s+(году|месяце|день)|какого\s+числа|с\s+какого\s+(года|времени)"
+     r"|в\s+какие\s+сроки|к\s+какому\s+(году|сроку)|до\s+какого\s+(года|срока)"
+     r"|какого\s+года|какая\s+дата|в\s+какое\s+время", DATE),
+    (r"(в|во|на|из|с)\s+как\w+\s+(город\w*|стран\w*|регион\w*|област\w*|мест\w*|космодром\w*"
+     r"|район\w*|площадк\w*|орбит\w*)", PLACE),
+    (r"сколько|какое\s+количество|каково\s+число|во\s+сколько"
+     rf"|(на|в|до|с)?\s*как\w+\s+({_MEASURES})", NUMBER),
+    (r"кто|кого|кому|кем|чей|чья|чьё|чье|чьи", PERSON),
+    (r"когда", DATE),
+    (r"где|куда|откуда", PLACE),
+    (r"(in\s+)?(which|what)\s+(year|month|day|date)|since\s+when|by\s+when", DATE),
+    (r"(in\s+)?(which|what)\s+(city|country|region|place|cosmodrome)", PLACE),
+    (r"how\s+(many|much|long|far|heavy|big|old)|what\s+(number|amount|sum)", NUMBER),
+    (r"who|whom|whose", PERSON),
+    (r"when", DATE),
+    (r"where", PLACE),
+)  # fmt: skip
+_COMPILED = tuple((re.compile(rf"(?<!\w)(?:{p})(?!\w)", re.I), t) for p, t in _QUESTION_WORDS)
+_TWO_PART = re.compile(r"(?<!\w)(и|and|а\s+также)\s+(когда|где|кто|сколько|в\s+как\w+|when|where"
+                       r"|who|how|in\s+what|what)(?!\w)", re.I)  # fmt: skip
+# What and which words: they ask, they do not narrow.
+_ASKING = re.compile(r"(?<!\w)(как\w*|что|чем|чего|зачем|почему|ли|what|which|how|why|whether"
+                     r"|do|does|did|is|are|was|were)(?!\w)", re.I)  # fmt: skip
+
+# Lemmas that carry no constraint: auxiliaries and the vaguest verbs and nouns.
+_VAGUE = frozenset(
+    """быть являться стать становиться иметь называть называться составлять составить
+    делать сделать происходить произойти получить получать также весь свой этот тот такой
+    который сам какой каков каковой год число количество дата время
+    be is are was were have has had become called name named do does did get got year
+    number date time""".split()
+)
+
+NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)?")
+YEAR_RE = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
+DECADE_RE = re.compile(r"(?<!\d)(1[89]\d0|20\d0)-?х(?!\w)", re.I)
+_WORD = re.compile(r"[^\W_][\w-]*", re.UNICODE)
+_QUOTED = re.compile(r"[«\"]([^»\"]{2,60})[»\"]")
+_UPPER = "A-ZА-ЯЁӘҒҚҢӨҰҮҺІ"
+
+
+@dataclass(frozen=True)
+class Term:
+    """One thing an answering sentence must state."""
+
+    text: str  # as written in the question
+    kind: str  # "name" | "number" | "qualifier"
+    keys: tuple[str, ...]  # normalised forms it is matched by (lemmas, numbers)
+    label: str = ""  # a name's entity type: "PER", "ORG", "LOC" (NER), or "" (by shape)
+
+
+@dataclass(frozen=True)
+class Constraints:
+    question: str
+    language: str  # the question's script: "ru" | "en"
+    types: tuple[str, ...]  # the asked answer type(s), one per part
+    names: tuple[Term, ...]
+    numbers: tuple[Term, ...]
+    qualifiers: tuple[Term, ...]
+    counted: str | None = None  # "Сколько спутников" -> "спутник" (lemma)
+    # The word the question word asks about: "Каков бюджет" -> "бюджет", "Кто
+    # командует" -> "командовать", "Когда полетел" -> "полететь" (lemma). An
+    # answering sentence must state it (or a close synonym), whatever else it shares.
+    focus: str | None = None
+    # The question asks when something was reported or published ("Какая дата у
+    # новости", "When was it reported"): the article's date answers it, and only then.
+    about_report: bool = False
+
+    @property
+    def two_part(self) -> bool:
+        return len(self.types) > 1
+
+    @property
+    def terms(self) -> tuple[Term, ...]:
+        return (*self.names, *self.numbers, *self.qualifiers)
+
+
+# -- morphology -------------------------------------------------------------
+@lru_cache(maxsize=1)
+def _morph() -> Any:
+    import pymorphy3
+
+    return pymorphy3.MorphAnalyzer()
+
+
+@lru_cache(maxsize=65536)
+def lemma(word: str) -> str:
+    """The dictionary form of a word, lower case, ё as е; English words stemmed."""
+    low = word.lower().replace("ё", "е")
+    if any("а" <= ch <= "я" for ch in low):
+        return str(_morph().parse(low)[0].normal_form).replace("ё", "е")
+    if low.isascii() and low.isalpha():
+        from rag.index.lexical import _stemmer
+
+        return str(_stemmer("english").stemWord(low))
+    return low
+
+
+@lru_cache(maxsize=65536)
+def _pos(word: str) -> str:
+    if not any("а" <= ch <= "я" for ch in word.lower()):
+        return ""
+    return str(_morph().parse(word.lower())[0].tag.POS or "")
+
+
+def lemmas(text: str) -> list[str]:
+    return [lemma(w) for w in _WORD.findall(text)]
+
+
+# -- named entities ---------------------------------------------------------
+@lru_cache(maxsize=1)
+def _ner() -> Any:
+    """natasha's NER (slovnet, weights inside the wheel), or None when not installed."""
+    try:
+        from natasha import NewsEmbedding, NewsNERTagger, Segmenter
+    except ImportError:
+        return None
+    return Segmenter(), NewsNERTagger(NewsEmbedding())
+
+
+@lru_cache(maxsize=4096)
+def entities(text: str) -> tuple[tuple[str, str], ...]:
+    """(type, text) of the named entities of a Russian text: PER, LOC, ORG."""
+    ner = _ner()
+    if ner is None or detect_language(text) != "ru":
+        return ()
+    from natasha import Doc
+
+    segmenter, tagger = ner
+    doc = Doc(text)
+    doc.segment(segmenter)
+    doc.tag_ner(tagger)
+    return tuple((span.type, span.text) for span in doc.spans)
+
+
+# "1980-х", "2015-м", "64-й", "10th": numbers with an ending, not names
+_ORDINAL = re.compile(r"\d+(-?[а-яё]{1,3}|st|nd|rd|th)", re.I)
+_SENTENCE_END = re.compile(r"[.!?…]\s*$")
+
+
+def _capitalised(text: str) -> list[str]:
+    """Names by their shape: capitalised words that do not start a sentence, Latin
+    words in a Cyrillic text, words with digits ("ТМА-18М", "KazSat-3R")."""
+    cyrillic = detect_language(text) == "ru"
+    out = []
+    for m in _WORD.finditer(text):
+        w = m.group(0)
+        first = not text[: m.start()].strip() or bool(_SENTENCE_END.search(text[: m.start()]))
+        shaped = (not first and w[0].isupper()) or (cyrillic and w.isascii() and w.isalpha())
+        coded = any(c.isdigit() for c in w) and any(c.isalpha() for c in w)
+        if shaped or (coded and not _ORDINAL.fullmatch(w)):
+            out.append(w)
+    return out
+
+
+def _name_terms(question: str) -> list[Term]:
+    """One term per name: an entity's words together ("Аскар Мамин", "Eurasian Space
+    Ventures"), other name-shaped words alone; keys are the words' lemmas."""
+    spans: list[tuple[str, str]] = list(entities(question))
+    inside = {w for _, span in spans for w in _WORD.findall(span)}
+    spans += [("", w) for w in _capitalised(question) if w not in inside]
+    spans += [("", m.group(1)) for m in _QUOTED.finditer(question)
+              if not set(_WORD.findall(m.group(1))) & inside]  # fmt: skip
+    found: dict[tuple[str, ...], Term] = {}
+    for label, span in sorted(spans, key=lambda s: -len(s[1])):  # a name before its parts
+        words = [w for w in _WORD.findall(span) if not _ASKING.fullmatch(w) and not w.isdigit()]
+        keys = tuple(lemma(w) for w in words if lemma(w) not in _VAGUE)
+        if keys and not any(set(keys) <= set(k) for k in found):
+            found[keys] = Term(span, "name", keys, label)
+    return sorted(found.values(), key=lambda t: question.find(t.text))
+
+
+# -- numbers ------------------------------------------------------------------
+def _number_terms(question: str, names: list[Term]) -> list[Term]:
+    bare = question
+    for t in names:  # "ТМА-18М": the name carries its digits
+        if any(c.isdigit() for c in t.text):
+            bare = bare.replace(t.text, " ")
+    out = [Term(m.group(0), "number", tuple(str(y) for y in range(int(m.group(1)),
+                                                                 int(m.group(1)) + 10)))
+           for m in DECADE_RE.finditer(bare)]  # fmt: skip
+    bare = DECADE_RE.sub(" ", bare)
+    for m in NUMBER_RE.finditer(bare):
+        out.append(Term(m.group(0), "number", (m.group(0).replace(",", "."),)))
+    return out
+
+
+# -- the asked type and the qualifiers ---------------------------------------
+def _types(question: str) -> tuple[tuple[str, ...], str]:
+    """The asked types in question order, and the question with its question words
+    blanked out (what remains narrows the answer)."""
+    found: list[tuple[int, str]] = []
+    rest = question
+    for pattern, kind in _COMPILED:
+        for m in pattern.finditer(rest):
+            if not _SUBORDINATE.search(rest[: m.start()]):
+                found.append((m.start(), kind))
+        rest = pattern.sub(lambda m: " " * len(m.group(0)), rest)
+    found.sort()
+    kinds = tuple(dict.fromkeys(k for _, k in found))
+    if len(kinds) > 1 and not _TWO_PART.search(question):
+        kinds = kinds[:1]  # "Кто и когда" asks two things; "Кто сообщил, когда" one
+    return kinds[:2] or (OTHER,), rest
+
+
+# "..., когда встречался": after a comma a question word opens a clause, not a question
+# (unless joined by "и": "где и когда").
+_SUBORDINATE = re.compile(r",\s*$")
+_COUNTED = re.compile(r"(?<!\w)(?:сколько|how\s+many)\s+(?:(?:ещё|еще|всего|more)\s+)?"
+                      r"([^\W\d_]+)", re.I)  # fmt: skip
+
+
+def parse(question: str) -> Constraints:
+    """The question's answer type and constraints (milliseconds; no model call)."""
+    language = detect_language(question)
+    types, rest = _types(question)
+    names = _name_terms(question)
+    numbers = _number_terms(question, names)
+    taken = {k for t in names for k in t.keys}
+    qualifiers: dict[str, Term] = {}
+    for w in _WORD.findall(rest):
+        key = lemma(w)
+        if (
+            len(w) < 3 or w.isdigit() or _ASKING.fullmatch(w) or key in _VAGUE or key in taken
+            or key in _stop() or _pos(w) in ("PREP", "CONJ", "PRCL", "NPRO", "INTJ")
+        ):  # fmt: skip
+            continue
+        qualifiers.setdefault(key, Term(w, "qualifier", (key,)))
+    counted = None
+    if NUMBER in types and (m := _COUNTED.search(question)):
+        counted = lemma(m.group(1))
+        counted = None if counted in _VAGUE or _pos(m.group(1)) != "NOUN" else counted
+    about_report = DATE in types and bool(_REPORT.search(question))
+    return Constraints(
+        question,
+        language,
+        types,
+        tuple(names),
+        tuple(numbers),
+        tuple(qualifiers.values()),
+        counted,
+        _focus(question, types, qualifiers),
+        about_report,
+    )
+    # fmt: skip
+
+
+_REPORT = re.compile(r"(?<!\w)(новост\w*|стать[яиеюь]\w*|сообщени\w*|публикаци\w*|опубликова\w*"
+                     r"|сообщил\w*|сообщает\w*|пресс-релиз\w*|news|article|report\w*|publish\w*"
+                     r"|press\s+release)(?!\w)", re.I)  # fmt: skip
+_VERBAL = ("VERB", "INFN", "PRTS", "PRTF", "GRND")
+
+
+def _focus(question: str, types: tuple[str, ...], qualifiers: dict[str, Term]) -> str | None:
+    """What the question word asks about, where it must be said: the measure of a
+    measure question ("На какой высоте" -> "высота"), else the verb of a number
+    question ("Сколько стоит", "Сколько весил": what is measured). A category noun
+    ("Какой пост", "Какая организация") is answered by an instance, not repeated: no
+    focus."""
+    if detect_language(question) != "ru" or not qualifiers:
+        return None
+    if m := re.search(rf"(?<!\w)как\w*\s+({_MEASURES})", question, re.I):
+        return lemma(m.group(1))
+    if types[0] != NUMBER:
+        return None  # "Кто возглавлял" is said "во главе с", "председатель": paraphrased
+    words = [t.text for t in qualifiers.values()]
+    chosen = next((w for w in words if _pos(w) in _VERBAL), None)
+    return lemma(chosen) if chosen else None
+
+
+@lru_cache(maxsize=1)
+def _stop() -> frozenset[str]:
+    from rag.index.lexical import STOP
+
+    return frozenset(lemma(w) for w in STOP) | STOP
