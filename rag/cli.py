@@ -275,23 +275,40 @@ def _ask_batch(
 @main.command()
 @click.option("--host", default=None, help="Interface to bind (default: config, 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default: config, 7860).")
-@click.option("--share", is_flag=True, help="Ask Gradio for a public link (off by default).")
+@click.option(
+    "--share",
+    is_flag=True,
+    help="Ask Gradio for a public link (off by default; needs a password, as any host "
+    "beyond loopback does: $RAG_UI__PASSWORD).",
+)
+@click.option(
+    "--read-only", is_flag=True, help="No upload or removal of articles (default: config)."
+)
 @click.option("--terminal", is_flag=True, help="A prompt in the terminal instead of the web UI.")
 @click.pass_context
 def chat(
-    ctx: click.Context, host: str | None, port: int | None, share: bool, terminal: bool
+    ctx: click.Context,
+    host: str | None,
+    port: int | None,
+    share: bool,
+    read_only: bool,
+    terminal: bool,
 ) -> None:
     """Start the chat (web UI on 127.0.0.1:7860 by default)."""
     pipe = pipeline_of(ctx)
     if terminal:
         _terminal_chat(pipe)
         return
+    from ui.access import credentials
+
+    ui = pipe.config.ui
+    credentials(ui, host or ui.host, share or ui.share)  # off loopback: a password, or exit 2
     from ui.app import launch
 
     # Load the models and read the fixed prompt prefix while the server starts, so
     # the first question does not pay for them; problems surface in the UI instead.
     threading.Thread(target=_warm_quietly, args=(pipe,), daemon=True).start()
-    launch(pipe, host=host, port=port, share=share)
+    launch(pipe, host=host, port=port, share=share, read_only=read_only or ui.read_only)
 
 
 def _warm_quietly(pipe: Any) -> None:

@@ -121,10 +121,15 @@ class LimitsConfig:
 
 @dataclass(frozen=True)
 class UIConfig:
-    host: str = "127.0.0.1"
+    host: str = "127.0.0.1"  # any other address, or share, needs a password
     port: int = 7860
     share: bool = False
     title: str = "Kazakhstan space news — ask the articles"  # the page's title and heading
+    username: str = "rag"  # the login when there is a password
+    password: str = field(default="", repr=False)  # set it with $RAG_UI__PASSWORD
+    read_only: bool = False  # no upload or removal (hidden, and refused by the server)
+    max_queue: int = 32  # questions waiting for the model; more are refused
+    allowed_hosts: str = ""  # comma-separated Host values allowed besides loopback names
 
 
 @dataclass(frozen=True)
@@ -133,13 +138,24 @@ class ServerConfig:
 
     host: str = "127.0.0.1"  # any other address needs api_key
     port: int = 8000
-    api_key: str = ""  # a Bearer token checked on every route but /healthz; empty: none
+    # A Bearer token checked on every route but /healthz; empty: none. Set it with
+    # $RAG_SERVER__API_KEY or `rag serve --api-key-file`, not on the command line.
+    api_key: str = field(default="", repr=False)
     read_only: bool = False  # refuse uploads and deletes
     cors_origins: str = ""  # comma-separated origins allowed by CORS; empty: CORS off
     max_body_bytes: int = 1_000_000  # any request body but uploads
     max_upload_request_bytes: int = 20_000_000  # one POST /v1/documents (each file: limits)
     max_pending: int = 64  # answers waiting for the model; more get 503
     max_messages: int = 100  # messages in one chat completion request
+    max_history_turns: int = 20  # earlier question/answer pairs in one request
+    max_turn_chars: int = 20_000  # characters of one earlier question or answer
+    workers: int = 4  # threads that run model and index work (the rest wait in the queue)
+    # Host values allowed besides this machine's loopback names (comma-separated,
+    # "name:port"); a request naming another host is refused (DNS rebinding).
+    allowed_hosts: str = ""
+    max_connections: int = 256  # open connections (uvicorn's limit_concurrency); more: 503
+    keep_alive_s: int = 5  # an idle connection is closed after this
+    max_header_bytes: int = 16_384  # request line and headers (h11)
     model_name: str = "kzspace-rag"  # the model id /v1/models lists
 
 
@@ -249,6 +265,22 @@ class Config:
                 changed[name] = _coerce(value, getattr(section, name), f"{section_name}.{name}")
             sections[section_name] = replace(section, **changed)
         return replace(self, **sections)
+
+
+SECRETS = (("server", "api_key"), ("ui", "password"))
+
+
+def public_dict(config: Config) -> dict[str, Any]:
+    """The config as JSON-ready values (paths as str) with every secret replaced by
+    "<redacted>": what run records and logs may hold."""
+    import json
+    from dataclasses import asdict
+
+    out: dict[str, Any] = json.loads(json.dumps(asdict(config), default=str))
+    for section, name in SECRETS:
+        if out[section][name]:
+            out[section][name] = "<redacted>"
+    return out
 
 
 def _coerce(value: Any, current: Any, name: str) -> Any:

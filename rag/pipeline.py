@@ -64,6 +64,7 @@ class Pipeline:
         self._write_lock = threading.Lock()  # one index write at a time (see _write)
         self._prefilled: str | None = None  # which fixed prompt prefix the KV cache holds
         self._filter_cache: tuple[IndexData, SearchFilters, Any] | None = None
+        self._stamp: tuple[int, int, int] | None = None  # the loaded manifest's stat
 
     # -- lazy parts ---------------------------------------------------------
     def with_config(self, config: Config) -> Pipeline:
@@ -101,8 +102,24 @@ class Pipeline:
     @property
     def index(self) -> IndexData:
         if self._index is None:
+            self._stamp = store.stamp(self.config.index_dir)
             self._index = store.load(self.config.index_dir, self.settings)
         return self._index
+
+    def refresh(self) -> bool:
+        """Pick up an index generation another process committed (``rag index add``):
+        a stat of the manifest when nothing changed; otherwise a reload, under the
+        lock, so never in the middle of an answer. Long-running front ends call it at
+        a request boundary. True when it reloaded."""
+        if self._index is None or store.stamp(self.config.index_dir) == self._stamp:
+            return False
+        with self.lock:
+            stamp = store.stamp(self.config.index_dir)
+            if self._index is None or stamp == self._stamp:
+                return False
+            self._index = store.load(self.config.index_dir, self.settings, self._index)
+            self._stamp, self._filter_cache = stamp, None
+        return True
 
     def warm(self, generate: bool = True) -> None:
         """Load the models now and read the fixed prompt prefix (long-running processes)."""
@@ -167,11 +184,11 @@ class Pipeline:
                 self.config, self.settings, lambda: embedder, self.chunk, self._index, engine
             )
             result = op(writer)
-            loaded = writer.loaded
+            loaded, stamp = writer.loaded, store.stamp(self.config.index_dir)
             if loaded is not None:
                 loaded = store.load(self.config.index_dir, self.settings, loaded, writer.written)
             with self.lock:
-                self._index = loaded
+                self._index, self._stamp = loaded, stamp
         return result
 
     def chunk(self, document: Document) -> list[Chunk]:
@@ -186,27 +203,10 @@ class Pipeline:
         return str(loaded) if loaded else resolve_device(self.config.embedding.device)
 
     def status(self) -> dict[str, Any]:
-        index_dir = self.config.index_dir
-        manifest = store.read_manifest(index_dir)
-        return {
-            "index_dir": str(index_dir),
-            "documents": manifest["documents"],
-            "n_documents": manifest["n_documents"],
-            "n_chunks": manifest["n_chunks"],
-            "index_type": manifest["index_type"],
-            "index_bytes": store.index_bytes(index_dir, manifest),
-            "n_segments": len(manifest["segments"]),
-            "n_folded": len(manifest.get("copies", {})),
-            "copies": manifest.get("copies", {}),
-            "n_deleted_rows": sum(m["rows"] for m in manifest["segments"]) - manifest["n_chunks"],
-            "format": manifest["format"],
-            "created": manifest["created"],
-            "embedding_model": manifest["settings"]["embedding_model_id"],
-            "dimension": manifest["settings"]["dimension"],
+        return store.summary(self.config.index_dir) | {
             "embedding_device": self.embedding_device(),
             "llm": self.config.generation.model_id,
             "llm_path": str(self.config.llm_path),
-            "libraries": manifest["libraries"],
         }
 
     # -- index -> passages ---------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import click
@@ -16,10 +17,17 @@ from rag.cliutil import CONTEXT, pipeline_of
 @click.option("--host", default=None, help="Interface to bind (default: config, 127.0.0.1).")
 @click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port (default 8000).")
 @click.option(
+    "--api-key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A file whose first line is the Bearer key every route but /healthz requires "
+    "(default: $RAG_SERVER__API_KEY); needed to bind beyond loopback.",
+)
+@click.option(
     "--api-key",
     default=None,
-    help="Bearer key every route but /healthz requires (default: $RAG_SERVER__API_KEY); "
-    "needed to bind beyond loopback.",
+    help="The key itself (visible to every user in `ps`: prefer --api-key-file or "
+    "$RAG_SERVER__API_KEY).",
 )
 @click.option("--read-only", is_flag=True, help="Refuse uploads and deletes.")
 @click.option(
@@ -47,6 +55,7 @@ def serve_command(
     ctx: click.Context,
     host: str | None,
     port: int | None,
+    api_key_file: Path | None,
     api_key: str | None,
     read_only: bool,
     engine: str | None,
@@ -54,12 +63,14 @@ def serve_command(
     ray_address: str | None,
 ) -> None:
     """Serve the HTTP API: OpenAI-compatible /v1/chat/completions, REST /v1/search,
-    /v1/ask, /v1/documents, MCP at /mcp, OpenAPI at /docs."""
+    /v1/ask, /v1/documents, MCP at /mcp, the OpenAPI schema at /openapi.json."""
     from rag.scale import check_engine
-    from server.auth import check_bind
+    from server.auth import check_bind, read_key_file
 
     pipe = pipeline_of(ctx)
     s = pipe.config.server
+    if api_key_file is not None:
+        api_key = read_key_file(api_key_file)
     settings = replace(
         s,
         host=host or s.host,
@@ -83,7 +94,8 @@ def serve_command(
     app = create_app(pipe, settings)
     where = f"http://{settings.host}:{settings.port}"
     click.echo(
-        f"serving {where}  (OpenAI API {where}/v1, MCP {where}/mcp, docs {where}/docs"
+        f"serving {where}  (OpenAI API {where}/v1, MCP {where}/mcp, "
+        f"schema {where}/openapi.json"
         f"{', read-only' if settings.read_only else ''}"
         f"{', API key required' if settings.api_key else ''})",
         err=True,
@@ -94,6 +106,10 @@ def serve_command(
         port=settings.port,
         log_level="warning",
         timeout_graceful_shutdown=5,
+        limit_concurrency=settings.max_connections,  # more open connections: 503
+        timeout_keep_alive=settings.keep_alive_s,
+        h11_max_incomplete_event_size=settings.max_header_bytes,  # request line + headers
+        server_header=False,
     )
 
 

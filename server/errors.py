@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag.errors import (
@@ -65,6 +67,20 @@ class ClientGone(Exception):
     """The client disconnected before its answer was ready."""
 
 
+class BodyTooLarge(Exception):
+    """Raised into the app while it reads a body past the limit, so it stops reading
+    (and indexes nothing of a truncated upload)."""
+
+
+# An absolute path (POSIX or Windows) in a message: only its last part reaches clients.
+_PATH = re.compile(r"(?<![\w.:/\\])(?:/|[A-Za-z]:\\)(?:[^\s/\\'\"]+[/\\])+([^\s/\\'\"]*)")
+
+
+def hide_paths(text: str) -> str:
+    """``text`` without the server's folders: ``/srv/rag/index`` becomes ``index``."""
+    return _PATH.sub(lambda m: m.group(1) or "folder", text)
+
+
 def one_line(text: object, limit: int = 500) -> str:
     return " ".join(str(text).split())[:limit]
 
@@ -93,7 +109,11 @@ def describe(exc: BaseException) -> tuple[int, str, str]:
         return exc.status, exc.message, exc.code
     if isinstance(exc, RagError):
         status, code = rag_status(exc)
-        return status, str(exc), code
+        return status, hide_paths(str(exc)), code
+    if isinstance(exc, ClientGone | ClientDisconnect):  # nobody reads the answer: no noise
+        return 499, "the client closed the connection", "client_gone"
+    if isinstance(exc, BodyTooLarge):
+        return 413, str(exc), "body_too_large"
     log.error("request failed", exc_info=exc)
     return 500, f"internal error ({type(exc).__name__}); the server log has details", "internal"
 
@@ -138,8 +158,9 @@ class BodyLimit:
     """ASGI middleware: a request body over ``limit_for(path)`` bytes gets 413.
 
     A declared Content-Length over the limit is refused before reading; a chunked
-    body is counted as it arrives, and whatever the app answered is replaced by
-    the 413 (the app saw a truncated body, so its answer would be wrong).
+    body is counted as it arrives: past the limit, reading it raises ``BodyTooLarge``
+    in the app (which stops there: nothing of the truncated body is used), and
+    whatever the app answered is replaced by the 413.
     """
 
     def __init__(self, app: ASGIApp, limit_for: Callable[[str], int]) -> None:
@@ -163,7 +184,7 @@ class BodyLimit:
                 seen += len(message.get("body", b""))
                 if seen > limit:
                     over = True
-                    return {"type": "http.request", "body": b"", "more_body": False}
+                    raise BodyTooLarge(_too_big(limit)["error"]["message"])
             return message
 
         async def guarded(message: Message) -> None:
@@ -175,15 +196,22 @@ class BodyLimit:
                 return
             await send(message)
 
-        await self.app(scope, counted, guarded)
+        try:
+            await self.app(scope, counted, guarded)
+        except BodyTooLarge:
+            if not replaced:
+                await send_json(send, 413, _too_big(limit))
 
 
 def _too_big(limit: int) -> dict[str, Any]:
     return error_body(413, f"the request body is over the {limit:,}-byte limit", "body_too_large")
 
 
-async def send_json(send: Send, status: int, body: dict[str, Any]) -> None:
+async def send_json(
+    send: Send, status: int, body: dict[str, Any], extra: Iterable[tuple[bytes, bytes]] = ()
+) -> None:
     data = json.dumps(body, ensure_ascii=False).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
+               *extra]  # fmt: skip
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": data})

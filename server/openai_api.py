@@ -15,14 +15,15 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from rag.config import ServerConfig
 from rag.pipeline import Done, Pipeline, Token
 from rag.types import Answer
+from server.admission import Admission
 from server.errors import ApiError, describe, error_body
-from server.streaming import PipelineRun, Slots
+from server.streaming import PipelineRun
 from server.types import (
     AssistantMessage,
     ChatCompletion,
@@ -35,23 +36,45 @@ from server.types import (
     Usage,
 )
 
-_ANSWER_CHARS = 2000  # an earlier answer, as history: enough to resolve a follow-up
+# An earlier question or answer, as history: enough to resolve a follow-up. The rewrite
+# reads the last three turns, which must fit the model's context with its prompt.
+HISTORY_CHARS = 1000
 
 
 def split_conversation(
-    messages: Sequence[ChatMessage], max_messages: int
+    messages: Sequence[ChatMessage], settings: ServerConfig
 ) -> tuple[str, list[tuple[str, str]]]:
-    """(question, history pairs) from OpenAI messages; system messages are ignored."""
-    if len(messages) > max_messages:
-        raise ApiError(400, f"{len(messages)} messages; the limit is {max_messages}", "too_many")
+    """(question, history pairs) from OpenAI messages; system messages are ignored.
+    Over the server's limits (messages, characters of one message): 400."""
+    if len(messages) > settings.max_messages:
+        raise ApiError(400, f"{len(messages)} messages; the limit is {settings.max_messages}",
+                       "too_many")  # fmt: skip
+    if any(len(m.text()) > settings.max_turn_chars for m in messages):
+        raise ApiError(400, f"a message is over {settings.max_turn_chars:,} characters",
+                       "message_too_long")  # fmt: skip
     turns = [m for m in messages if m.role in ("user", "assistant")]
     if not turns or turns[-1].role != "user":
         raise ApiError(400, "the last message must be the user's question", "no_question")
     history: list[tuple[str, str]] = []
     for prev, cur in zip(turns[:-1], turns[1:-1], strict=False):
-        if prev.role == "user" and cur.role == "assistant" and prev.text().strip():
-            history.append((prev.text().strip(), cur.text().strip()[:_ANSWER_CHARS]))
-    return turns[-1].text(), history
+        if prev.role == "user" and cur.role == "assistant":
+            history.append((prev.text(), cur.text()))
+    return turns[-1].text(), bounded_history(history[-settings.max_history_turns :], settings)
+
+
+def bounded_history(
+    history: Sequence[tuple[str, str]], settings: ServerConfig
+) -> list[tuple[str, str]]:
+    """The follow-up history within the server's limits (400 beyond them), each turn
+    cut to what resolving a follow-up needs."""
+    if len(history) > settings.max_history_turns:
+        raise ApiError(400, f"{len(history)} earlier turns; the limit is "
+                       f"{settings.max_history_turns}", "history_too_long")  # fmt: skip
+    limit = settings.max_turn_chars
+    if any(len(q) > limit or len(a) > limit for q, a in history):
+        raise ApiError(400, f"an earlier question or answer is over {limit:,} characters",
+                       "history_too_long")  # fmt: skip
+    return [(q.strip()[:HISTORY_CHARS], a.strip()[:HISTORY_CHARS]) for q, a in history if q.strip()]
 
 
 def answer_options(
@@ -66,11 +89,12 @@ def sources(answer: Answer) -> list[Source]:
     """The answer's citations (with a refusal: the nearest evidence), as ``rag ask --json``
     names them."""
     return [Source(n=c.n, doc_id=c.doc_id, title=c.title, chunk_id=c.chunk_id, start=c.start,
-                   end=c.end, text=c.text, page=c.page) for c in answer.shown_citations]  # fmt: skip
+                   end=c.end, text=c.text, page=c.page)
+            for c in answer.shown_citations]  # fmt: skip
 
 
-def router(pipeline: Pipeline, settings: ServerConfig, slots: Slots, auth: Any) -> APIRouter:
-    api = APIRouter(prefix="/v1", dependencies=[Depends(auth)], tags=["OpenAI-compatible"])
+def router(pipeline: Pipeline, settings: ServerConfig, admission: Admission) -> APIRouter:
+    api = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
     started = int(time.time())
 
     @api.get("/models")
@@ -99,9 +123,10 @@ def router(pipeline: Pipeline, settings: ServerConfig, slots: Slots, auth: Any) 
         if body.tools or body.functions:
             why = "the assistant answers from its articles (its tools are served over MCP, /mcp)"
             raise ApiError(400, f"tools are not supported: {why}", "unsupported")
-        question, history = split_conversation(body.messages, settings.max_messages)
+        question, history = split_conversation(body.messages, settings)
         options = answer_options(body.k, body.language, body.mode, body.filters)
-        run = PipelineRun(lambda: pipeline.stream(question, history, **options), slots).begin()
+        run = PipelineRun(lambda: pipeline.stream(question, history, **options), admission)
+        run.begin()
         # The first event (after retrieval) comes before any byte of the answer, so a bad
         # question, a missing index or a busy server still gets its own status code.
         first = await run.next(request.is_disconnected)

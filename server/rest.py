@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from rag.config import ServerConfig
 from rag.errors import BadInputError, IndexMissingError
 from rag.index import store
 from rag.pipeline import Pipeline
 from rag.types import Article
-from server.errors import ApiError
-from server.openai_api import answer_options
-from server.streaming import PipelineRun, Slots
+from server.admission import Admission
+from server.errors import ApiError, hide_paths
+from server.openai_api import answer_options, bounded_history
+from server.streaming import PipelineRun
 from server.types import (
     AskRequest,
     DocumentInfo,
@@ -31,7 +28,7 @@ from server.types import (
     SearchResponse,
     UploadReport,
 )
-from ui.uploads import store_upload
+from ui.uploads import add_uploads, remove_documents
 
 
 class Readiness:
@@ -48,17 +45,17 @@ class Readiness:
             self.state, self.error = "failed", " ".join(str(exc).split())[:300]
 
 
-def router(
-    pipeline: Pipeline, settings: ServerConfig, slots: Slots, auth: Any, ready: Readiness
-) -> APIRouter:
-    api = APIRouter(dependencies=[Depends(auth)])
-    config = pipeline.config
+def router(pipeline: Pipeline, settings: ServerConfig, admission: Admission) -> APIRouter:
+    api = APIRouter()
 
     @api.post("/v1/search", tags=["REST"])
-    async def search(body: SearchRequest) -> SearchResponse:
+    async def search(body: SearchRequest, request: Request) -> SearchResponse:
         """The best passages for a query, with their cosine scores (``rag search --json``)."""
         filters = body.filters.to_filters() if body.filters else None
-        hits = await run_in_threadpool(pipeline.search, body.query, body.k, filters=filters)
+        hits = await admission.run(
+            lambda: pipeline.search(body.query, body.k, filters=filters),
+            disconnected=request.is_disconnected,
+        )
         return SearchResponse(
             query=body.query,
             hits=[SearchHit.model_validate(h.to_json(i)) for i, h in enumerate(hits, start=1)],
@@ -67,17 +64,17 @@ def router(
     @api.post("/v1/ask", tags=["REST"])
     async def ask(body: AskRequest, request: Request) -> dict[str, Any]:
         """A cited answer: exactly the object ``rag ask --json`` prints."""
-        history = [(t.question, t.answer) for t in body.history]
+        history = bounded_history([(t.question, t.answer) for t in body.history], settings)
         options = answer_options(body.k, body.language, body.mode, body.filters)
-        run = PipelineRun(lambda: pipeline.stream(body.question, history, **options), slots)
+        run = PipelineRun(lambda: pipeline.stream(body.question, history, **options), admission)
         answer = await run.begin().answer(None, request.is_disconnected)
         return answer.to_json()
 
     @api.get("/v1/documents", tags=["REST"])
-    async def documents() -> DocumentList:
+    async def documents(request: Request) -> DocumentList:
         """The indexed articles."""
         try:
-            status = await run_in_threadpool(pipeline.status)
+            status = await admission.run(pipeline.status, disconnected=request.is_disconnected)
         except IndexMissingError:
             return DocumentList(n_documents=0, n_chunks=0, documents=[])
         return DocumentList(
@@ -90,95 +87,76 @@ def router(
         )
 
     @api.get("/v1/documents/{doc_id:path}", tags=["REST"])
-    async def document(doc_id: str) -> DocumentText:
+    async def document(doc_id: str, request: Request) -> DocumentText:
         """One article's cleaned text (citations' ``start``/``end`` index into it)."""
-        doc = await run_in_threadpool(pipeline.document, doc_id)
+        doc = await admission.run(pipeline.document, doc_id, disconnected=request.is_disconnected)
         if doc is None:
             raise ApiError(404, f"no article {doc_id!r} in the index", "no_document")
         return DocumentText(doc_id=doc.doc_id, title=doc.title, date=doc.date, source=doc.source,
                             text=doc.text, pages=list(doc.pages))  # fmt: skip
 
+    api.include_router(_writes(pipeline, settings, admission))
+    return api
+
+
+def _writes(pipeline: Pipeline, settings: ServerConfig, admission: Admission) -> APIRouter:
+    """Uploads and removals (refused by a read-only server)."""
+    api = APIRouter()
+
     @api.post("/v1/documents", tags=["REST"])
     async def upload(files: list[UploadFile] = File(...)) -> UploadReport:  # noqa: B008
-        """Add or update articles (.txt, .md, .html, .pdf, .docx): cleaned, chunked and indexed like
-        ``rag index add``; unchanged articles are not re-embedded."""
-        _writable(settings)
-        return await run_in_threadpool(_add_uploads, pipeline, files)
+        """Add or update articles (.txt, .md, .html, .pdf, .docx) as ``uploads/NAME``:
+        cleaned, chunked and indexed like ``rag index add``; unchanged articles are not
+        re-embedded. Without an API key, send the header ``X-Requested-With`` (any value)."""
+        _writable(settings)  # the guard refused it already; kept for direct callers
+        incoming = [(f.filename or "upload", f.file) for f in files]
+        out = await admission.run(add_uploads, pipeline, incoming)
+        if out.problems and not (out.added or out.unchanged or out.folded):
+            raise BadInputError("; ".join(why for _, why in out.problems))  # nothing taken
+        return UploadReport(added=list(out.added), unchanged=list(out.unchanged),
+                            problems=[Problem(file=f, reason=r) for f, r in out.problems],
+                            n_documents=out.n_documents, n_chunks=out.n_chunks)  # fmt: skip
 
     @api.delete("/v1/documents/{doc_id:path}", tags=["REST"])
     async def remove(doc_id: str) -> RemoveReport:
-        """Remove an article from the index (its file, if any, stays on disk)."""
+        """Remove an article from the index (an upload's file too)."""
         _writable(settings)
-        if await run_in_threadpool(pipeline.document, doc_id) is None:
-            raise ApiError(404, f"no article {doc_id!r} in the index", "no_document")
-        report = await run_in_threadpool(pipeline.remove, [doc_id])
+        report = await admission.run(_remove_one, pipeline, doc_id)
         return RemoveReport(removed=list(report.removed), n_documents=report.n_documents,
                             n_chunks=report.n_chunks)  # fmt: skip
 
-    @api.get("/readyz", tags=["health"])
-    def readyz() -> JSONResponse:
+    return api
+
+
+def health_router(pipeline: Pipeline, ready: Readiness) -> APIRouter:
+    api = APIRouter(tags=["health"])
+    index_dir = pipeline.config.index_dir
+
+    @api.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """The process answers (no API key needed; on the event loop, so it never waits
+        for a thread behind questions)."""
+        return {"status": "ok"}
+
+    @api.get("/readyz")
+    async def readyz() -> JSONResponse:
         """200 when the models are loaded and there is an index; 503 (with why) otherwise."""
-        has_index = store.exists(config.index_dir)
+        has_index = store.exists(index_dir)
         ok = has_index and ready.state == "ready"
         body = {"ready": ok, "models": ready.state, "index": has_index}
         if ready.error:
-            body["error"] = ready.error
+            body["error"] = hide_paths(ready.error)
         return JSONResponse(body, status_code=200 if ok else 503)
 
     return api
 
 
-def health_router() -> APIRouter:
-    api = APIRouter(tags=["health"])
-
-    @api.get("/healthz")
-    def healthz() -> dict[str, str]:
-        """The process answers (no API key needed)."""
-        return {"status": "ok"}
-
-    return api
+def _remove_one(pipeline: Pipeline, doc_id: str) -> Any:
+    if pipeline.document(doc_id) is None:
+        raise ApiError(404, f"no article {doc_id!r} in the index", "no_document")
+    return remove_documents(pipeline, [doc_id])
 
 
 def _writable(settings: ServerConfig) -> None:
     if settings.read_only:
         raise ApiError(403, "the server is read-only: uploads and deletes are off", "read_only")
-
-
-def _add_uploads(pipeline: Pipeline, files: list[UploadFile]) -> UploadReport:
-    """Check every file first (name, type, size: ``ui.uploads.store_upload``), then move
-    them into corpus_dir/uploads and index them in one update."""
-    config = pipeline.config
-    if not files:
-        raise BadInputError("no files in the request (send multipart field 'files')")
-    uploads = config.corpus_dir / "uploads"
-    with tempfile.TemporaryDirectory(prefix="rag-upload-") as tmp:
-        staged: list[Path] = []
-        for i, f in enumerate(files):
-            raw = Path(tmp) / f"raw-{i}"
-            with raw.open("wb") as out:
-                shutil.copyfileobj(f.file, out)
-            staged.append(
-                store_upload(raw, f.filename or "upload", Path(tmp) / "checked",
-                             config.limits.max_upload_bytes)
-            )  # fmt: skip
-        names = [p.name for p in staged]
-        if len(set(names)) != len(names):
-            raise BadInputError("two files in the request have the same name")
-        uploads.mkdir(parents=True, exist_ok=True)
-        dests = [Path(shutil.move(p, uploads / p.name)) for p in staged]
-    try:
-        report = pipeline.add(dests)
-    except BadInputError as exc:  # nothing readable: keep no copy, hide server paths
-        for d in dests:
-            d.unlink(missing_ok=True)
-        message = str(exc)
-        for d in dests:
-            message = message.replace(str(d), d.name)
-        raise BadInputError(message.replace(str(uploads), "uploads")) from None
-    problems = []
-    for p in report.problems:
-        Path(p.path).unlink(missing_ok=True)
-        problems.append(Problem(file=Path(p.path).name, reason=p.reason))
-    return UploadReport(added=list(report.added), unchanged=list(report.unchanged),
-                        problems=problems, n_documents=report.n_documents,
-                        n_chunks=report.n_chunks)  # fmt: skip

@@ -1,75 +1,90 @@
 """``Pipeline.stream`` read from the event loop without blocking it.
 
-The pipeline runs each answer in its own thread (:class:`rag.stream.AnswerStream`),
-so its events may be read from any thread: each ``await next()`` takes one from the
-thread pool. When the client goes away the stream is closed, which stops the model
-at its next token and releases it for the next request in the queue.
+The pipeline runs each answer in its own thread (:class:`rag.stream.AnswerStream`).
+A request's run is one job on the admission's threads (:mod:`server.admission`): it
+reads the stream to the end and hands each event to the loop
+(``call_soon_threadsafe``), so the run holds its slot until the model has really let
+go, and never waits on the loop's shared thread pool. When the client goes away the
+stream is closed, which stops the model at its next token; a run still queued never
+starts.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Any
-
-from starlette.concurrency import run_in_threadpool
 
 from rag.generate.strategy import Done
 from rag.stream import AnswerStream
 from rag.types import Answer
-from server.errors import ApiError, ClientGone
+from server.admission import Admission
+from server.errors import ClientGone
+
+Slots = Admission  # the name the routes knew
+
+_END = object()
 
 
-class Slots:
-    """Answers in flight (running or waiting for the model); over ``limit``: 503."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit, self.taken = limit, 0
-
-    def take(self) -> None:
-        if self.taken >= self.limit:
-            raise ApiError(
-                503, f"the server is busy ({self.taken} answers queued); retry later", "busy"
-            )
-        self.taken += 1
-
-    def give(self) -> None:
-        self.taken -= 1
-
-
-def _next(stream: AnswerStream[Any]) -> Any:
-    return next(stream, None)
+@dataclass
+class _Failed:
+    error: BaseException
 
 
 class PipelineRun:
     """One answer in a slot; ``await next()`` gives its events, None at the end."""
 
-    def __init__(self, start: Callable[[], AnswerStream[Any]], slots: Slots) -> None:
+    def __init__(self, start: Callable[[], Iterator[Any]], slots: Admission) -> None:
         self._start, self._slots = start, slots
-        self._stream: AnswerStream[Any] | None = None
-        self._getter: asyncio.Future[Any] | None = None
-        self._held = False
+        self._queue: asyncio.Queue[object] = asyncio.Queue()
+        self._stop = threading.Event()
+        self._stream: Iterator[Any] | None = None
+        self._getter: asyncio.Future[object] | None = None
+        self._work_done: Future[None] | None = None
 
     def begin(self) -> PipelineRun:
-        """Take a slot and start the answer (a bad question raises here, freeing it)."""
-        self._slots.take()
-        self._held = True
-        try:
-            self._stream = self._start()
-        except BaseException:
-            self._release()
-            raise
+        """Queue the run on the admission's threads (its slot is held until it ends;
+        over the limit: 503 here)."""
+        self._work_done = self._slots.submit(self._work, asyncio.get_running_loop())
         return self
+
+    def _work(self, loop: asyncio.AbstractEventLoop) -> None:
+        def put(item: object) -> None:
+            try:
+                loop.call_soon_threadsafe(self._queue.put_nowait, item)
+            except RuntimeError:  # the loop is closed: nobody listens any more
+                self._stop.set()
+
+        try:
+            if self._stop.is_set():  # the client left while this run was starting
+                return
+            self._stream = stream = self._start()
+            if self._stop.is_set():
+                _close(stream)
+            try:
+                for event in stream:
+                    put(event)
+                    if self._stop.is_set():
+                        break
+            finally:
+                _finish(stream)
+        except BaseException as exc:  # handed to the request, which answers it
+            put(_Failed(exc))
+        finally:
+            put(_END)
 
     async def next(
         self, disconnected: Callable[[], Awaitable[bool]] | None = None, poll_s: float = 0.5
     ) -> Any:
         """The next event; None at the end. With ``disconnected``, raises ClientGone
         (and stops the run) when the client has gone while waiting."""
-        assert self._stream is not None, "begin() first"
         while True:
             if self._getter is None:
-                self._getter = asyncio.ensure_future(run_in_threadpool(_next, self._stream))
+                self._getter = asyncio.ensure_future(self._queue.get())
             done, _ = await asyncio.wait({self._getter}, timeout=poll_s if disconnected else None)
             if not done:
                 assert disconnected is not None
@@ -77,14 +92,13 @@ class PipelineRun:
                     self.cancel()
                     raise ClientGone()
                 continue
-            getter, self._getter = self._getter, None
-            try:
-                item = getter.result()
-            except BaseException:
+            item = self._getter.result()
+            self._getter = None
+            if item is _END:
+                return None
+            if isinstance(item, _Failed):
                 self.cancel()
-                raise
-            if item is None:
-                self._release()
+                raise item.error
             return item
 
     async def answer(
@@ -103,15 +117,30 @@ class PipelineRun:
         return answer
 
     def cancel(self) -> None:
-        """Stop generating (after the current token) and free the slot; idempotent."""
+        """Stop generating (the model stops at its next token); a run still queued never
+        starts. Its slot is free once its job has let go of the model. Idempotent."""
+        self._stop.set()
         if self._stream is not None:
-            self._stream.close()
+            _close(self._stream)
+        if self._work_done is not None:
+            self._work_done.cancel()
         if self._getter is not None:
             self._getter.cancel()
             self._getter = None
-        self._release()
 
-    def _release(self) -> None:
-        if self._held:
-            self._held = False
-            self._slots.give()
+
+def _close(stream: Iterator[Any]) -> None:
+    """Stop an AnswerStream from any thread (a plain generator is closed by _finish)."""
+    if isinstance(stream, AnswerStream):
+        stream.close()
+
+
+def _finish(stream: Iterator[Any]) -> None:
+    """Close the stream and wait until its worker has let go of the model's lock, so
+    the job (and its slot) ends only then."""
+    if close := getattr(stream, "close", None):
+        close()  # a generator's cleanup runs here, in this thread
+    if isinstance(stream, AnswerStream):
+        with contextlib.suppress(Exception):  # raised after the close: nobody reads it
+            for _ in stream:  # the worker stops at its next token, then ends the stream
+                pass

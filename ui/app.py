@@ -17,18 +17,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
 
-from rag.errors import BadInputError, RagError
-from rag.ingest.load import SUPPORTED
+from rag.errors import RagError
 from rag.pipeline import Done, Event, Evidence, Pipeline, Retrieved, Token
 from rag.retrieve.filters import make_filters
-from rag.types import Article
 from ui import render
+from ui.access import launch_options
+from ui.articles import Articles, error_message
 from ui.render import Turn
 from ui.uploads import safe_upload_name, store_upload
 
@@ -41,23 +40,16 @@ MODES = [
     ("the model (generative)", "generative"),
     ("quoting sentences (extractive, fast)", "extractive"),
 ]
-_PROGRESS = gr.Progress()  # Gradio spots the default and passes a per-request tracker
 
 
-def error_message(exc: BaseException) -> str:
-    """One line for the user: a ``RagError``'s own message, else the exception's type and text."""
-    if isinstance(exc, RagError):
-        return str(exc)
-    text = " ".join(str(exc).split()) or "no details"
-    return f"unexpected error ({type(exc).__name__}: {text[:300]}); the server log has details"
+class ChatUI(Articles):
+    """The Gradio app over one shared pipeline; each browser session has its own turns.
+    ``read_only``: no upload or removal (not shown, and no endpoint to call)."""
 
-
-class ChatUI:
-    """The Gradio app over one shared pipeline; each browser session has its own turns."""
-
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: Pipeline, read_only: bool = False) -> None:
         self.pipeline = pipeline
         self.config = pipeline.config
+        self.read_only = read_only
 
     # -- asking ------------------------------------------------------------
     def ask(
@@ -87,6 +79,7 @@ class ChatUI:
 
         started = time.perf_counter()
         try:
+            self.pipeline.refresh()  # a request boundary: pick up a new index generation
             turn.question = self.pipeline.check_question(question)
             history = [(t.question, t.answer) for t in turns[:-1] if t.done and not t.error]
             yield view()
@@ -153,63 +146,6 @@ class ChatUI:
         except Exception as exc:
             return render.message_html(error_message(exc), "error")
 
-    # -- articles ----------------------------------------------------------
-    def articles(self) -> tuple[str, list[list[Any]], Any]:
-        """Summary line, table rows (doc_id, passages, title) and the removal choices."""
-        try:
-            status = self.pipeline.status()
-        except Exception as exc:
-            return f"⚠ {error_message(exc)}", [], gr.update(choices=[], value=[])
-        articles = Article.listed(status["documents"])
-        rows = [[a.doc_id, a.chunks, a.title] for a in articles]
-        summary = f"**{status['n_documents']} articles, {status['n_chunks']} passages** indexed."
-        return summary, rows, gr.update(choices=[a.doc_id for a in articles], value=[])
-
-    def upload(
-        self, files: Sequence[str] | None, progress: Any = None
-    ) -> tuple[str, str, list[list[Any]], Any, None]:
-        """Save uploads under corpus_dir/uploads, then add them to the index one by one."""
-        progress = progress or (lambda *args, **kwargs: None)
-        paths = [Path(f) for f in files or []]
-        if not paths:
-            return ("Choose .txt, .md, .html, .pdf or .docx files first.", *self.articles(), None)
-        uploads = self.config.corpus_dir / "uploads"
-        lines: list[str] = []
-        for i, src in enumerate(paths):
-            progress((i, len(paths)), desc=f"Indexing {src.name}", unit="files")
-            try:
-                dest = store_upload(src, src.name, uploads, self.config.limits.max_upload_bytes)
-                try:
-                    report = self.pipeline.add([dest])
-                except BadInputError as exc:  # unreadable: keep no copy, hide server paths
-                    dest.unlink(missing_ok=True)
-                    raise BadInputError(str(exc).replace(str(dest), dest.name)) from None
-                for p in report.problems:
-                    lines.append(f"⚠ {dest.name}: {p.reason}")
-                for d in report.added:
-                    lines.append(f"✓ added {d}")
-                for d in report.unchanged:
-                    lines.append(f"= {d} is already indexed, unchanged")
-                for d in report.folded:
-                    lines.append(f"≈ {d} repeats an indexed article; stored as its copy")
-            except Exception as exc:
-                if not isinstance(exc, RagError):
-                    log.exception("upload of %s failed", src)
-                lines.append(f"⚠ {src.name}: {error_message(exc)}")
-        progress(1.0, desc="Done")
-        return ("\n\n".join(lines), *self.articles(), None)
-
-    def remove(self, doc_ids: Sequence[str] | None) -> tuple[str, str, list[list[Any]], Any]:
-        """Remove the chosen articles from the index (their files stay on disk)."""
-        if not doc_ids:
-            return ("Choose articles to remove first.", *self.articles())
-        try:
-            report = self.pipeline.remove(list(doc_ids))
-            message = f"Removed {', '.join(report.removed)}."
-        except Exception as exc:
-            message = f"⚠ {error_message(exc)}"
-        return (message, *self.articles())
-
     # -- layout ------------------------------------------------------------
     def build(self) -> gr.Blocks:
         """The app: chat, sources and passage viewer in one tab, articles in another."""
@@ -220,10 +156,10 @@ class ChatUI:
             with gr.Tab("Chat"):
                 self._chat_tab(turns)
             with gr.Tab("Articles"):
-                listing = self._articles_tab()
-            demo.load(self.articles, outputs=listing)
-        # One pipeline (one llama.cpp model) for everyone: answers queue, one at a time.
-        demo.queue(default_concurrency_limit=1)
+                self._articles_tab(demo)
+        # One pipeline (one llama.cpp model) for everyone: answers queue, one at a time;
+        # past max_queue waiting, Gradio refuses more ("the queue is full").
+        demo.queue(default_concurrency_limit=1, max_size=self.config.ui.max_queue)
         return demo
 
     def _chat_tab(self, turns: gr.State) -> None:
@@ -301,46 +237,6 @@ class ChatUI:
             sources = _panel(render.sources_html(None, 0), "sources", render.CLICK_JS, 420)
         return viewer, sources_box, sources
 
-    def _articles_tab(self) -> list[Any]:
-        """The article list, removal and uploads; returns what ``articles`` fills."""
-        summary = gr.Markdown(elem_id="articles-summary")
-        table = gr.Dataframe(
-            headers=["doc_id", "passages", "title"],
-            interactive=False,
-            wrap=True,
-            elem_id="articles",
-        )
-        with gr.Row():
-            to_remove = gr.Dropdown(
-                [], multiselect=True, label="Articles to remove", elem_id="remove-choice"
-            )
-            remove = gr.Button("Remove", variant="stop", elem_id="remove")
-        files = gr.File(
-            file_count="multiple",
-            file_types=sorted(SUPPORTED),
-            label="Add articles (.txt, .md, .html, .pdf, .docx)",
-            elem_id="upload",
-        )
-        upload_log = gr.Markdown(elem_id="upload-log")
-        files.upload(
-            self._upload_with_progress,
-            inputs=[files],
-            outputs=[upload_log, summary, table, to_remove, files],
-            concurrency_id="pipeline",
-        )
-        remove.click(
-            self.remove,
-            inputs=[to_remove],
-            outputs=[upload_log, summary, table, to_remove],
-            concurrency_id="pipeline",
-        )
-        return [summary, table, to_remove]
-
-    def _upload_with_progress(
-        self, files: Sequence[str] | None, progress: gr.Progress = _PROGRESS
-    ) -> tuple[str, str, list[list[Any]], Any, None]:
-        return self.upload(files, progress)
-
 
 def _panel(value: str, elem_id: str, js: str, max_height: int, **extra: Any) -> gr.HTML:
     """An HTML panel styled by ``render.CSS``, with its click or scroll script."""
@@ -354,18 +250,21 @@ def launch(
     port: int | None = None,
     share: bool = False,
     *,
+    read_only: bool | None = None,
     block: bool = True,
 ) -> gr.Blocks:
     """Serve the UI (default: the config's host and port, 127.0.0.1:7860, no share link).
 
-    ``block=False`` returns at once with the server running in the background (tests).
+    Off loopback (another ``host``, or ``share``) it needs ``ui.password``
+    (``ui.access``: else BadInputError). ``read_only`` (default: ``ui.read_only``):
+    no upload or removal. ``block=False`` returns at once with the server running in
+    the background (tests).
     """
     ui = pipeline.config.ui
-    demo = ChatUI(pipeline).build()
+    options = launch_options(ui, host or ui.host, port or ui.port, share or ui.share)
+    demo = ChatUI(pipeline, ui.read_only if read_only is None else read_only).build()
     demo.launch(
-        server_name=host or ui.host,
-        server_port=port or ui.port,
-        share=share or ui.share,
+        **options,
         prevent_thread_lock=not block,
         max_file_size=pipeline.config.limits.max_upload_bytes,
         show_error=False,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rag.config import PROJECT_ROOT
+from rag.config import PROJECT_ROOT, public_dict
 from rag.errors import BadInputError, RagError
 from rag.eval import metrics as m
 
@@ -375,7 +375,7 @@ def _report(
             "llm_sha256": config.generation.sha256,
         },
         "index": index_info(config.index_dir),
-        "config": json.loads(json.dumps(dataclasses.asdict(config), default=str)),  # paths: str
+        "config": public_dict(config),  # paths as str, secrets redacted
         "seconds": round(seconds, 1),
         "metrics": aggregate(records, with_cost=True),
         "by_type": _breakdown(records, "type", TYPES),

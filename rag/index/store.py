@@ -321,6 +321,38 @@ def index_bytes(index_dir: Path, manifest: dict[str, Any]) -> int:
     return total
 
 
+def summary(index_dir: Path) -> dict[str, Any]:
+    """What ``rag index status`` shows of the index on disk (its manifest, its size)."""
+    manifest = read_manifest(index_dir)
+    return {
+        "index_dir": str(index_dir),
+        "documents": manifest["documents"],
+        "n_documents": manifest["n_documents"],
+        "n_chunks": manifest["n_chunks"],
+        "index_type": manifest["index_type"],
+        "index_bytes": index_bytes(index_dir, manifest),
+        "n_segments": len(manifest["segments"]),
+        "n_folded": len(manifest.get("copies", {})),
+        "copies": manifest.get("copies", {}),
+        "n_deleted_rows": sum(m["rows"] for m in manifest["segments"]) - manifest["n_chunks"],
+        "format": manifest["format"],
+        "created": manifest["created"],
+        "embedding_model": manifest["settings"]["embedding_model_id"],
+        "dimension": manifest["settings"]["dimension"],
+        "libraries": manifest["libraries"],
+    }
+
+
+def stamp(index_dir: Path) -> tuple[int, int, int] | None:
+    """(inode, size, mtime) of the manifest, None without one: a commit replaces the
+    manifest (a new inode), so a changed stamp means a new index generation."""
+    try:
+        st = (index_dir / MANIFEST).stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
 @contextlib.contextmanager
 def writer_lock(index_dir: Path) -> Iterator[None]:
     """One writer at a time; a second gets a clear message instead of waiting silently."""

@@ -107,6 +107,11 @@ def deploy(config: Config, settings: ServerConfig, replicas: int | None = None) 
     store.read_manifest(config.index_dir)  # no index: the one-line error, before deploying
     options = deployment_options(config.scale, replicas)
     serve.start(http_options={"host": settings.host, "port": settings.port})
+    from server.auth import hashed_key
+
+    # The replicas check the key's hash: the key itself is never shipped to the cluster.
+    settings = replace(settings, api_key=hashed_key(settings.api_key))
+    config = replace(config, server=settings, ui=replace(config.ui, password=""))
     app = RagReplica.options(**options).bind(config, settings)  # type: ignore[attr-defined]
     serve.run(app, name=APP_NAME, route_prefix="/",
               logging_config={"log_level": "WARNING", "enable_access_log": False})  # fmt: skip

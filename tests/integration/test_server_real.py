@@ -12,6 +12,7 @@ two that ask the model.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -62,7 +63,14 @@ def _env(tmp: Path, real_config: Config) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def server(real_config: Config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("serve")
-    env = _env(tmp, real_config)
+    with running_server(tmp, _env(tmp, real_config), "--api-key", KEY) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def running_server(tmp: Path, env: dict[str, str], *args: str) -> Iterator[Server]:
+    """`rag serve` on 127.0.0.2 (a free port) in a subprocess, ready; its log must hold
+    no traceback when it stops."""
     with socket.socket() as s:
         s.bind(("127.0.0.2", 0))
         port = s.getsockname()[1]
@@ -70,21 +78,12 @@ def server(real_config: Config, tmp_path_factory: pytest.TempPathFactory) -> Ite
     with log.open("w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "rag.cli", "serve", "--host", "127.0.0.2", "--port",
-             str(port), "--api-key", KEY],
+             str(port), *args],
             env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     url = f"http://127.0.0.2:{port}"
     try:
-        deadline = time.monotonic() + 600
-        while True:
-            assert proc.poll() is None, f"rag serve exited: {log.read_text()[-2000:]}"
-            try:
-                if httpx.get(f"{url}/readyz", headers=AUTH, timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "rag serve was not ready in 600 s"
-            time.sleep(0.5)
+        wait_ready(url, proc, log)
         yield Server(url, env, log)
     finally:
         proc.terminate()
@@ -93,6 +92,20 @@ def server(real_config: Config, tmp_path_factory: pytest.TempPathFactory) -> Ite
         except subprocess.TimeoutExpired:
             proc.kill()
     assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    """Until `rag serve` says it is ready (models loaded, an index), at most 600 s."""
+    deadline = time.monotonic() + 600
+    while True:
+        assert proc.poll() is None, f"rag serve exited: {log.read_text()[-2000:]}"
+        try:
+            if httpx.get(f"{url}/readyz", headers=AUTH, timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "rag serve was not ready in 600 s"
+        time.sleep(0.5)
 
 
 def _openai(server: Server) -> Any:
@@ -136,7 +149,7 @@ def test_unanswerable_question_abstains(server: Server) -> None:
 
 
 def test_every_route_but_healthz_needs_the_key(server: Server) -> None:
-    routes = [("GET", "/v1/models", None), ("GET", "/readyz", None), ("GET", "/docs", None),
+    routes = [("GET", "/v1/models", None), ("GET", "/readyz", None), ("GET", "/openapi.json", None),
               ("GET", "/v1/documents", None), ("POST", "/v1/search", {"query": "Байконур"}),
               ("POST", "/v1/ask", {"question": OUTSIDE}),
               ("POST", "/v1/chat/completions", {"messages": [{"role": "user", "content": "x"}]}),
@@ -168,11 +181,13 @@ def test_bad_requests_are_one_line_errors_and_the_server_keeps_serving(server: S
     article = "Тестовая статья\n\nСпутник KazTest-1 выведен на орбиту 5 мая 2026 года.\n"
     up = httpx.post(f"{server.url}/v1/documents", headers=AUTH, timeout=120,
                     files=[("files", ("../../evil/имя статьи.txt", article.encode()))])  # fmt: skip
-    assert up.status_code == 200 and up.json()["added"] == ["имя_статьи.txt"], up.text
+    assert up.status_code == 200 and up.json()["added"] == ["uploads/имя_статьи.txt"], up.text
     found = httpx.post(f"{server.url}/v1/search", headers=AUTH, timeout=120,
                        json={"query": "KazTest-1", "k": 1}).json()  # fmt: skip
-    assert found["hits"][0]["doc_id"] == "имя_статьи.txt"
-    gone = httpx.delete(f"{server.url}/v1/documents/имя_статьи.txt", headers=AUTH, timeout=120)
+    assert found["hits"][0]["doc_id"] == "uploads/имя_статьи.txt"
+    gone = httpx.delete(
+        f"{server.url}/v1/documents/uploads/имя_статьи.txt", headers=AUTH, timeout=120
+    )
     assert gone.status_code == 200
     assert not (Path(server.env["RAG_PATHS__CORPUS_DIR"]).parent / "evil").exists()
 

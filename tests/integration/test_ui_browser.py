@@ -194,7 +194,7 @@ def test_uploaded_article_is_searchable_at_once_and_can_be_removed(
     page.get_by_role("tab", name="Articles").click()
     page.locator("#upload input[type=file]").set_input_files([str(article), str(broken)])
     log = page.locator("#upload-log")
-    log.filter(has_text="added lunokhod.md").wait_for(timeout=ANSWER_MS)
+    log.filter(has_text="added uploads/lunokhod.md").wait_for(timeout=ANSWER_MS)
     assert "broken.txt" in log.inner_text()
     assert "lunokhod.md" in page.locator("#articles").inner_text()
     shot(page, "07-upload")
@@ -206,10 +206,10 @@ def test_uploaded_article_is_searchable_at_once_and_can_be_removed(
     turn(page, 0)
 
     page.get_by_role("tab", name="Articles").click()
-    page.locator("#remove-choice input").fill("lunokhod.md")
+    page.locator("#remove-choice input").fill("uploads/lunokhod.md")
     page.keyboard.press("Enter")
     page.locator("#remove").click()
-    log.filter(has_text="Removed lunokhod.md").wait_for(timeout=60_000)
+    log.filter(has_text="Removed uploads/lunokhod.md").wait_for(timeout=60_000)
     assert "lunokhod.md" not in page.locator("#articles").inner_text()
 
 
@@ -219,7 +219,7 @@ def test_a_pdf_citation_opens_on_its_page(page: Any) -> None:
     page.get_by_role("tab", name="Articles").click()
     page.locator("#upload input[type=file]").set_input_files([str(pdf)])
     log = page.locator("#upload-log")
-    log.filter(has_text="added bulletin-reportlab.pdf").wait_for(timeout=ANSWER_MS)
+    log.filter(has_text="added uploads/bulletin-reportlab.pdf").wait_for(timeout=ANSWER_MS)
 
     page.get_by_role("tab", name="Chat").click()
     # The contract is in the right-hand column of the bulletin's page 2.
@@ -243,10 +243,10 @@ def test_a_pdf_citation_opens_on_its_page(page: Any) -> None:
         assert "Главным событием месяца" not in context
 
     page.get_by_role("tab", name="Articles").click()
-    page.locator("#remove-choice input").fill("bulletin-reportlab.pdf")
+    page.locator("#remove-choice input").fill("uploads/bulletin-reportlab.pdf")
     page.keyboard.press("Enter")
     page.locator("#remove").click()
-    log.filter(has_text="Removed bulletin-reportlab.pdf").wait_for(timeout=60_000)
+    log.filter(has_text="Removed uploads/bulletin-reportlab.pdf").wait_for(timeout=60_000)
 
 
 def test_time_to_first_token_and_full_answer(page: Any) -> None:

@@ -305,7 +305,7 @@ def test_upload_at_the_limit_is_taken_one_byte_over_is_refused(ui: ChatUI, tmp_p
 
     exact = _incoming(tmp_path, "exact.txt", _article(LIMIT))
     log, *_ = ui.upload([str(exact)])
-    assert log == "✓ added exact.txt"
+    assert log == "✓ added uploads/exact.txt"
     assert (uploads / "exact.txt").read_bytes() == exact.read_bytes()
 
 
@@ -344,7 +344,7 @@ def test_hostile_names_through_the_upload_callback(ui: ChatUI, tmp_path: Path) -
         text = f"Статья {i}\n\nУникальный факт номер {i} о космодроме.\n"
         log, *_ = ui.upload([str(_incoming(tmp_path, name, text.encode()))])
         assert log.startswith("✓ added "), (name, log)
-        dest = uploads / log.removeprefix("✓ added ")
+        dest = ui.config.corpus_dir / log.removeprefix("✓ added ")  # the id: uploads/NAME
         assert_stored_safely(dest.resolve(), uploads, text.encode())
     assert len(list(uploads.iterdir())) == len(names)
     assert tree(ui.config.corpus_dir) == {
@@ -377,5 +377,5 @@ def test_served_app_refuses_oversize_and_wrong_type_uploads(
         client.predict([handle_file(str(odt))], api_name="/_upload_with_progress")
     good = _incoming(tmp_path, "ok.md", "Ок\n\nНебольшая статья.".encode())
     log = client.predict([handle_file(str(good))], api_name="/_upload_with_progress")[0]
-    assert log == "✓ added ok.md"
+    assert log == "✓ added uploads/ok.md"
     assert tree(pipeline.config.corpus_dir) == {"uploads", "uploads/ok.md"}

@@ -288,7 +288,7 @@ def test_every_response_names_the_replica(fake_pipeline: Pipeline, corpus: Path)
 
     fake_pipeline.build([corpus])
     app = ray_serve.ReplicaHeader(create_app(fake_pipeline, ServerConfig(), warm=False), "r-7")
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://127.0.0.1:8000") as client:  # the guard: a loopback Host
         ok = client.get("/healthz")
         missing = client.get("/v1/documents/nope.txt")
         hits = client.post("/v1/search", json={"query": "SpaceSail спутников", "k": 1})

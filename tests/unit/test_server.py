@@ -23,17 +23,26 @@ REPLY = "На орбите 108 спутников [1]."  # the fake model's draf
 QUOTED = "108 спутников [1].\nНа орбите находится 108 спутников группировки SpaceSail [1]."
 
 
+def built_over(pipeline: Pipeline, corpus: Path) -> Pipeline:
+    """``pipeline`` with the corpus indexed and as its corpus folder."""
+    pipeline.build([corpus])
+    config = pipeline.config
+    pipeline.config = replace(config, paths=replace(config.paths, corpus_dir=corpus))
+    return pipeline
+
+
 @pytest.fixture
 def built(fake_pipeline: Pipeline, corpus: Path) -> Pipeline:
-    fake_pipeline.build([corpus])
-    config = fake_pipeline.config
-    fake_pipeline.config = replace(config, paths=replace(config.paths, corpus_dir=corpus))
-    return fake_pipeline
+    return built_over(fake_pipeline, corpus)
+
+
+BASE = "http://127.0.0.1:8000"  # the default bind: the guard wants this machine's name
+WRITE = {"X-Requested-With": "rag-test"}  # what a non-browser client sends without a key
 
 
 def client(pipeline: Pipeline, **settings: Any) -> TestClient:
     app = create_app(pipeline, ServerConfig(**settings), warm=False)
-    return TestClient(app, raise_server_exceptions=False)
+    return TestClient(app, base_url=BASE, raise_server_exceptions=False)
 
 
 @pytest.fixture
@@ -233,31 +242,33 @@ def test_documents_list_get_upload_and_delete(api: TestClient, built: Pipeline) 
 
     article = "Новый спутник\n\nKazSat-3R выведен на орбиту в 2026 году.\n".encode()
     files = [("files", ("../../etc/KazSat news.txt", article, "text/plain"))]
-    report = api.post("/v1/documents", files=files).json()
-    assert report["added"] == ["KazSat_news.txt"] and report["n_documents"] == 3
+    report = api.post("/v1/documents", files=files, headers=WRITE).json()
+    assert report["added"] == ["uploads/KazSat_news.txt"] and report["n_documents"] == 3
     uploads = built.config.corpus_dir / "uploads"
     assert (uploads / "KazSat_news.txt").is_file()
     assert not (built.config.corpus_dir.parent / "etc").exists()
-    again = api.post("/v1/documents", files=files).json()
-    assert again["added"] == [] and again["unchanged"] == ["KazSat_news.txt"]
+    again = api.post("/v1/documents", files=files, headers=WRITE).json()
+    assert again["added"] == [] and again["unchanged"] == ["uploads/KazSat_news.txt"]
 
-    removed = api.delete("/v1/documents/KazSat_news.txt").json()
-    assert removed == {"removed": ["KazSat_news.txt"], "n_documents": 2,
+    removed = api.delete("/v1/documents/uploads/KazSat_news.txt", headers=WRITE).json()
+    assert removed == {"removed": ["uploads/KazSat_news.txt"], "n_documents": 2,
                        "n_chunks": removed["n_chunks"]}  # fmt: skip
-    assert_error(api.delete("/v1/documents/KazSat_news.txt"), 404)
+    assert not (uploads / "KazSat_news.txt").exists()  # the file goes with it
+    assert_error(api.delete("/v1/documents/uploads/KazSat_news.txt", headers=WRITE), 404)
 
 
 def test_pdf_and_docx_uploads_are_indexed_and_searched_with_their_page(api: TestClient) -> None:
     docs = Path(__file__).resolve().parents[1] / "fixtures" / "docs"
     files = [("files", (name, (docs / name).read_bytes()))
              for name in ("bulletin-reportlab.pdf", "report.docx")]  # fmt: skip
-    report = api.post("/v1/documents", files=files).json()
-    assert report["added"] == ["bulletin-reportlab.pdf", "report.docx"], report
+    report = api.post("/v1/documents", files=files, headers=WRITE).json()
+    pdf, docx = "uploads/bulletin-reportlab.pdf", "uploads/report.docx"
+    assert report["added"] == [pdf, docx], report
     hits = api.post("/v1/search", json={"query": "Сеансы связи", "k": 50}).json()["hits"]
     pages = {h["doc_id"]: h["page"] for h in hits}
-    assert pages["bulletin-reportlab.pdf"] in {"1", "2", "3", "1-2", "2-3"}
-    assert pages["report.docx"] is None and pages["a.txt"] is None
-    doc = api.get("/v1/documents/bulletin-reportlab.pdf").json()
+    assert pages[pdf] in {"1", "2", "3", "1-2", "2-3"}
+    assert pages[docx] is None and pages["a.txt"] is None
+    doc = api.get(f"/v1/documents/{pdf}").json()
     assert len(doc["pages"]) == 3 and doc["pages"][0] == 0 and "Сеансы связи" in doc["text"]
 
 
@@ -274,7 +285,8 @@ def test_bad_uploads_are_refused_and_leave_nothing(
 ) -> None:
     built.config = replace(built.config, limits=replace(built.config.limits, max_upload_bytes=1000))
     with client(built) as c:
-        message = assert_error(c.post("/v1/documents", files=[("files", (name, data))]), 400)
+        r = c.post("/v1/documents", files=[("files", (name, data))], headers=WRITE)
+        message = assert_error(r, 400)
         assert needle in message and str(built.config.corpus_dir) not in message
         assert c.get("/v1/documents").json()["n_documents"] == 2
     uploads = built.config.corpus_dir / "uploads"
@@ -283,9 +295,9 @@ def test_bad_uploads_are_refused_and_leave_nothing(
 
 def test_read_only_refuses_uploads_and_deletes(built: Pipeline) -> None:
     with client(built, read_only=True) as c:
-        r = c.post("/v1/documents", files=[("files", ("a.txt", b"x\n\ny"))])
+        r = c.post("/v1/documents", files=[("files", ("a.txt", b"x\n\ny"))], headers=WRITE)
         assert_error(r, 403, "read_only")
-        assert_error(c.delete("/v1/documents/a.txt"), 403, "read_only")
+        assert_error(c.delete("/v1/documents/a.txt", headers=WRITE), 403, "read_only")
         assert c.get("/v1/documents").json()["n_documents"] == 2
 
 
@@ -302,7 +314,7 @@ def test_body_size_limits(built: Pipeline) -> None:
         r = c.post("/v1/search", content=chunked(), headers={"content-type": "application/json"})
         assert_error(r, 413, "body_too_large")
         files = [("files", ("c.txt", b"a\n\n" + b"b" * 6000))]
-        assert_error(c.post("/v1/documents", files=files), 413)
+        assert_error(c.post("/v1/documents", files=files, headers=WRITE), 413)
         assert c.post("/v1/search", json={"query": "Байтерек"}).status_code == 200
 
 
@@ -330,7 +342,8 @@ def test_missing_index_is_503_and_not_ready(fake_pipeline: Pipeline) -> None:
 def test_ready_after_warm_up(built: Pipeline) -> None:
     import time
 
-    with TestClient(create_app(built, ServerConfig())) as c:  # warms in the background
+    app = create_app(built, ServerConfig())  # warms in the background
+    with TestClient(app, base_url=BASE) as c:
         for _ in range(100):
             if c.get("/readyz").status_code == 200:
                 break
@@ -345,7 +358,7 @@ def test_api_key_guards_every_route_but_healthz(built: Pipeline) -> None:
         assert c.get("/healthz").status_code == 200
         calls = [("GET", "/v1/models", None), ("POST", "/v1/search", {"query": "Байтерек"}),
                  ("GET", "/v1/documents", None), ("GET", "/readyz", None),
-                 ("GET", "/docs", None), ("GET", "/openapi.json", None),
+                 ("GET", "/openapi.json", None),
                  ("POST", "/mcp", {"jsonrpc": "2.0", "id": 1, "method": "tools/list"})]  # fmt: skip
         for method, path, body in calls:
             for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "s3cret"}):
@@ -371,7 +384,7 @@ def test_cors_is_off_by_default_and_on_for_named_origins(built: Pipeline) -> Non
 def test_openapi_documents_the_routes(api: TestClient) -> None:
     paths = api.get("/openapi.json").json()["paths"]
     assert {"/v1/chat/completions", "/v1/search", "/v1/ask", "/v1/documents"} <= set(paths)
-    assert "swagger" in api.get("/docs").text.lower()
+    assert_error(api.get("/docs"), 404)  # no page whose assets come from a CDN
 
 
 def test_answer_to_json_names_are_the_sources_names() -> None:

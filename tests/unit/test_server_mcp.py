@@ -38,6 +38,17 @@ def _in_fresh_thread(run: Any, *args: Any) -> Any:
         return pool.submit(run, *args).result()
 
 
+def eventually(check: Any, seconds: float = 2.0) -> bool:
+    """Whether ``check()`` becomes true within ``seconds`` (a slot is given back by
+    the work thread, just after the consumer has seen the end)."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
 def _payload(result: Any) -> Any:
     assert not result.is_error, result
     return json.loads(result.content[0].text)
@@ -106,7 +117,7 @@ def test_run_stops_generating_when_the_client_goes() -> None:
         assert slots.taken == 1
         assert [await run.next() for _ in range(3)] == [0, 1, 2]
         run.cancel()  # what the SSE body does when the client disconnects
-        assert slots.taken == 0
+        assert eventually(lambda: slots.taken == 0)
 
     _in_fresh_thread(asyncio.run, consume())
     assert closed.wait(2), "the stream was not closed"
@@ -131,8 +142,37 @@ def test_run_notices_a_disconnect_while_waiting() -> None:
     assert closed.wait(2) and len(produced) < 100
 
 
+def test_a_cancelled_run_holds_its_slot_until_the_model_is_free() -> None:
+    """The slot comes back only when the stream's worker has let go of the lock: a
+    token being generated when the client left finishes first."""
+    lock, in_token, finish = threading.Lock(), threading.Event(), threading.Event()
+
+    def produce(cancelled: threading.Event) -> Iterator[int]:
+        yield 0
+        in_token.set()
+        finish.wait(2)  # the model is inside a token; it sees the cancel after it
+        yield 1
+
+    async def consume() -> None:
+        slots = Slots(1)
+        run = PipelineRun(lambda: AnswerStream(produce, lock), slots).begin()
+        assert await run.next() == 0
+        assert await asyncio.to_thread(in_token.wait, 2)
+        run.cancel()
+        await asyncio.sleep(0.1)
+        assert slots.taken == 1 and lock.locked()  # still generating: slot held
+        finish.set()
+        assert await asyncio.to_thread(eventually, lambda: slots.taken == 0)
+        assert not lock.locked()
+
+    _in_fresh_thread(asyncio.run, consume())
+
+
 def test_run_passes_errors_and_bounds_the_queue() -> None:
+    release = threading.Event()
+
     def failing() -> Iterator[int]:
+        release.wait(2)  # holds its slot (as a run waiting for the model does)
         raise BadInputError("bad question")
         yield 0
 
@@ -141,9 +181,10 @@ def test_run_passes_errors_and_bounds_the_queue() -> None:
         run = PipelineRun(lambda: _stream(failing), slots).begin()
         with pytest.raises(ApiError, match="busy"):
             PipelineRun(lambda: _stream(failing), slots).begin()
+        release.set()
         with pytest.raises(BadInputError, match="bad question"):
             await run.next()
-        assert slots.taken == 0
+        assert eventually(lambda: slots.taken == 0)
 
     _in_fresh_thread(asyncio.run, consume())
 

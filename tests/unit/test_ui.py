@@ -217,6 +217,9 @@ def test_settings_reach_the_pipeline() -> None:
         def check_question(self, q: str) -> str:
             return q
 
+        def refresh(self) -> bool:
+            return False
+
         def stream(self, q: str, history: Any = (), **kw: Any) -> Iterator[Any]:
             self.seen.update(kw)
             return iter(())
@@ -281,6 +284,7 @@ def test_upload_indexes_at_once_and_remove_takes_it_out(
     ui: ChatUI, fake_config: Config, tmp_path: Path
 ) -> None:
     ui.config = replace(fake_config, paths=replace(fake_config.paths, corpus_dir=tmp_path / "c"))
+    ui.pipeline.config = ui.config
     incoming = tmp_path / "incoming"
     incoming.mkdir()
     good = incoming / "kosmos.md"
@@ -293,21 +297,24 @@ def test_upload_indexes_at_once_and_remove_takes_it_out(
     log, summary, rows, choices, cleared = ui.upload(
         [str(good), str(binary), str(pdf)], lambda *a, **k: steps.append(a)
     )
-    assert (tmp_path / "c" / "uploads" / "kosmos.md").is_file()
-    assert "✓ added kosmos.md" in log
-    assert "⚠ broken.txt: no readable articles in broken.txt" in log
-    assert not (tmp_path / "c" / "uploads" / "broken.txt").exists()
+    uploads = tmp_path / "c" / "uploads"
+    assert (uploads / "kosmos.md").is_file()
+    assert "✓ added uploads/kosmos.md" in log
+    assert "⚠ broken.txt: " in log and not (uploads / "broken.txt").exists()
     assert "⚠ paper.odt: paper.odt: not a supported file type" in log
-    assert "3 articles" in summary and ["kosmos.md", 1, "Луноход"] in rows
-    assert "kosmos.md" in choices["choices"] and cleared is None
-    assert len(steps) == 4  # one step per file, then done
-    assert ui.pipeline.search("луноход испытают")[0].chunk.doc_id == "kosmos.md"
+    assert str(tmp_path) not in log  # no server paths
+    assert "3 articles" in summary and ["uploads/kosmos.md", 1, "Луноход"] in rows
+    assert "uploads/kosmos.md" in choices["choices"] and cleared is None
+    assert len(steps) == 2  # indexing, then done: one update for every file
+    assert ui.pipeline.search("луноход испытают")[0].chunk.doc_id == "uploads/kosmos.md"
+    assert not [p for p in (tmp_path / "c").iterdir() if p.name.startswith(".")]  # no staging
 
-    log, summary, rows, _ = ui.remove(["kosmos.md"])
-    assert log == "Removed kosmos.md." and "2 articles" in summary
-    assert all(r[0] != "kosmos.md" for r in rows)
-    log, *_ = ui.remove(["kosmos.md"])
-    assert log.startswith("⚠ not in the index: kosmos.md")
+    log, summary, rows, _ = ui.remove(["uploads/kosmos.md"])
+    assert log == "Removed uploads/kosmos.md." and "2 articles" in summary
+    assert all(r[0] != "uploads/kosmos.md" for r in rows)
+    assert not (uploads / "kosmos.md").exists()  # the upload's file goes with it
+    log, *_ = ui.remove(["uploads/kosmos.md"])
+    assert log.startswith("⚠ not in the index: uploads/kosmos.md")
     assert ui.upload([], None)[0].startswith("Choose")
 
 
@@ -396,8 +403,15 @@ def test_launch_binds_localhost_without_share_by_default(
     launch(ui.pipeline, block=False)
     assert seen["server_name"] == "127.0.0.1" and seen["server_port"] == 7860
     assert seen["share"] is False and seen["prevent_thread_lock"] is True
+    assert seen["auth"] is None  # loopback: no password needed
+    with pytest.raises(BadInputError, match="needs a password"):  # off loopback: refused
+        launch(ui.pipeline, host="0.0.0.0", port=9000, share=True)
+    ui.pipeline.config = replace(
+        ui.pipeline.config, ui=replace(ui.pipeline.config.ui, password="pw", username="me")
+    )
     launch(ui.pipeline, host="0.0.0.0", port=9000, share=True)
     assert (seen["server_name"], seen["server_port"], seen["share"]) == ("0.0.0.0", 9000, True)
+    assert seen["auth"] == ("me", "pw")
 
 
 def test_settings_filters_reach_retrieval_and_a_bad_date_is_one_line(
