@@ -311,7 +311,9 @@ def _focus(question: str, types: tuple[str, ...], qualifiers: dict[str, Term]) -
 
 
 # Verbs that say what a number measures ("Сколько стоит", "весил", "длился").
-_MEASURE_VERBS = frozenset("стоить весить обойтись обходиться длиться продлиться продолжаться".split())
+_MEASURE_VERBS = frozenset(
+    "стоить весить обойтись обходиться длиться продлиться продолжаться".split()
+)
 
 
 @lru_cache(maxsize=1)

@@ -30,6 +30,7 @@ from rag.generate import (
     citations,
     constraints,
     evidence,
+    headline,
     prompts,
     steps,
     translit,
@@ -259,7 +260,7 @@ def _headline(asked: constraints.Constraints, quoted: Sequence[Hit], text: str) 
     the evidence; the evidence alone when no one phrase answers."""
     if len(quoted) != 1:
         return text
-    short = evidence.short_answer(asked, quoted[0].chunk.text)
+    short = headline.short_answer(asked, quoted[0].chunk.text)
     return (
         f"{citations.attach(short[:1].upper() + short[1:] + '.', [1])}\n{text}" if short else text
     )
