@@ -110,6 +110,24 @@ def finder(question: str) -> Callable[[Hit], Hit | None]:
     return window
 
 
+PART_TEXT = {"ru": "В источниках не сказано, {missing}.", "en": "The sources do not say {missing}."}
+
+
+def unanswered(c: C.Constraints, found: Sequence[Hit], language: str) -> str | None:
+    """The parts of a two-part question that no quoted sentence states ("дата"), said
+    as a sentence to add to the answer; None when every part is stated."""
+    if not c.two_part or not found:
+        return None
+    stated = {t for h in found for t in E.check(c, h.chunk.text, h.chunk.title).answers}
+    lacking = [t for t in c.types if t not in stated]
+    if not lacking:
+        return None
+    words = E.TYPE_WORDS.get(language, E.TYPE_WORDS["en"])
+    return PART_TEXT.get(language, PART_TEXT["en"]).format(
+        missing=", ".join(words.get(t, t) for t in lacking)
+    )
+
+
 REFUSAL_TEXT = {
     "ru": "В источниках нет ответа на этот вопрос. В них не сказано: {missing}. Ближайшее, что "
     "в них есть [1]: «{quote}»",

@@ -67,10 +67,11 @@ class Verdict:
     near: int = 0  # unmet years (numbers) for which it states another year (number)
 
     def ok(self, constraints: C.Constraints, min_coverage: float = MIN_COVERAGE) -> bool:
-        return (
-            not self.unmet and self.adds and self.coverage >= min_coverage
-            and len(self.answers) == len(constraints.types)
-        )  # fmt: skip
+        # a two-part question ("где и когда") is answered part by part: one part will do
+        typed = len(self.answers) == len(constraints.types) or (
+            constraints.two_part and bool(self.answers)
+        )
+        return not self.unmet and self.adds and self.coverage >= min_coverage and typed
 
     def score(self, constraints: C.Constraints) -> float:
         """For ranking near misses: how much of the question the window states."""
@@ -379,9 +380,9 @@ def search(c: C.Constraints, sentences: Sequence[Hit], min_coverage: float = MIN
     return best, nearest
 
 
-_TYPE_WORDS = {
-    "ru": {C.PERSON: "кто это", C.DATE: "дата", C.NUMBER: "число", C.PLACE: "место"},
-    "en": {C.PERSON: "who", C.DATE: "the date", C.NUMBER: "the number", C.PLACE: "the place"},
+TYPE_WORDS = {
+    "ru": {C.PERSON: "кто", C.DATE: "когда", C.NUMBER: "сколько", C.PLACE: "где"},
+    "en": {C.PERSON: "who", C.DATE: "when", C.NUMBER: "how many", C.PLACE: "where"},
 }
 
 
@@ -392,6 +393,6 @@ def missing(c: C.Constraints, verdict: Verdict, language: str) -> str:
         return ", ".join(t.text for t in verdict.unmet)
     if verdict.missed and verdict.coverage < MIN_COVERAGE:
         return ", ".join(t.text for t in verdict.missed)
-    words = _TYPE_WORDS.get(language, _TYPE_WORDS["en"])
+    words = TYPE_WORDS.get(language, TYPE_WORDS["en"])
     lacking = [words[t] for t in c.types if t not in verdict.answers and t in words]
     return ", ".join(lacking) or ", ".join(t.text for t in verdict.missed)

@@ -168,6 +168,8 @@ class QuoteStrategy(Strategy):
             text, checks = _quote(parts, quoted, len(quoted))
             text = _headline(asked, quoted, text)
             passages, kept = (*quoted, *drafted.passages), renumber(drafted.answer, len(quoted))
+        if note := answerable.unanswered(asked, quoted, request.language):
+            text = f"{text} {note}"  # "где и когда": the part the sources do not state
         if text != drafted.answer:  # what was streamed was the draft
             yield Token("\n\n" + text)
         request.timings["total"] = request.since_start()

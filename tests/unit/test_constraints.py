@@ -164,3 +164,14 @@ def test_an_english_name_is_glossed_once_and_mr_ends_no_sentence() -> None:
         "It is headed by Mr. Oralmagambetov [1].",
         "He chairs it [1].",
     ]
+
+
+def test_a_two_part_question_is_answered_part_by_part() -> None:
+    c = C.parse("Где и когда прошла встреча делегаций?")
+    assert c.two_part
+    v = E.check(c, "Встреча делегаций прошла 5 мая.")
+    assert v.answers == (C.DATE,) and v.ok(c)  # one part is stated
+    found = _hits("Встреча делегаций прошла 5 мая.")
+    assert answerable.unanswered(c, found, "ru") == "В источниках не сказано, где."
+    both = _hits("Встреча делегаций прошла 5 мая в Астане.")
+    assert answerable.unanswered(c, both, "ru") is None
