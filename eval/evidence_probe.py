@@ -52,7 +52,6 @@ def packer():  # type: ignore[no-untyped-def]
     """question -> the sentences of the passages the model would read (eval index)."""
     from rag.config import load_config
     from rag.eval.runner import eval_pipeline
-    from rag.generate import answerable
     from rag.generate.quote import passage_sentences
     from rag.pipeline import Pipeline
     from rag.retrieve import context
@@ -62,8 +61,7 @@ def packer():  # type: ignore[no-untyped-def]
 
     def pool(question: str) -> list[Hit]:
         hits = pipe.search(question)
-        evidence = answerable.finder(question)
-        passages = context.pack(question, hits, g.context_budget_tokens, g.trim_context, evidence)
+        passages = context.pack(question, hits, g.context_budget_tokens, g.trim_context)
         return [h for _, h in passage_sentences(passages)]
 
     return pool

@@ -18,7 +18,7 @@ from rag.config import Config
 from rag.embed import Embedder, make_embedder
 from rag.embed.base import SharedEmbedder
 from rag.errors import BadInputError
-from rag.generate import answerable, citations, prompts
+from rag.generate import citations, prompts
 from rag.generate.base import Generator, Message
 from rag.generate.registry import STRATEGIES
 from rag.generate.strategy import (
@@ -312,10 +312,7 @@ class Pipeline:
         timings["retrieve"] = _since(t)
         yield Retrieved(query, hits)
         g = self.config.generation
-        evidence = answerable.finder(query) if asked.mode == "generative" else None
-        passages = tuple(
-            context.pack(query, hits, g.context_budget_tokens, g.trim_context, evidence)
-        )
+        passages = tuple(context.pack(query, hits, g.context_budget_tokens, g.trim_context))
         index = self.index
 
         def similarity(text: str, of: Sequence[Hit]) -> list[float]:

@@ -17,8 +17,8 @@ sentence:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from rag.generate import constraints as C
 from rag.generate import evidence as E
@@ -89,25 +89,6 @@ def nearest(c: C.Constraints, sentences: Sequence[Hit], language: str,
     if verdict.ok(c):
         return None  # it states what was asked: nothing to name as missing
     return Nearest(group, E.missing(c, verdict, language))
-
-
-def finder(question: str) -> Callable[[Hit], Hit | None]:
-    """hit -> the window of its text that states what ``question`` asks (its exact
-    span, as a passage the model may read), or None: for packing the context."""
-    from rag.generate.quote import passage_sentences
-
-    c = C.parse(question)
-
-    def window(hit: Hit) -> Hit | None:
-        best, _ = E.search(c, [h for _, h in passage_sentences([hit])])
-        if best is None:
-            return None
-        first, last = best.sentences[0].chunk, best.sentences[-1].chunk
-        a, b = first.start - hit.chunk.start, last.end - hit.chunk.start
-        chunk = replace(hit.chunk, text=hit.chunk.text[a:b], start=first.start, end=last.end)
-        return Hit(chunk, hit.score)
-
-    return window
 
 
 PART_TEXT = {"ru": "В источниках не сказано, {missing}.", "en": "The sources do not say {missing}."}

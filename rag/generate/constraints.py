@@ -69,7 +69,8 @@ _ASKING = re.compile(r"(?<!\w)(как\w*|что|чем|чего|зачем|по�
 _VAGUE = frozenset(
     """быть являться стать становиться иметь называть называться составлять составить
     делать сделать происходить произойти получить получать также весь свой этот тот такой
-    который сам какой каков каковой год число количество дата время
+    который сам какой каков каковой год число количество дата время занимать занять
+    находиться входить относиться
     раз be is are was were have has had become called name named do does did get got year
     number date time times""".split()
 )
@@ -261,11 +262,13 @@ def parse(question: str) -> Constraints:
     numbers = _number_terms(question, names)
     taken = {k for t in names for k in t.keys}
     qualifiers: dict[str, Term] = {}
+    category = _category(question)
     for w in _WORD.findall(rest):
         key = lemma(w)
         if (
             len(w) < 3 or w.isdigit() or _ASKING.fullmatch(w) or key in _VAGUE or key in taken
             or key in _stop() or _pos(w) in ("PREP", "CONJ", "PRCL", "NPRO", "INTJ")
+            or key == category
         ):  # fmt: skip
             continue
         qualifiers.setdefault(key, Term(w, "qualifier", (key,)))
@@ -291,6 +294,20 @@ def parse(question: str) -> Constraints:
 _REPORT = re.compile(r"(?<!\w)(новост\w*|стать[яиеюь]\w*|сообщени\w*|публикаци\w*|опубликова\w*"
                      r"|сообщил\w*|сообщает\w*|пресс-релиз\w*|news|article|report\w*|publish\w*"
                      r"|press\s+release)(?!\w)", re.I)  # fmt: skip
+# "Какой пост", "Какая организация", "Каким по счёту полётом": the category the
+# answer is an instance of ("вице-министр", "Роскосмос"), not a word it repeats.
+_WHICH = re.compile(r"(?<!\w)(?:как(?:ой|ая|ое|ие|ую|ого|ом|им|ими|их|ова|ов|ово|овы|ому)"
+                    r"|which|what)\s+(?:(?:по\s+\w+|из\s+\w+)\s+)?([^\W\d_]+)", re.I)  # fmt: skip
+
+
+def _category(question: str) -> str | None:
+    m = _WHICH.search(question)
+    if m is None or re.fullmatch(_MEASURES, m.group(1), re.I):
+        return None
+    word = m.group(1)
+    return lemma(word) if _pos(word) in ("NOUN", "") else None
+
+
 _VERBAL = ("VERB", "INFN", "PRTS", "PRTF", "GRND")
 
 

@@ -15,7 +15,7 @@ characters of Russian news text per token); the estimate only has to be stable.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 from rag.index.lexical import tokens
@@ -51,19 +51,17 @@ def _best_window(query_terms: set[str], hit: Hit) -> Hit | None:
     return Hit(chunk, hit.score)
 
 
-def select(query: str, hits: Sequence[Hit], budget_tokens: int, trim: bool = True,
-           whole: bool = True) -> list[Hit]:  # fmt: skip
-    """Passages for the prompt, in rank order, within ``budget_tokens`` (the first always,
-    whole unless ``whole`` is False)."""
+def select(query: str, hits: Sequence[Hit], budget_tokens: int, trim: bool = True) -> list[Hit]:
+    """Passages for the prompt, in rank order, within ``budget_tokens`` (the first always)."""
     terms = set(tokens(query))
     chosen: list[Hit] = []
     used = 0
     for rank, hit in enumerate(hits):
-        passage = hit if (rank == 0 and whole) or not trim else _best_window(terms, hit)
+        passage = hit if rank == 0 or not trim else _best_window(terms, hit)
         if passage is None:
             continue
         cost = estimate_tokens(passage.chunk.text) + HEADER_TOKENS
-        if (chosen or not whole) and used + cost > budget_tokens:
+        if chosen and used + cost > budget_tokens:
             continue
         chosen.append(passage)
         used += cost
@@ -80,27 +78,7 @@ def by_article(passages: Sequence[Hit]) -> list[Hit]:
     return [passages[i] for i in order]
 
 
-MAX_EVIDENCE = 2  # windows that state what was asked, put first (from different passages)
-
-
-def pack(query: str, hits: Sequence[Hit], budget_tokens: int, trim: bool = True,
-         evidence: Callable[[Hit], Hit | None] | None = None) -> list[Hit]:  # fmt: skip
+def pack(query: str, hits: Sequence[Hit], budget_tokens: int, trim: bool = True) -> list[Hit]:
     """The passages the model reads, in the order it reads them (``[n]`` numbers them):
-    first the sentences that state what was asked (``evidence(hit)``: the window of a
-    passage that satisfies the question's constraints, or None), from the best passages
-    that have one, so that the budget never drops the answer-bearing sentence; then
-    :func:`select` within the rest of the budget; grouped by article
-    (:func:`by_article`)."""
-    first: list[Hit] = []
-    used = 0
-    for hit in hits if evidence is not None else ():
-        window = evidence(hit)  # type: ignore[misc]
-        if window is None:
-            continue
-        first.append(window)
-        used += estimate_tokens(window.chunk.text) + HEADER_TOKENS
-        if len(first) == MAX_EVIDENCE:
-            break
-    taken = {h.chunk.chunk_id for h in first}
-    rest = [h for h in hits if h.chunk.chunk_id not in taken]
-    return by_article([*first, *select(query, rest, budget_tokens - used, trim, whole=not first)])
+    :func:`select` within the budget, then grouped by article (:func:`by_article`)."""
+    return by_article(select(query, hits, budget_tokens, trim))
