@@ -37,9 +37,14 @@ class Nearest:
     missing: str  # the unmet constraint, as the question words it ("2028", "дата")
 
 
+_KAZAKH = str.maketrans("ӘәҒғҚқҢңӨөҰұҮүҺһІі", "АаГгКкНнОоУуУуХхИи")
+
+
 def _covers(draft: str, window: str) -> float:
-    words = set(tokens(CITATION.sub("", draft)))
-    return len(words & set(tokens(window))) / len(words) if words else 0.0
+    """Share of the draft's content words the window states (Kazakh letters folded:
+    the draft's "Токтар Аубакиров" is the source's "Тоқтар Әубәкіров")."""
+    words = set(tokens(CITATION.sub("", draft).translate(_KAZAKH)))
+    return len(words & set(tokens(window.translate(_KAZAKH)))) / len(words) if words else 0.0
 
 
 def holds(c: C.Constraints, found: Sequence[Hit], pool: Sequence[Hit] = ()) -> bool:

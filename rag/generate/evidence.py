@@ -202,19 +202,15 @@ def similar(a: str, b: str) -> float:
     return float(va @ vb) / denom if denom else 0.0
 
 
-def states_qualifier(term: C.Term, window: Window, exact: bool = False) -> bool:
-    """By lemma, by a shared stem (``exact``: only of the same part of speech:
-    "ракета" is not "ракетный"), or by a close synonym."""
+def states_qualifier(term: C.Term, window: Window, local: bool = False) -> bool:
+    """By lemma, by a shared stem, or by a close synonym; in the window or, unless
+    ``local``, the sentences just before it and the title (news states its subject
+    once: "Прошло третье заседание ... Принимающей стороной выступила ...")."""
     key = term.keys[0]
-    if key in window.lemmas:
+    pool = window.lemmas if local else window.lemmas | window.title_lemmas
+    if key in pool or _prefix_match(key, pool):
         return True
-    if exact:
-        same = {w for w in window.lemmas if C._pos(w) == C._pos(key) or not C._pos(w)}
-        if _prefix_match(key, same, PREFIX + 1):
-            return True
-    elif _prefix_match(key, window.lemmas):
-        return True
-    return any(similar(key, other) >= SYNONYM_MIN for other in window.lemmas if len(other) > 2)
+    return any(similar(key, other) >= SYNONYM_MIN for other in pool if len(other) > 2)
 
 
 def _names_in(text: str) -> set[str]:
@@ -291,7 +287,7 @@ def check(c: C.Constraints, text: str, title: str = "", context: str = "",
     near = sum(1 for t in lacking if (years if C.YEAR_RE.fullmatch(t.text) else window.numbers))
     if c.focus and not cross:
         focus = C.Term(c.focus, "focus", (c.focus,))
-        if not states_qualifier(focus, window):
+        if not states_qualifier(focus, window, local=True):
             unmet += (focus,)
     if cross:  # qualifiers are words: they cannot be compared across languages here
         missed: tuple[C.Term, ...] = tuple(soft)

@@ -175,3 +175,15 @@ def test_a_two_part_question_is_answered_part_by_part() -> None:
     assert answerable.unanswered(c, found, "ru") == "В источниках не сказано, где."
     both = _hits("Встреча делегаций прошла 5 мая в Астане.")
     assert answerable.unanswered(c, both, "ru") is None
+
+
+def test_the_subject_said_just_before_counts_and_kazakh_spellings_are_one() -> None:
+    pool = _hits(
+        "В Пекине прошло третье заседание рабочей группы по космосу.",
+        "Принимающей стороной выступила Китайская космическая администрация.",
+    )
+    c = C.parse("Какое ведомство принимало третье заседание рабочей группы?")
+    assert answerable.holds(c, pool[1:], pool)  # the meeting is named one sentence before
+    kazakh = _hits("Тоқтар Әубәкіров — первый казахский космонавт, род. в 1946 году.")
+    c = C.parse("Кто был первым казахским космонавтом?")
+    assert answerable.replacement(c, "Токтар Аубакиров [1].", kazakh) == (kazakh[0],)
