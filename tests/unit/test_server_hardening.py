@@ -81,6 +81,26 @@ def test_a_simple_cross_site_upload_or_delete_is_refused(built: Pipeline) -> Non
         assert c.delete("/v1/documents/uploads/kazsat.txt", headers=key).status_code == 200
 
 
+def _run(coroutine: Any) -> None:
+    """Run a coroutine to its end on an event loop of its own thread (in the full suite
+    an earlier browser test leaves a loop running in the main thread)."""
+    done: list[BaseException | None] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(coroutine)
+            done.append(None)
+        except BaseException as exc:  # re-raised in the test's thread
+            done.append(exc)
+
+    worker = threading.Thread(target=target)
+    worker.start()
+    worker.join(30)
+    if done and done[0] is not None:
+        raise done[0]
+    assert done, "the coroutine did not finish"
+
+
 # -- Medium 8: auth and read-only before the body is read --------------------------------
 def _call_without_reading(app: Any, method: str, path: str, headers: list[Any]) -> int:
     """Send a request whose body must never be read; the status answered."""
@@ -96,7 +116,7 @@ def _call_without_reading(app: Any, method: str, path: str, headers: list[Any]) 
              "query_string": b"", "root_path": "", "scheme": "http", "http_version": "1.1",
              "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5000),
              "headers": [(b"host", b"127.0.0.1:8000"), *headers]}  # fmt: skip
-    asyncio.run(app(scope, receive, send))
+    _run(app(scope, receive, send))
     return int(sent[0]["status"])
 
 
@@ -189,7 +209,7 @@ def test_a_dropped_client_frees_its_queued_work() -> None:
         gate.set()
         blocker.result(5)
 
-    asyncio.run(scenario())
+    _run(scenario())
     time.sleep(0.05)
     assert ran == [] and admission.taken == 0  # its work never ran
     admission.close()
