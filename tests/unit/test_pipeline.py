@@ -131,8 +131,8 @@ def test_follow_up_is_rewritten_with_history(
     # the default strategy (quote) shows the source sentence the checked draft rests on
     assert (
         answer.answer
-        == "На орбите находится 108 спутников группировки SpaceSail [1]. "
-        "К концу 2026 года их будет 324 [2]."  # with the sentence "их" refers to
+        # the asked date first, then its sentence (SpaceSail, "их", is named just before)
+        == "2026 года [1].\nК концу 2026 года их будет 324 [1]."
         and answer.kind is AnswerKind.QUOTED
     )
     assert answer.variant is not None and answer.variant.text == "В 2026 году [1]."
