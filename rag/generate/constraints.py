@@ -141,6 +141,14 @@ def lemma(word: str) -> str:
 
 
 @lru_cache(maxsize=65536)
+def _ordinal(word: str) -> bool:
+    """ "первый", "третьем", "второго": an ordinal is a number, and is matched exactly."""
+    if not any("а" <= ch <= "я" for ch in word.lower()):
+        return False
+    return "Anum" in _morph().parse(word.lower())[0].tag
+
+
+@lru_cache(maxsize=65536)
 def _pos(word: str) -> str:
     if not any("а" <= ch <= "я" for ch in word.lower()):
         return ""
@@ -271,7 +279,8 @@ def parse(question: str) -> Constraints:
             or key == category
         ):  # fmt: skip
             continue
-        qualifiers.setdefault(key, Term(w, "qualifier", (key,)))
+        kind = "ordinal" if _ordinal(w) else "qualifier"  # "третьем": a number in words
+        qualifiers.setdefault(key, Term(w, kind, (key,)))
     counted = None
     if NUMBER in types and (m := _COUNTED.search(question)):
         counted = lemma(m.group(1))

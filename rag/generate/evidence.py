@@ -282,6 +282,8 @@ def check(c: C.Constraints, text: str, title: str = "", context: str = "",
                 and setting is not None and states_name(t, setting, False)]  # fmt: skip
     names = [t for t in names if t not in soft]
     lacking = [t for t in c.numbers if not states_number(t, window)]
+    lacking += [t for t in c.qualifiers if t.kind == "ordinal"  # exactly: no synonyms
+                and t.keys[0] not in window.lemmas | window.title_lemmas]  # fmt: skip
     unmet = tuple(names + lacking)
     years = set(C.YEAR_RE.findall(window.text))
     near = sum(1 for t in lacking if (years if C.YEAR_RE.fullmatch(t.text) else window.numbers))
@@ -293,8 +295,11 @@ def check(c: C.Constraints, text: str, title: str = "", context: str = "",
         missed: tuple[C.Term, ...] = tuple(soft)
         total = len(c.names)
     else:
-        missed = tuple(t for t in c.qualifiers if not states_qualifier(t, window)) + tuple(soft)
-        total = len(c.qualifiers) + sum(1 for t in c.names if t.label == "LOC") * (len(c.names) > 1)
+        missed = tuple(t for t in c.qualifiers if t.kind != "ordinal"
+                       and not states_qualifier(t, window)) + tuple(soft)  # fmt: skip
+        total = sum(1 for t in c.qualifiers if t.kind != "ordinal") + sum(
+            1 for t in c.names if t.label == "LOC"
+        ) * (len(c.names) > 1)
     coverage = 1.0 - len(missed) / total if total else 1.0
     asked = set(C.lemmas(c.question))
     adds = bool(cross or (window.lemmas - asked - C._stop()) or window.numbers)

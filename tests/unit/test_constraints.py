@@ -187,3 +187,9 @@ def test_the_subject_said_just_before_counts_and_kazakh_spellings_are_one() -> N
     kazakh = _hits("Тоқтар Әубәкіров — первый казахский космонавт, род. в 1946 году.")
     c = C.parse("Кто был первым казахским космонавтом?")
     assert answerable.replacement(c, "Токтар Аубакиров [1].", kazakh) == (kazakh[0],)
+
+
+def test_an_ordinal_is_a_number_and_is_matched_exactly() -> None:
+    c = C.parse("Кто был вторым казахстанским космонавтом?")
+    assert not E.check(c, "Токтар Аубакиров — первый казахский космонавт.").ok(c)
+    assert E.check(c, "Талгат Мусабаев — второй казахский космонавт.").ok(c)
