@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from rag.generate import constraints as C
 from rag.generate import evidence as E
 from rag.generate.citations import CITATION
+from rag.generate.translit import fold_kazakh
 from rag.index.lexical import tokens
 from rag.types import Hit
 
@@ -37,14 +38,11 @@ class Nearest:
     missing: str  # the unmet constraint, as the question words it ("2028", "дата")
 
 
-_KAZAKH = str.maketrans("ӘәҒғҚқҢңӨөҰұҮүҺһІі", "АаГгКкНнОоУуУуХхИи")
-
-
 def _covers(draft: str, window: str) -> float:
     """Share of the draft's content words the window states (Kazakh letters folded:
     the draft's "Токтар Аубакиров" is the source's "Тоқтар Әубәкіров")."""
-    words = set(tokens(CITATION.sub("", draft).translate(_KAZAKH)))
-    return len(words & set(tokens(window.translate(_KAZAKH)))) / len(words) if words else 0.0
+    words = set(tokens(fold_kazakh(CITATION.sub("", draft))))
+    return len(words & set(tokens(fold_kazakh(window)))) / len(words) if words else 0.0
 
 
 def holds(c: C.Constraints, found: Sequence[Hit], pool: Sequence[Hit] = ()) -> bool:
@@ -85,8 +83,8 @@ def nearest(c: C.Constraints, sentences: Sequence[Hit], language: str,
         v = E.check(c, text, prefer[-1].chunk.title)
         candidates.append((v.score(c) + 1.0, tuple(prefer), v))
     for cand in E.windows(sentences):
-        v = cand.check(c)
-        candidates.append((v.score(c) - 0.1 * (len(cand.sentences) - 1), cand.sentences, v))
+        found = E.Found(cand.sentences, cand.check(c))
+        candidates.append((found.rank(c), cand.sentences, found.verdict))
     named = [x for x in candidates if not any(t.kind == "name" for t in x[2].unmet)]
     if not named or not c.names and not c.numbers and not c.qualifiers:
         return None

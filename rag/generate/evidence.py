@@ -140,15 +140,13 @@ def _initials(words: Sequence[str]) -> str:
     return "".join(w[0] for w in words if w)
 
 
-def _one_word(key: str, raw: str, window: Window, local: bool) -> bool:
-    """One word of a name in the window (``local``: a person's name, in the window or
-    the title only; other names also in the context before it)."""
-    if any(c.isdigit() for c in raw):  # "ТМА-18М": exactly, hyphens aside
+def _one_word(key: str, raw: str, window: Window) -> bool:
+    """One word of a name in the window, its title or the sentences just before it; a
+    code ("ТМА-18М") exactly, hyphens aside."""
+    if any(c.isdigit() for c in raw):
         flat = raw.replace("-", "")
         return any(w.replace("-", "") == flat for w in (*window.words, *window.title_words))
     pool = window.lemmas | window.title_lemmas
-    if local:  # a code ("ТМА-18М") in the window or the title only
-        pool = window.lemmas | {C.lemma(w) for w in _words(window.title)}
     return key in pool or raw in window.words or _prefix_match(key, pool)
 
 
@@ -161,7 +159,7 @@ def states_name(term: C.Term, window: Window, cross_script: bool) -> bool:
     if cross_script:
         hits = [_prefix_match(_fold(r), window.latin_words, 4) for r in raws]
     else:
-        hits = [_one_word(C.lemma(r), r, window, False) for r in raws]
+        hits = [_one_word(C.lemma(r), r, window) for r in raws]
     coded = [h for h, r in zip(hits, raws, strict=True) if any(c.isdigit() for c in r)]
     if coded and not all(coded):
         return False  # "Союз ТМА-18М" is not "Союз ТМ-19": the code must be there
@@ -313,6 +311,10 @@ class Found:
     sentences: tuple[Hit, ...]
     verdict: Verdict
 
+    def rank(self, c: C.Constraints) -> float:
+        """The verdict's score, a single sentence preferred to two."""
+        return self.verdict.score(c) - 0.1 * (len(self.sentences) - 1)
+
     @property
     def text(self) -> str:
         return " ".join(h.chunk.text for h in self.sentences)
@@ -370,13 +372,11 @@ def search(c: C.Constraints, sentences: Sequence[Hit], min_coverage: float = MIN
     best: Found | None = None
     nearest: Found | None = None
     for cand in windows(sentences):
-        group = cand.sentences
-        found = Found(group, cand.check(c))
-        key = found.verdict.score(c) - 0.1 * (len(group) - 1)
+        found = Found(cand.sentences, cand.check(c))
         if found.verdict.ok(c, min_coverage):
-            if best is None or key > best.verdict.score(c) - 0.1 * (len(best.sentences) - 1):
+            if best is None or found.rank(c) > best.rank(c):
                 best = found
-        elif nearest is None or key > nearest.verdict.score(c) - 0.1 * (len(nearest.sentences) - 1):
+        elif nearest is None or found.rank(c) > nearest.rank(c):
             nearest = found
     return best, nearest
 

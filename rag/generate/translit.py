@@ -27,11 +27,16 @@ def _schema() -> Any:
     return iuliia.WIKIPEDIA
 
 
+def fold_kazakh(text: str) -> str:
+    """Kazakh letters as their Russian neighbours ("Тоқтар Әубәкіров" -> "Токтар Аубакиров")."""
+    return text.translate(_KAZAKH)
+
+
 def latin(text: str) -> str:
     """``text`` with every Cyrillic letter transliterated; Latin text is unchanged."""
     if not _CYRILLIC.search(text):
         return text
-    return str(_schema().translate(text.translate(_KAZAKH)))
+    return str(_schema().translate(fold_kazakh(text)))
 
 
 def has_cyrillic(text: str) -> bool:
