@@ -70,7 +70,8 @@ def _index_add(env: dict[str, str], path: Path) -> None:
         )
         if done.returncode == 0:
             return
-        assert "lock" in done.stderr.lower(), done.stderr[-2000:]
+        busy = "being written" in done.stderr or "lock" in done.stderr.lower()
+        assert busy, done.stderr[-2000:]
         time.sleep(1)
     raise AssertionError("the index stayed locked for a minute")
 
