@@ -48,8 +48,10 @@ def corpus() -> dict[str, list[Hit]]:
     return out
 
 
-def packer():  # type: ignore[no-untyped-def]
-    """question -> the sentences of the passages the model would read (eval index)."""
+def packer(mode: str = "both"):  # type: ignore[no-untyped-def]
+    """question -> the sentences of the passages the model would read (eval index): as
+    packed ("packed"), every retrieved passage whole ("hits"), or both ("both": `quote`
+    looks at the second when the first holds no evidence)."""
     from rag.config import load_config
     from rag.eval.runner import eval_pipeline
     from rag.generate.quote import passage_sentences
@@ -59,12 +61,13 @@ def packer():  # type: ignore[no-untyped-def]
     pipe, _ = eval_pipeline(Pipeline(load_config(None)))
     g = pipe.config.generation
 
-    def pool(question: str) -> list[Hit]:
+    def pools(question: str) -> list[list[Hit]]:
         hits = pipe.search(question)
         passages = context.pack(question, hits, g.context_budget_tokens, g.trim_context)
-        return [h for _, h in passage_sentences(passages)]
+        chosen = {"packed": [passages], "hits": [hits], "both": [passages, hits]}[mode]
+        return [[h for _, h in passage_sentences(p)] for p in chosen]
 
-    return pool
+    return pools
 
 
 def best_coverage(c: C.Constraints, sentences: list[Hit]) -> float:
@@ -85,10 +88,17 @@ def main() -> None:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--target", type=float, default=0.10)
     ap.add_argument("--retrieve", action="store_true", help="real retrieval and packing")
+    ap.add_argument(
+        "--pool",
+        choices=("packed", "hits", "both"),
+        default="both",
+        help="with --retrieve: what the model reads, every retrieved passage, or both",
+    )
+    ap.add_argument("--dump", help="write each question's best coverage (JSON lines) here")
     args = ap.parse_args()
     docs = corpus()
     everything = [h for hits in docs.values() for h in hits]
-    packed = packer() if args.retrieve else None
+    packed = packer(args.pool) if args.retrieve else None
     rows = []
     files = [args.gold] + ([args.nearmiss] if Path(args.nearmiss).exists() else [])
     for f in files:
@@ -99,12 +109,16 @@ def main() -> None:
             kind = "answerable" if q.get("answerable", True) else "unanswerable"
             kind = "nearmiss" if kind == "unanswerable" and f == args.nearmiss else kind
             if packed is not None:
-                pool = packed(text)
+                pools = packed(text)
             elif kind == "answerable":
-                pool = docs[q["supports"][0]["doc_id"].split("/")[-1]]
+                pools = [docs[q["supports"][0]["doc_id"].split("/")[-1]]]
             else:
-                pool = everything
-            rows.append((kind, q.get("_id"), best_coverage(c, pool)))
+                pools = [everything]
+            rows.append((kind, q.get("_id"), max(best_coverage(c, p) for p in pools)))
+    if args.dump:
+        with open(args.dump, "w", encoding="utf-8") as out:
+            for kind, qid, best in rows:
+                out.write(json.dumps({"kind": kind, "id": qid, "best": best}) + "\n")
     report(rows, args.folds, args.target)
 
 
@@ -132,7 +146,7 @@ def report(rows: list[tuple[str, str, float]], folds: int, target: float) -> Non
     held: list[tuple[str, str, float, float]] = []
     for k in range(folds):
         test = [rows[i] for i in order[k::folds]]
-        train = [rows[i] for i in order if i % folds != k]
+        train = [rows[i] for j, i in enumerate(order) if j % folds != k]
         t = choose(train, target)
         held += [(*r, t) for r in test]
     chosen = [h[3] for h in held]

@@ -321,7 +321,7 @@ class Pipeline:
 
         request = AnswerRequest(
             question=asked.question, query=query, language=asked.language, mode=asked.mode,
-            hits=hits, passages=passages, headers=tuple(self.headers(passages)),
+            hits=hits, passages=passages, headers=tuple(context.headers(passages, index.documents)),
             documents=index.documents, generator=_Model(self, strategy.prefix(), cancel),
             similarity=similarity, settings=g, min_score=self.config.retrieval.min_score,
             cancel=cancel, started=started, timings=timings,
@@ -346,16 +346,6 @@ class Pipeline:
                 if isinstance(event, Done):
                     return event.answer
         raise AssertionError("stream ended without an answer")
-
-    def headers(self, passages: Sequence[Hit]) -> list[tuple[str, str]]:
-        """(header, text) of each passage; the header is the article's title, date and source."""
-        out = []
-        for hit in passages:
-            doc = self.index.documents.get(hit.chunk.doc_id)
-            meta = "; ".join(x for x in (doc.date, doc.source) if x) if doc else ""
-            header = f"{hit.chunk.title} ({meta})" if meta else hit.chunk.title
-            out.append((header, hit.chunk.text))
-        return out
 
 
 def _since(t: float) -> float:

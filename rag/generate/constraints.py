@@ -46,7 +46,7 @@ _QUESTION_WORDS: tuple[tuple[str, str], ...] = (
      r"|какого\s+года|какая\s+дата|в\s+какое\s+время", DATE),
     (r"(в|во|на|из|с)\s+как\w+\s+(город\w*|стран\w*|регион\w*|област\w*|мест\w*|космодром\w*"
      r"|район\w*|площадк\w*|орбит\w*)", PLACE),
-    (r"сколько|какое\s+количество|каково\s+число|во\s+сколько"
+    (r"сколько|как\w+\s+количеств\w*|каково\s+число|во\s+сколько"
      rf"|(на|в|до|с)?\s*как\w+\s+({_MEASURES})", NUMBER),
     (r"кто|кого|кому|кем|чей|чья|чьё|чье|чьи", PERSON),
     (r"когда", DATE),
@@ -59,7 +59,8 @@ _QUESTION_WORDS: tuple[tuple[str, str], ...] = (
     (r"where", PLACE),
 )  # fmt: skip
 _COMPILED = tuple((re.compile(rf"(?<!\w)(?:{p})(?!\w)", re.I), t) for p, t in _QUESTION_WORDS)
-_TWO_PART = re.compile(r"(?<!\w)(и|and|а\s+также)\s+(когда|где|кто|сколько|в\s+как\w+|when|where"
+_TWO_PART = re.compile(r"(?<!\w)(и|and|а\s+также)\s+(когда|где|кто|сколько"
+                       r"|(в|во|к|до|с|со|на|из|по|за)\s+как\w+|when|where"
                        r"|who|how|in\s+what|what)(?!\w)", re.I)  # fmt: skip
 # What and which words: they ask, they do not narrow.
 _ASKING = re.compile(r"(?<!\w)(как\w*|что|чем|чего|зачем|почему|ли|what|which|how|why|whether"
@@ -88,7 +89,7 @@ class Term:
     """One thing an answering sentence must state."""
 
     text: str  # as written in the question
-    kind: str  # "name" | "number" | "qualifier"
+    kind: str  # "name" | "number" | "qualifier" | "ordinal" | "class" (a relational adjective)
     keys: tuple[str, ...]  # normalised forms it is matched by (lemmas, numbers)
     label: str = ""  # a name's entity type: "PER", "ORG", "LOC" (NER), or "" (by shape)
 
@@ -146,6 +147,21 @@ def _ordinal(word: str) -> bool:
     if not any("а" <= ch <= "я" for ch in word.lower()):
         return False
     return "Anum" in _morph().parse(word.lower())[0].tag
+
+
+@lru_cache(maxsize=65536)
+def _relational(word: str) -> bool:
+    """A relational adjective ("казахстанский", "геосинхронный", "навигационный"):
+    it names a class, and a sibling class ("российский", "полярный") is another
+    thing, however close its word vector: matched by lemma or stem, never a synonym.
+    Qualitative ones ("новый", "успешный") are paraphrased, like other words."""
+    if not any("а" <= ch <= "я" for ch in word.lower()):
+        return False
+    parses = _morph().parse(word.lower())
+    if any(p.tag.POS in ("PRTF", "VERB") for p in parses):
+        return False  # "окружающий", "ведущий": a participle too, a property not a class
+    tag = parses[0].tag
+    return tag.POS == "ADJF" and not any(g in tag for g in ("Qual", "Anum", "Apro", "Supr"))
 
 
 @lru_cache(maxsize=65536)
@@ -280,6 +296,8 @@ def parse(question: str) -> Constraints:
         ):  # fmt: skip
             continue
         kind = "ordinal" if _ordinal(w) else "qualifier"  # "третьем": a number in words
+        if kind == "qualifier" and _relational(w):
+            kind = "class"  # "казахстанской": by lemma or stem, never a synonym
         qualifiers.setdefault(key, Term(w, kind, (key,)))
     counted = None
     if NUMBER in types and (m := _COUNTED.search(question)):
@@ -323,13 +341,18 @@ _VERBAL = ("VERB", "INFN", "PRTS", "PRTF", "GRND")
 def _focus(question: str, types: tuple[str, ...], qualifiers: dict[str, Term]) -> str | None:
     """What the question word asks about, where it must be said: the measure of a
     measure question ("На какой высоте" -> "высота"), else the verb of a number
-    question ("Сколько стоит", "Сколько весил": what is measured). A category noun
+    question ("Сколько стоит", "Сколько весил": what is measured); a question that
+    asks no number has none ("К какому сроку" is answered by a date). A category noun
     ("Какой пост", "Какая организация") is answered by an instance, not repeated: no
     focus."""
     if detect_language(question) != "ru" or not qualifiers:
         return None
-    if m := re.search(rf"(?<!\w)как\w*\s+({_MEASURES})", question, re.I):
-        return lemma(m.group(1))
+    if NUMBER not in types:
+        return None  # "К какому сроку": a date answers; "Кто возглавлял": "во главе с"
+    dated = [m.span() for p, t in _COMPILED if t == DATE for m in p.finditer(question)]
+    for m in re.finditer(rf"(?<!\w)как\w*\s+({_MEASURES})", question, re.I):
+        if not any(a <= m.start() < b for a, b in dated):  # "и к какому сроку": a date
+            return lemma(m.group(1))
     if types[0] != NUMBER:
         return None  # "Кто возглавлял" is said "во главе с", "председатель": paraphrased
     verbs = [lemma(t.text) for t in qualifiers.values() if _pos(t.text) in _VERBAL]

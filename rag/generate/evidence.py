@@ -211,6 +211,18 @@ def states_qualifier(term: C.Term, window: Window, local: bool = False) -> bool:
     return any(similar(key, other) >= SYNONYM_MIN for other in pool if len(other) > 2)
 
 
+def states_class(term: C.Term, window: Window, setting: Window | None) -> bool:
+    """A relational adjective ("казахстанский", "геосинхронный") by lemma or stem, in
+    the window, the sentences before it, its title or (the article's setting) the rest
+    of its article the passages show; never by a synonym."""
+    key = term.keys[0]
+    for w in (window, setting):
+        pool = w.lemmas | w.title_lemmas if w is not None else set()
+        if key in pool or _prefix_match(key, pool):
+            return True
+    return False
+
+
 def _names_in(text: str) -> set[str]:
     """Lemmas of the names of ``text``: NER entities, else capitalised words."""
     found = {C.lemma(w) for _, span in C.entities(text) for w in C._WORD.findall(span)}
@@ -264,6 +276,7 @@ def check(c: C.Constraints, text: str, title: str = "", context: str = "",
     """``text`` (a sentence or two) against the question's constraints; ``article``:
     the text of its article that the passages show."""
     window = Window(text, title, context)
+    setting = Window(article) if article else None  # where its article is set
     cross = c.language == "en" and detect_language(text) == "ru"
     names = [t for t in c.names if not states_name(t, window, cross)]
     if cross:
@@ -275,16 +288,17 @@ def check(c: C.Constraints, text: str, title: str = "", context: str = "",
         # A place the question names is often the setting the sentence takes as known
         # ("в Казахстане", "в Пекине"): when its article names it, it counts with the
         # qualifiers (unless it is the question's only name).
-        setting = Window(article) if article else None
         soft = [t for t in names if t.label == "LOC" and len(c.names) > 1
                 and setting is not None and states_name(t, setting, False)]  # fmt: skip
     names = [t for t in names if t not in soft]
     lacking = [t for t in c.numbers if not states_number(t, window)]
     lacking += [t for t in c.qualifiers if t.kind == "ordinal"  # exactly: no synonyms
                 and t.keys[0] not in window.lemmas | window.title_lemmas]  # fmt: skip
-    unmet = tuple(names + lacking)
     years = set(C.YEAR_RE.findall(window.text))
     near = sum(1 for t in lacking if (years if C.YEAR_RE.fullmatch(t.text) else window.numbers))
+    lacking += [t for t in c.qualifiers if t.kind == "class"
+                and not states_class(t, window, setting)]  # fmt: skip
+    unmet = tuple(names + lacking)
     if c.focus and not cross:
         focus = C.Term(c.focus, "focus", (c.focus,))
         if not states_qualifier(focus, window, local=True):
@@ -293,11 +307,10 @@ def check(c: C.Constraints, text: str, title: str = "", context: str = "",
         missed: tuple[C.Term, ...] = tuple(soft)
         total = len(c.names)
     else:
-        missed = tuple(t for t in c.qualifiers if t.kind != "ordinal"
+        # an ordinal or a class word is stated (else it is unmet): it counts as such
+        missed = tuple(t for t in c.qualifiers if t.kind == "qualifier"
                        and not states_qualifier(t, window)) + tuple(soft)  # fmt: skip
-        total = sum(1 for t in c.qualifiers if t.kind != "ordinal") + sum(
-            1 for t in c.names if t.label == "LOC"
-        ) * (len(c.names) > 1)
+        total = len(c.qualifiers) + sum(1 for t in c.names if t.label == "LOC") * (len(c.names) > 1)
     coverage = 1.0 - len(missed) / total if total else 1.0
     asked = set(C.lemmas(c.question))
     adds = bool(cross or (window.lemmas - asked - C._stop()) or window.numbers)

@@ -39,6 +39,7 @@ from rag.generate import (
 from rag.generate.strategy import AnswerRequest, Done, Event, Evidence, Strategy, Token
 from rag.index.lexical import tokens
 from rag.ingest.chunk import sentence_spans
+from rag.retrieve import context
 from rag.types import Answer, AnswerKind, Draft, Hit, Refusal, SentenceCheck
 
 COVERED = 0.8  # a second source sentence is added while the first covers less of the draft
@@ -128,11 +129,11 @@ class QuoteStrategy(Strategy):
 
     def answer(self, request: AnswerRequest) -> Iterator[Event]:
         asked = constraints.parse(request.query)
-        pool = [hit for _, hit in passage_sentences(request.passages)]
-        early, shown = yield from _look_first(request, asked, pool)
+        early, shown, request = yield from _look_first(request, asked)
         if early is not None:  # no sentence states what was asked: no draft is needed
             yield Done(early)
             return
+        pool = [hit for _, hit in passage_sentences(request.passages)]
         checked = yield from steps.draft_and_check(request)  # the draft streams as written
         drafted = steps.finish(request, self.name, checked)
         if checked.refusal in (Refusal.MODEL, Refusal.UNVERIFIED):
@@ -186,38 +187,69 @@ class QuoteStrategy(Strategy):
         )
 
 
-def _look_first(request: AnswerRequest, asked: constraints.Constraints, pool: Sequence[Hit]
-                ) -> Generator[Event, None, tuple[Answer | None, tuple[Hit, ...]]]:  # fmt: skip
+def _look_first(
+    request: AnswerRequest, asked: constraints.Constraints
+) -> Generator[Event, None, tuple[Answer | None, tuple[Hit, ...], AnswerRequest]]:
     """Before the model runs: show the sentence that states what was asked (the
     evidence, at once), or, when no sentence of the passages does, the refusal that
-    says what they state instead (no draft could pass the gate after it)."""
+    says what they state instead (no draft could pass the gate after it).
+
+    The token budget keeps one passage whole and two sentences of the others: the
+    sentence that states the answer, or the ones before it that name its subject, may
+    be cut. When what the model reads holds no evidence, every retrieved passage is
+    looked at whole, and the evidence found there is added to what the model reads
+    (only then: the best passage is never displaced). Returns (the early refusal, the
+    evidence shown, the request the model answers)."""
     if request.mode != "generative" or steps.gate(request) is not None:
-        return None, ()
+        return None, (), request
+    pool = [hit for _, hit in passage_sentences(request.passages)]
     best, _ = evidence.search(asked, pool)
+    wide = [hit for _, hit in passage_sentences(request.hits)]
+    if best is None:
+        best, _ = evidence.search(asked, wide)
+        if best is not None:
+            request = _reading(request, best.sentences)
     if best is not None:
         yield Evidence(best.sentences)
         request.timings["first_shown"] = request.since_start()
-        return None, best.sentences
+        return None, best.sentences, request
     if asked.about_report:
-        return None, ()  # the article's date may answer it: the draft decides
+        return None, (), request  # the article's date may answer it: the draft decides
     text = steps.abstain_text(request.language)
     checked = steps.Checked(text, AnswerKind.REFUSED, Refusal.NOT_STATED, (), "", 0)
     refused = steps.finish(request, QuoteStrategy.name, checked)
-    near = answerable.nearest(asked, pool, request.language)
+    near = answerable.nearest(asked, wide, request.language)
     if near is not None:
         refused = _with_nearest(request, refused, near)
     yield Token(refused.answer)
     request.timings["first_shown"] = request.timings["total"] = request.since_start()
-    return refused, ()
+    return refused, (), request
+
+
+def _span(request: AnswerRequest, sentences: Sequence[Hit]) -> Hit:
+    """Adjacent source sentences as one hit: their exact span of the article."""
+    first, last = sentences[0].chunk, sentences[-1].chunk
+    doc = request.documents.get(first.doc_id)
+    text = doc.text[first.start : last.end] if doc is not None else " ".join(
+        h.chunk.text for h in sentences)  # fmt: skip
+    return Hit(replace(first, text=text, end=last.end), sentences[0].score)
+
+
+def _reading(request: AnswerRequest, sentences: Sequence[Hit]) -> AnswerRequest:
+    """The request with the evidence ``sentences`` among what the model reads (with
+    its article's other passages), unless a passage already holds them."""
+    span = _span(request, sentences).chunk
+    for hit in request.passages:
+        c = hit.chunk
+        if c.doc_id == span.doc_id and c.start <= span.start and span.end <= c.end:
+            return request
+    added = Hit(span, sentences[0].score)
+    return request.reading(context.by_article([*request.passages, added]))
 
 
 def _with_nearest(request: AnswerRequest, refused: Answer, near: answerable.Nearest) -> Answer:
     """The refusal text and the nearest evidence, one span cited as [1]."""
-    first, last = near.sentences[0].chunk, near.sentences[-1].chunk
-    doc = request.documents.get(first.doc_id)
-    text = doc.text[first.start : last.end] if doc is not None else " ".join(
-        h.chunk.text for h in near.sentences)  # fmt: skip
-    span = Hit(replace(first, text=text, end=last.end), near.sentences[0].score)
+    span = _span(request, near.sentences)
     return replace(refused, answer=answerable.refusal_text(near, request.language),
                    nearest=steps.cite("[1]", [span], request.documents),
                    missing=near.missing)  # fmt: skip

@@ -24,9 +24,10 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from rag.retrieve import context
 from rag.types import Answer, Document, Hit, Mode
 
 if TYPE_CHECKING:
@@ -87,6 +88,11 @@ class AnswerRequest:
 
     def since_start(self) -> float:
         return (time.perf_counter() - self.started) * 1000.0
+
+    def reading(self, passages: Sequence[Hit]) -> AnswerRequest:
+        """The same request with the model reading ``passages`` instead."""
+        return replace(self, passages=tuple(passages),
+                       headers=tuple(context.headers(passages, self.documents)))  # fmt: skip
 
 
 class Strategy(ABC):

@@ -15,12 +15,12 @@ characters of Russian news text per token); the estimate only has to be stable.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from rag.index.lexical import tokens
 from rag.ingest.chunk import sentence_spans
-from rag.types import Hit
+from rag.types import Document, Hit
 
 CHARS_PER_TOKEN = 3.0
 HEADER_TOKENS = 25  # "[n] title (date; source)"
@@ -82,3 +82,13 @@ def pack(query: str, hits: Sequence[Hit], budget_tokens: int, trim: bool = True)
     """The passages the model reads, in the order it reads them (``[n]`` numbers them):
     :func:`select` within the budget, then grouped by article (:func:`by_article`)."""
     return by_article(select(query, hits, budget_tokens, trim))
+
+
+def headers(passages: Sequence[Hit], documents: Mapping[str, Document]) -> list[tuple[str, str]]:
+    """(header, text) of each passage; the header is the article's title, date and source."""
+    out = []
+    for hit in passages:
+        doc = documents.get(hit.chunk.doc_id)
+        meta = "; ".join(x for x in (doc.date, doc.source) if x) if doc else ""
+        out.append((f"{hit.chunk.title} ({meta})" if meta else hit.chunk.title, hit.chunk.text))
+    return out

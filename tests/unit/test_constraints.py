@@ -30,6 +30,8 @@ from tests.fakes import FakeEmbedder
         ("Какую должность занимал министр, когда встречался с послом?", (C.OTHER,)),
         ("In what year was the centre founded?", (C.DATE,)),
         ("How many satellites are in orbit?", (C.NUMBER,)),
+        ("До какого количества вырастет группировка и к какому сроку?", (C.NUMBER, C.DATE)),
+        ("Какое количество спутников на орбите?", (C.NUMBER,)),
     ],
 )
 def test_the_question_word_sets_the_answer_type(question: str, types: tuple[str, ...]) -> None:
@@ -84,6 +86,14 @@ def test_the_measure_asked_for_must_be_stated() -> None:
     c = C.parse("На какой высоте проходила орбита корабля «Буран»?")
     assert not E.check(c, "Корабль «Буран» вышел на более высокую орбиту за 2 витка.").ok(c)
     assert E.check(c, "Орбита «Бурана» проходила на высоте 250 километров.").ok(c)
+
+
+def test_a_date_asked_as_a_term_is_answered_by_a_date_not_the_word() -> None:
+    c = C.parse("К какому сроку компания планирует завершить строительство?")
+    assert c.types == (C.DATE,) and c.focus is None
+    assert E.check(c, "Строительство компания планирует завершить к концу 2027 года.").ok(c)
+    number = C.parse("Каков срок службы спутника?")  # a number of years: "срок" is asked
+    assert number.focus == "срок" and not E.check(number, "Спутник служит с 2014 года.").ok(number)
 
 
 def test_a_sentence_that_only_repeats_the_question_is_no_answer() -> None:
@@ -193,3 +203,16 @@ def test_an_ordinal_is_a_number_and_is_matched_exactly() -> None:
     c = C.parse("Кто был вторым казахстанским космонавтом?")
     assert not E.check(c, "Токтар Аубакиров — первый казахский космонавт.").ok(c)
     assert E.check(c, "Талгат Мусабаев — второй казахский космонавт.").ok(c)
+
+
+def test_a_class_adjective_is_matched_by_its_word_not_a_sibling_class() -> None:
+    c = C.parse("Когда казахстанская компания запустила спутник на геосинхронную орбиту?")
+    classes = {t.keys[0] for t in c.qualifiers if t.kind == "class"}
+    assert classes == {"казахстанский", "геосинхронный"}
+    sibling = "Российская компания запустила спутник на геосинхронную орбиту в 2014 году."
+    assert not E.check(c, sibling).ok(c)  # close word vectors, another country
+    assert E.check(c, sibling, article="Компания из Казахстана.").ok(c)  # the article's setting
+    stated = "Спутник компании из Казахстана вышел на геосинхронную орбиту в 2014 году."
+    assert E.check(c, stated).ok(c)  # by stem: "Казахстана" states "казахстанская"
+    # a participle describes rather than classifies: it may be paraphrased
+    assert not any(t.kind == "class" for t in C.parse("Кто ведущий инженер проекта?").qualifiers)

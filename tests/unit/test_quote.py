@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.generate import quote
+from rag.generate import constraints, quote
+from rag.generate.strategy import AnswerRequest
 from rag.pipeline import Done, Evidence, Pipeline, Token
 from rag.types import AnswerKind, Chunk, Hit, Refusal
 
@@ -156,3 +157,67 @@ def test_a_kept_draft_sentence_cites_its_passage_after_the_quotes() -> None:
     text, checks = quote._quote(parts, quoted, offset=1)
     assert text == "Ракета стартует с космодрома Байконур [1]. Это будет 12 апреля [3]."
     assert [c.citations for c in checks] == [(1,), (3,)]
+
+
+def _request(question: str, hits: list[Hit], passages: list[Hit]) -> AnswerRequest:
+    from rag.config import GenerationConfig
+
+    return AnswerRequest(
+        question=question, query=question, language="ru", mode="generative",
+        hits=tuple(hits), passages=tuple(passages), headers=(), documents={},
+        generator=None, similarity=lambda text, of: [1.0] * len(of),  # type: ignore[arg-type]
+        settings=GenerationConfig(), min_score=0.3,
+    )  # fmt: skip
+
+
+def _look(request: AnswerRequest) -> tuple[list[object], tuple[object, ...]]:
+    asked = constraints.parse(request.query)
+    events: list[object] = []
+    run = quote._look_first(request, asked)
+    try:
+        while True:
+            events.append(next(run))
+    except StopIteration as stop:
+        return events, stop.value
+
+
+def _passage(doc: str, title: str, text: str, score: float) -> Hit:
+    return Hit(Chunk(f"{doc}:0", doc, title, text, 0, len(text)), score)
+
+
+BEST = _passage("a", "Совещание", "Совет директоров провёл заседание в Астане. "
+                "Обсуждались планы компании на следующий год.", 0.7)  # fmt: skip
+DROPPED = _passage("b", "KazSat", "Об этом сообщила пресс-служба агентства. "
+                   "Спутник KazSat-3 был выведен на орбиту 28 апреля 2014 года.", 0.6)  # fmt: skip
+
+
+def test_evidence_the_budget_dropped_is_found_in_the_retrieved_passages_and_read() -> None:
+    request = _request("Когда спутник KazSat-3 был выведен на орбиту?", [BEST, DROPPED], [BEST])
+    events, (early, shown, reading) = _look(request)
+    assert early is None and isinstance(events[0], Evidence)
+    assert [h.chunk.text for h in shown] == [
+        "Спутник KazSat-3 был выведен на орбиту 28 апреля 2014 года."]  # fmt: skip
+    # the model now reads the evidence sentence too, its exact span, after the best passage
+    assert reading.passages[0] is BEST and len(reading.passages) == 2
+    added = reading.passages[1].chunk
+    assert (
+        added.text == shown[0].chunk.text
+        and DROPPED.chunk.text[added.start : added.end] == added.text
+    )
+    assert [t for _, t in reading.headers] == [p.chunk.text for p in reading.passages]
+    assert request.passages == (BEST,)  # the caller's request is not changed
+
+
+def test_evidence_already_read_leaves_the_passages_as_they_are() -> None:
+    request = _request("Когда спутник KazSat-3 был выведен на орбиту?", [DROPPED], [DROPPED])
+    _, (early, shown, reading) = _look(request)
+    assert early is None and shown and reading is request
+
+
+def test_no_evidence_in_any_retrieved_passage_is_refused_before_the_model() -> None:
+    request = _request("Когда спутник KazSat-3 был выведен на орбиту в 2019 году?",
+                       [BEST, DROPPED], [BEST])  # fmt: skip
+    events, (early, shown, reading) = _look(request)
+    assert early is not None and early.refusal is Refusal.NOT_STATED and not shown
+    assert early.missing == "2019" and reading.passages == (BEST,)
+    assert isinstance(events[-1], Token)
