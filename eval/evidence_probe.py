@@ -95,6 +95,7 @@ def main() -> None:
         help="with --retrieve: what the model reads, every retrieved passage, or both",
     )
     ap.add_argument("--dump", help="write each question's best coverage (JSON lines) here")
+    ap.add_argument("--lang", choices=("ru", "en"), help="only the questions in this language")
     args = ap.parse_args()
     docs = corpus()
     everything = [h for hits in docs.values() for h in hits]
@@ -104,6 +105,8 @@ def main() -> None:
     for f in files:
         for line in open(f, encoding="utf-8"):
             q = json.loads(line)
+            if args.lang and q.get("lang") != args.lang:
+                continue
             text = q.get("text") or q["question"]
             c = C.parse(text)
             kind = "answerable" if q.get("answerable", True) else "unanswerable"

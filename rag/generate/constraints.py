@@ -278,6 +278,9 @@ _COUNTED = re.compile(r"(?<!\w)(?:сколько|how\s+many)\s+(?:(?:ещё|ещ
                       r"([^\W\d_]+)", re.I)  # fmt: skip
 
 
+_FUNCTION = ("PREP", "CONJ", "PRCL", "NPRO", "INTJ")
+
+
 def parse(question: str) -> Constraints:
     """The question's answer type and constraints (milliseconds; no model call)."""
     language = detect_language(question)
@@ -287,17 +290,26 @@ def parse(question: str) -> Constraints:
     taken = {k for t in names for k in t.keys}
     qualifiers: dict[str, Term] = {}
     category = _category(question)
-    for w in _WORD.findall(rest):
+    words = _WORD.findall(rest)
+    content = [w for w in words if not _ASKING.fullmatch(w) and _pos(w) not in _FUNCTION]
+    for w in words:
         key = lemma(w)
         if (
             len(w) < 3 or w.isdigit() or _ASKING.fullmatch(w) or key in _VAGUE or key in taken
-            or key in _stop() or _pos(w) in ("PREP", "CONJ", "PRCL", "NPRO", "INTJ")
+            or key in _stop() or _pos(w) in _FUNCTION
             or key == category
         ):  # fmt: skip
             continue
         kind = "ordinal" if _ordinal(w) else "qualifier"  # "третьем": a number in words
         if kind == "qualifier" and _relational(w):
-            kind = "class"  # "казахстанской": by lemma or stem, never a synonym
+            # "казахстанской": by lemma or stem, never a synonym; or by the initials of
+            # its phrase ("центр космической связи": "ЦКС")
+            i = content.index(w)
+            phrase = [x[0].lower() for x in content[max(0, i - 1) : i + 3]]
+            initials = {"".join(phrase[a:b]) for a in range(len(phrase))
+                        for b in range(a + 3, len(phrase) + 1) if a <= min(i, 1) < b}  # fmt: skip
+            qualifiers.setdefault(key, Term(w, "class", (key, *sorted(initials))))
+            continue
         qualifiers.setdefault(key, Term(w, kind, (key,)))
     counted = None
     if NUMBER in types and (m := _COUNTED.search(question)):

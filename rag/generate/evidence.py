@@ -200,26 +200,52 @@ def similar(a: str, b: str) -> float:
     return float(va @ vb) / denom if denom else 0.0
 
 
+_VERB_PREFIX = re.compile(
+    r"^(пере|при|пре|под|над|раз|рас|вз|вс|воз|вос|из|ис|об|от|до|за|на|вы"
+    r"|по|про|со|с|у|в)(?=\w{5})"
+)
+
+
+def _bare(word: str) -> str:
+    """A word without its verbal prefix ("пристыковаться" -> "стыковаться")."""
+    return _VERB_PREFIX.sub("", word, count=1)
+
+
 def states_qualifier(term: C.Term, window: Window, local: bool = False) -> bool:
-    """By lemma, by a shared stem, or by a close synonym; in the window or, unless
-    ``local``, the sentences just before it and the title (news states its subject
-    once: "Прошло третье заседание ... Принимающей стороной выступила ...")."""
+    """By lemma, by a shared stem (verbal prefixes aside), or by a close synonym; in
+    the window or, unless ``local``, the sentences just before it and the title (news
+    states its subject once: "Прошло третье заседание ... Принимающей стороной
+    выступила ...")."""
     key = term.keys[0]
     pool = window.lemmas if local else window.lemmas | window.title_lemmas
     if key in pool or _prefix_match(key, pool):
         return True
+    bare = pool | {_bare(w) for w in pool}  # "пристыковался" / "стыковка"
+    if any(_prefix_match(k, bare) for k in {key, _bare(key)}):
+        return True
     return any(similar(key, other) >= SYNONYM_MIN for other in pool if len(other) > 2)
+
+
+_ABBREVIATION = re.compile(rf"(?<!\w)[{C._UPPER}]{{2,6}}(?!\w)")
 
 
 def states_class(term: C.Term, window: Window, setting: Window | None) -> bool:
     """A relational adjective ("казахстанский", "геосинхронный") by lemma or stem, in
     the window, the sentences before it, its title or (the article's setting) the rest
-    of its article the passages show; never by a synonym."""
-    key = term.keys[0]
+    of its article the passages show; never by a synonym. Or its phrase by its initials
+    ("ЦКС" for "центр космической связи", "КРК" in "КРКН"), three letters at least:
+    two-letter ones ("РК") stand for too much."""
+    key, initials = term.keys[0], set(term.keys[1:])
     for w in (window, setting):
-        pool = w.lemmas | w.title_lemmas if w is not None else set()
+        if w is None:
+            continue
+        pool = w.lemmas | w.title_lemmas
         if key in pool or _prefix_match(key, pool):
             return True
+        for abbreviation in _ABBREVIATION.findall(f"{w.title} {w.context} {w.text}"):
+            low = abbreviation.lower()
+            if any(len(i) > 2 and i in low for i in initials):  # "РК" is everywhere
+                return True
     return False
 
 

@@ -134,6 +134,9 @@ class QuoteStrategy(Strategy):
             yield Done(early)
             return
         pool = [hit for _, hit in passage_sentences(request.passages)]
+        # the retrieved passages whole: the sentences before the evidence and the rest of
+        # its article, where its subject may be named (as when the evidence was looked for)
+        around = [*(hit for _, hit in passage_sentences(request.hits)), *pool]
         checked = yield from steps.draft_and_check(request)  # the draft streams as written
         drafted = steps.finish(request, self.name, checked)
         if checked.refusal in (Refusal.MODEL, Refusal.UNVERIFIED):
@@ -144,7 +147,7 @@ class QuoteStrategy(Strategy):
             yield Done(drafted)
             return
         english = request.language == "en"
-        parts, first = _asked_parts(_sources(drafted, english), asked, pool, english)
+        parts, first = _asked_parts(_sources(drafted, english), asked, pool, around, english)
         if not parts:  # the draft answers something else: say what the sources do state
             refused = replace(drafted, refusal=Refusal.NOT_STATED, kind=AnswerKind.REFUSED,
                               citations=())  # fmt: skip
@@ -205,7 +208,7 @@ def _look_first(
     pool = [hit for _, hit in passage_sentences(request.passages)]
     best, _ = evidence.search(asked, pool)
     wide = [hit for _, hit in passage_sentences(request.hits)]
-    if best is None:
+    if best is None and not asked.about_report:
         best, _ = evidence.search(asked, wide)
         if best is not None:
             request = _reading(request, best.sentences)
@@ -270,11 +273,12 @@ def _say_nearest(request: AnswerRequest, refused: Answer, asked: constraints.Con
 
 
 def _asked_parts(parts: list[tuple[SentenceCheck, list[Hit]]], asked: constraints.Constraints,
-                 pool: Sequence[Hit], english: bool
+                 pool: Sequence[Hit], around: Sequence[Hit], english: bool
                  ) -> tuple[list[tuple[SentenceCheck, list[Hit]]], list[Hit]]:  # fmt: skip
-    """The parts whose evidence states what was asked: as found, or replaced by the
-    window of the passages that does and says the draft's content; the others are
-    dropped. Also the first evidence found (the nearest fact of a refusal)."""
+    """The parts whose evidence states what was asked (read with the sentences
+    ``around`` it): as found, or replaced by the window of the passages (``pool``) that
+    does and says the draft's content; the others are dropped. Also the first evidence
+    found (the nearest fact of a refusal)."""
     kept: list[tuple[SentenceCheck, list[Hit]]] = []
     first: list[Hit] = []
     for check, found in parts:
@@ -282,7 +286,7 @@ def _asked_parts(parts: list[tuple[SentenceCheck, list[Hit]]], asked: constraint
         if not found and asked.about_report:
             kept.append((check, found))  # "when was it reported": the article's date
             continue
-        if not answerable.holds(asked, found, pool):
+        if not answerable.holds(asked, found, around):
             found = [] if english else list(answerable.replacement(asked, check.text, pool))
         if found:
             kept.append((check, found))

@@ -216,3 +216,11 @@ def test_a_class_adjective_is_matched_by_its_word_not_a_sibling_class() -> None:
     assert E.check(c, stated).ok(c)  # by stem: "Казахстана" states "казахстанская"
     # a participle describes rather than classifies: it may be paraphrased
     assert not any(t.kind == "class" for t in C.parse("Кто ведущий инженер проекта?").qualifiers)
+
+
+def test_a_verb_is_its_noun_without_the_prefix_and_the_class_by_its_initials() -> None:
+    c = C.parse("Когда и к какому модулю пристыковался корабль «Союз ТМА-18М»?")
+    assert E.check(c, "Стыковка «Союза ТМА-18М»: 4 сентября 2015 года, к модулю «Поиск».").ok(c)
+    c = C.parse("На базе какого центра космической связи построят станцию?")
+    assert E.check(c, "Станцию построят на базе ЦКС «Акколь».").ok(c)  # "ЦКС"
+    assert not E.check(c, "Станцию построят на базе РК «Акколь».").ok(c)  # two letters: no
