@@ -76,6 +76,14 @@ _VAGUE = frozenset(
     number date time times""".split()
 )
 
+# A country and its adjective by the abbreviation news text names it with ("Республика
+# Казахстан": "РК"): aliases of names, matched as whole words.
+ALIASES = {
+    "казахстан": ("рк",), "казахстанский": ("рк",), "россия": ("рф",), "российский": ("рф",),
+    "китай": ("кнр",), "китайский": ("кнр",), "советский": ("ссср",),
+    "америка": ("сша",), "американский": ("сша",), "европейский": ("ес", "еса"),
+}  # fmt: skip
+
 NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)?")
 YEAR_RE = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
 DECADE_RE = re.compile(r"(?<!\d)(1[89]\d0|20\d0)-?х(?!\w)", re.I)

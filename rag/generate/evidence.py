@@ -147,7 +147,14 @@ def _one_word(key: str, raw: str, window: Window) -> bool:
         flat = raw.replace("-", "")
         return any(w.replace("-", "") == flat for w in (*window.words, *window.title_words))
     pool = window.lemmas | window.title_lemmas
-    return key in pool or raw in window.words or _prefix_match(key, pool)
+    return (key in pool or raw in window.words or _prefix_match(key, pool)
+            or _aliased(key, window))  # fmt: skip
+
+
+def _aliased(key: str, window: Window) -> bool:
+    """A country by its abbreviation ("РК" for "Казахстан", "СССР" for "советский")."""
+    aliases = C.ALIASES.get(key, ())
+    return bool(aliases) and any(w in aliases for w in (*window.words, *window.title_words))
 
 
 def states_name(term: C.Term, window: Window, cross_script: bool) -> bool:
@@ -240,7 +247,7 @@ def states_class(term: C.Term, window: Window, setting: Window | None) -> bool:
         if w is None:
             continue
         pool = w.lemmas | w.title_lemmas
-        if key in pool or _prefix_match(key, pool):
+        if key in pool or _prefix_match(key, pool) or _aliased(key, w):
             return True
         for abbreviation in _ABBREVIATION.findall(f"{w.title} {w.context} {w.text}"):
             low = abbreviation.lower()

@@ -224,3 +224,12 @@ def test_a_verb_is_its_noun_without_the_prefix_and_the_class_by_its_initials() -
     c = C.parse("На базе какого центра космической связи построят станцию?")
     assert E.check(c, "Станцию построят на базе ЦКС «Акколь».").ok(c)  # "ЦКС"
     assert not E.check(c, "Станцию построят на базе РК «Акколь».").ok(c)  # two letters: no
+
+
+def test_a_country_is_stated_by_its_abbreviation() -> None:
+    c = C.parse("Какую должность в правительстве Казахстана занимал Аскар Мамин?")
+    assert E.check(c, "Первый вице-премьер РК Аскар Мамин провел встречу с делегацией.").ok(c)
+    c = C.parse("Правопреемником какого советского министерства считается «Роскосмос»?")
+    source = "«Роскосмос» берёт начало в Министерстве общего машиностроения {} и является его "
+    assert E.check(c, source.format("СССР") + "правопреемником.").ok(c)
+    assert not E.check(c, source.format("РФ") + "правопреемником.").ok(c)
