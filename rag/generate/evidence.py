@@ -427,6 +427,12 @@ def search(c: C.Constraints, sentences: Sequence[Hit], min_coverage: float = MIN
     return best, nearest
 
 
+def names_all(c: C.Constraints, sentences: Sequence[Hit]) -> bool:
+    """Whether a window states every name, number and ordinal of the question (its
+    subject: "о третьем заседании"), whatever else it says."""
+    return any(not cand.check(c).unmet for cand in windows(sentences))
+
+
 TYPE_WORDS = {
     "ru": {C.PERSON: "кто", C.DATE: "когда", C.NUMBER: "сколько", C.PLACE: "где"},
     "en": {C.PERSON: "who", C.DATE: "when", C.NUMBER: "how many", C.PLACE: "where"},

@@ -216,7 +216,7 @@ def _look_first(
         yield Evidence(best.sentences)
         request.timings["first_shown"] = request.since_start()
         return None, best.sentences, request
-    if asked.about_report:
+    if asked.about_report and evidence.names_all(asked, wide):
         return None, (), request  # the article's date may answer it: the draft decides
     text = steps.abstain_text(request.language)
     checked = steps.Checked(text, AnswerKind.REFUSED, Refusal.NOT_STATED, (), "", 0)

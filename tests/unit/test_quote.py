@@ -221,3 +221,15 @@ def test_no_evidence_in_any_retrieved_passage_is_refused_before_the_model() -> N
     assert early is not None and early.refusal is Refusal.NOT_STATED and not shown
     assert early.missing == "2019" and reading.passages == (BEST,)
     assert isinstance(events[-1], Token)
+
+
+MEETING = _passage("c", "Заседание", "В Пекине прошло третье заседание рабочей группы по "
+                   "космосу. Стороны обсудили запуски спутников.", 0.7)  # fmt: skip
+
+
+def test_the_date_of_a_report_is_asked_only_of_the_report_it_names() -> None:
+    about = "Какая дата стоит у новости о {} заседании рабочей группы?"
+    _, (early, shown, _) = _look(_request(about.format("третьем"), [MEETING], [MEETING]))
+    assert early is None and not shown  # the article's date answers: the draft decides
+    _, (early, _, _) = _look(_request(about.format("втором"), [MEETING], [MEETING]))
+    assert early is not None and early.refusal is Refusal.NOT_STATED  # no second meeting
