@@ -4,8 +4,9 @@ A sentence (or two adjacent ones: a pronoun, a list) is evidence for a question 
 it satisfies every constraint of the question (:mod:`rag.generate.constraints`):
 each name by lemma, stem, abbreviation or transliteration (the article's title may
 name the subject), each number exactly, enough of the qualifiers by lemma or close
-synonym; and when it states something of the asked type that the question does not
-already contain (a number for "сколько", a date for "когда", a name for "кто").
+synonym (each matched by :mod:`rag.generate.matching`); and when it states something
+of the asked type that the question does not already contain (a number for
+"сколько", a date for "когда", a name for "кто").
 The bag of words of a whole passage never counts: "A, headed by B" assembled from
 two sentences about other things is no evidence.
 
@@ -19,18 +20,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
 
 from rag.generate import constraints as C
+from rag.generate import matching as M
 from rag.generate.citations import detect_language
 from rag.types import Hit
 
 # Share of the question's qualifiers a sentence must state (lemma or synonym). Fitted
 # out of fold on the gold set and its near-miss variants: eval/experiments/honest.md.
 MIN_COVERAGE = 0.34
-SYNONYM_MIN = 0.55  # cosine of two lemmas' word vectors (navec) that count as one
-PREFIX = 5  # stems agreeing on this many letters are one word ("командир"/"командует")
 
 _NUMBER_WORDS = re.compile(
     r"(?<!\w)(один|одна|одно|два|две|три|четыре|пять|шесть|семь|восемь|девять|десять|\w+дцать"
@@ -81,181 +79,6 @@ class Verdict:
         return 2.0 * strict + self.coverage + 0.5 * typed + 0.25 * self.adds + 0.5 * self.near
 
 
-def _words(text: str) -> list[str]:
-    """Lower-case words, hyphenated ones also in parts ("казахстанско-китайской")."""
-    out = []
-    for w in C._WORD.findall(text.lower().replace("ё", "е")):
-        out.append(w)
-        if "-" in w:
-            out += [p for p in w.split("-") if p]
-    return out
-
-
-@dataclass
-class Window:
-    """A sentence or two, normalised once for every check. ``title`` (the article's)
-    and ``context`` (the sentences just before) may name a place or an organisation
-    the sentence takes as known; a person, a number and the answer must be in it."""
-
-    text: str
-    title: str = ""
-    context: str = ""
-
-    def __post_init__(self) -> None:
-        self.words = _words(self.text)
-        self.lemmas = {C.lemma(w) for w in self.words}
-        self.title_words = _words(f"{self.title} {self.context}")
-        self.title_lemmas = {C.lemma(w) for w in self.title_words}
-        self.numbers = {n.replace(",", ".") for n in C.NUMBER_RE.findall(self.text)}
-        self._latin: list[str] | None = None
-
-    @property
-    def latin_words(self) -> list[str]:
-        if self._latin is None:
-            from rag.generate.translit import latin
-
-            text = latin(f"{self.title} {self.context} {self.text}")
-            self._latin = [_fold(w) for w in _words(text)]
-        return self._latin
-
-
-def _prefix_match(key: str, words: Any, need: int = PREFIX) -> bool:
-    for w in words:
-        n = min(len(key), len(w), need)
-        if n >= 3 and key[:n] == w[:n] and abs(len(key) - len(w)) <= max(4, len(key) // 2):
-            return True
-    return False
-
-
-_FOLD = str.maketrans("yjcwq", "iikvk")
-
-
-def _fold(word: str) -> str:
-    """Latin spelling variants of one Russian name folded together ("Baikonur" /
-    "Baykonur", "Roscosmos" / "Roskosmos", "Zhezkazgan" / "Jezkazgan")."""
-    return word.lower().replace("kh", "h").replace("zh", "j").translate(_FOLD)
-
-
-def _initials(words: Sequence[str]) -> str:
-    return "".join(w[0] for w in words if w)
-
-
-def _one_word(key: str, raw: str, window: Window) -> bool:
-    """One word of a name in the window, its title or the sentences just before it; a
-    code ("ТМА-18М") exactly, hyphens aside."""
-    if any(c.isdigit() for c in raw):
-        flat = raw.replace("-", "")
-        return any(w.replace("-", "") == flat for w in (*window.words, *window.title_words))
-    pool = window.lemmas | window.title_lemmas
-    return (key in pool or raw in window.words or _prefix_match(key, pool)
-            or _aliased(key, window))  # fmt: skip
-
-
-def _aliased(key: str, window: Window) -> bool:
-    """A country by its abbreviation ("РК" for "Казахстан", "СССР" for "советский")."""
-    aliases = C.ALIASES.get(key, ())
-    return bool(aliases) and any(w in aliases for w in (*window.words, *window.title_words))
-
-
-def states_name(term: C.Term, window: Window, cross_script: bool) -> bool:
-    """A person by the surname; a multi-word name by half its words or its initials
-    ("ESV" for "Eurasian Space Ventures", "МКС" in "Международная космическая
-    станция"); across scripts, by the transliteration's first letters."""
-    raws = [w.lower().replace("ё", "е") for w in C._WORD.findall(term.text)]
-    raws = [r for r in raws if C.lemma(r) in term.keys] or raws
-    if cross_script:
-        hits = [_prefix_match(_fold(r), window.latin_words, 4) for r in raws]
-    else:
-        hits = [_one_word(C.lemma(r), r, window) for r in raws]
-    coded = [h for h, r in zip(hits, raws, strict=True) if any(c.isdigit() for c in r)]
-    if coded and not all(coded):
-        return False  # "Союз ТМА-18М" is not "Союз ТМ-19": the code must be there
-    if term.label == "PER" and len(hits) > 1:
-        return hits[-1]
-    if 2 * sum(hits) >= len(hits) and any(hits):
-        return True
-    all_words = [*window.words, *window.title_words]
-    if len(raws) > 1:
-        return _initials(raws) in all_words
-    name = term.text
-    return name.isupper() and 2 <= len(name) <= 6 and name.lower() in _initials(all_words)
-
-
-def states_number(term: C.Term, window: Window) -> bool:
-    return any(k in window.numbers for k in term.keys)
-
-
-@lru_cache(maxsize=1)
-def _vectors() -> Any:
-    try:
-        from natasha import NewsEmbedding
-    except ImportError:
-        return None
-    return NewsEmbedding()
-
-
-@lru_cache(maxsize=65536)
-def similar(a: str, b: str) -> float:
-    """Cosine of two lemmas' word vectors (0.0 when either is unknown)."""
-    emb = _vectors()
-    if emb is None or a not in emb or b not in emb:
-        return 0.0
-    import numpy as np
-
-    va, vb = np.asarray(emb[a], dtype=float), np.asarray(emb[b], dtype=float)
-    denom = float(np.linalg.norm(va) * np.linalg.norm(vb))
-    return float(va @ vb) / denom if denom else 0.0
-
-
-_VERB_PREFIX = re.compile(
-    r"^(пере|при|пре|под|над|раз|рас|вз|вс|воз|вос|из|ис|об|от|до|за|на|вы"
-    r"|по|про|со|с|у|в)(?=\w{5})"
-)
-
-
-def _bare(word: str) -> str:
-    """A word without its verbal prefix ("пристыковаться" -> "стыковаться")."""
-    return _VERB_PREFIX.sub("", word, count=1)
-
-
-def states_qualifier(term: C.Term, window: Window, local: bool = False) -> bool:
-    """By lemma, by a shared stem (verbal prefixes aside), or by a close synonym; in
-    the window or, unless ``local``, the sentences just before it and the title (news
-    states its subject once: "Прошло третье заседание ... Принимающей стороной
-    выступила ...")."""
-    key = term.keys[0]
-    pool = window.lemmas if local else window.lemmas | window.title_lemmas
-    if key in pool or _prefix_match(key, pool):
-        return True
-    bare = pool | {_bare(w) for w in pool}  # "пристыковался" / "стыковка"
-    if any(_prefix_match(k, bare) for k in {key, _bare(key)}):
-        return True
-    return any(similar(key, other) >= SYNONYM_MIN for other in pool if len(other) > 2)
-
-
-_ABBREVIATION = re.compile(rf"(?<!\w)[{C._UPPER}]{{2,6}}(?!\w)")
-
-
-def states_class(term: C.Term, window: Window, setting: Window | None) -> bool:
-    """A relational adjective ("казахстанский", "геосинхронный") by lemma or stem, in
-    the window, the sentences before it, its title or (the article's setting) the rest
-    of its article the passages show; never by a synonym. Or its phrase by its initials
-    ("ЦКС" for "центр космической связи", "КРК" in "КРКН"), three letters at least:
-    two-letter ones ("РК") stand for too much."""
-    key, initials = term.keys[0], set(term.keys[1:])
-    for w in (window, setting):
-        if w is None:
-            continue
-        pool = w.lemmas | w.title_lemmas
-        if key in pool or _prefix_match(key, pool) or _aliased(key, w):
-            return True
-        for abbreviation in _ABBREVIATION.findall(f"{w.title} {w.context} {w.text}"):
-            low = abbreviation.lower()
-            if any(len(i) > 2 and i in low for i in initials):  # "РК" is everywhere
-                return True
-    return False
-
-
 def _names_in(text: str) -> set[str]:
     """Lemmas of the names of ``text``: NER entities, else capitalised words."""
     found = {C.lemma(w) for _, span in C.entities(text) for w in C._WORD.findall(span)}
@@ -265,18 +88,18 @@ def _names_in(text: str) -> set[str]:
 def _counts(counted: str, text: str, asked: set[str]) -> bool:
     """A number of the counted thing: "108 спутников", "спутников — 108" (within three
     words either way), not "9 июля" for "Сколько лет"."""
-    words = _words(text)
+    words = M.words_of(text)
     for i, w in enumerate(words):
         if not ((w.isdigit() and w not in asked) or _NUMBER_WORDS.fullmatch(w)):
             continue
         near = words[max(0, i - 3) : i] + words[i + 1 : i + 4]
-        if any(C.lemma(n) == counted or _prefix_match(counted, [C.lemma(n)], PREFIX + 1)
+        if any(C.lemma(n) == counted or M.prefix_match(counted, [C.lemma(n)], M.PREFIX + 1)
                for n in near):  # fmt: skip
             return True
     return False
 
 
-def answered_types(c: C.Constraints, window: Window) -> tuple[str, ...]:
+def answered_types(c: C.Constraints, window: M.Window) -> tuple[str, ...]:
     """The asked types the window states something of, beyond what the question says."""
     asked_numbers = {k for t in c.numbers for k in t.keys}
     asked_names = {k for t in c.names for k in t.keys}
@@ -293,7 +116,7 @@ def answered_types(c: C.Constraints, window: Window) -> tuple[str, ...]:
                        or _RELATIVE.search(window.text)
                        or _CENTURY.search(window.text))  # fmt: skip
         elif kind in (C.PERSON, C.PLACE):
-            fresh = {n for n in _names_in(window.text) if not _prefix_match(n, asked_names)}
+            fresh = {n for n in _names_in(window.text) if not M.prefix_match(n, asked_names)}
             has = bool(fresh) or bool(_ORG_WORDS.search(window.text))
             if kind == C.PLACE:
                 has = has or bool(_PLACE_PREP.search(window.text))
@@ -308,10 +131,10 @@ def check(c: C.Constraints, text: str, title: str = "", context: str = "",
           article: str = "") -> Verdict:  # fmt: skip
     """``text`` (a sentence or two) against the question's constraints; ``article``:
     the text of its article that the passages show."""
-    window = Window(text, title, context)
-    setting = Window(article) if article else None  # where its article is set
+    window = M.Window(text, title, context)
+    setting = M.Window(article) if article else None  # where its article is set
     cross = c.language == "en" and detect_language(text) == "ru"
-    names = [t for t in c.names if not states_name(t, window, cross)]
+    names = [t for t in c.names if not M.states_name(t, window, cross)]
     if cross:
         # English names of Russian things are often translations ("International
         # Astronautical Congress", "Dane"), not transliterations: only a code must be
@@ -322,19 +145,19 @@ def check(c: C.Constraints, text: str, title: str = "", context: str = "",
         # ("в Казахстане", "в Пекине"): when its article names it, it counts with the
         # qualifiers (unless it is the question's only name).
         soft = [t for t in names if t.label == "LOC" and len(c.names) > 1
-                and setting is not None and states_name(t, setting, False)]  # fmt: skip
+                and setting is not None and M.states_name(t, setting, False)]  # fmt: skip
     names = [t for t in names if t not in soft]
-    lacking = [t for t in c.numbers if not states_number(t, window)]
+    lacking = [t for t in c.numbers if not M.states_number(t, window)]
     lacking += [t for t in c.qualifiers if t.kind == "ordinal"  # exactly: no synonyms
                 and t.keys[0] not in window.lemmas | window.title_lemmas]  # fmt: skip
     years = set(C.YEAR_RE.findall(window.text))
     near = sum(1 for t in lacking if (years if C.YEAR_RE.fullmatch(t.text) else window.numbers))
     lacking += [t for t in c.qualifiers if t.kind == "class"
-                and not states_class(t, window, setting)]  # fmt: skip
+                and not M.states_class(t, window, setting)]  # fmt: skip
     unmet = tuple(names + lacking)
     if c.focus and not cross:
         focus = C.Term(c.focus, "focus", (c.focus,))
-        if not states_qualifier(focus, window, local=True):
+        if not M.states_qualifier(focus, window, local=True):
             unmet += (focus,)
     if cross:  # qualifiers are words: they cannot be compared across languages here
         missed: tuple[C.Term, ...] = tuple(soft)
@@ -342,7 +165,7 @@ def check(c: C.Constraints, text: str, title: str = "", context: str = "",
     else:
         # an ordinal or a class word is stated (else it is unmet): it counts as such
         missed = tuple(t for t in c.qualifiers if t.kind == "qualifier"
-                       and not states_qualifier(t, window)) + tuple(soft)  # fmt: skip
+                       and not M.states_qualifier(t, window)) + tuple(soft)  # fmt: skip
         total = len(c.qualifiers) + sum(1 for t in c.names if t.label == "LOC") * (len(c.names) > 1)
     coverage = 1.0 - len(missed) / total if total else 1.0
     asked = set(C.lemmas(c.question))

@@ -134,8 +134,7 @@ class QuoteStrategy(Strategy):
             yield Done(early)
             return
         pool = [hit for _, hit in passage_sentences(request.passages)]
-        # the retrieved passages whole: the sentences before the evidence and the rest of
-        # its article, where its subject may be named (as when the evidence was looked for)
+        # the retrieved passages whole, where the evidence's subject may be named
         around = [*(hit for _, hit in passage_sentences(request.hits)), *pool]
         checked = yield from steps.draft_and_check(request)  # the draft streams as written
         drafted = steps.finish(request, self.name, checked)

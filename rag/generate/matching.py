@@ -1,0 +1,198 @@
+"""How one term of a question is found in a window of source text.
+
+A window (:class:`Window`: a sentence or two, its title and the sentences just before
+it) is normalised once; each kind of constraint (:mod:`rag.generate.constraints`) has
+its matcher: a name by lemma, stem, surname, initials, a country's abbreviation or
+(across scripts) its transliteration; a number exactly; a class word (a relational
+adjective) by lemma, stem or its phrase's initials, never a synonym; a qualifier by
+lemma, stem (a verb's prefix aside) or a close synonym (navec word vectors). Used by
+:mod:`rag.generate.evidence`, which decides whether a window is evidence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from rag.generate import constraints as C
+
+SYNONYM_MIN = 0.55  # cosine of two lemmas' word vectors (navec) that count as one
+PREFIX = 5  # stems agreeing on this many letters are one word ("командир"/"командует")
+
+
+def words_of(text: str) -> list[str]:
+    """Lower-case words, hyphenated ones also in parts ("казахстанско-китайской")."""
+    out = []
+    for w in C._WORD.findall(text.lower().replace("ё", "е")):
+        out.append(w)
+        if "-" in w:
+            out += [p for p in w.split("-") if p]
+    return out
+
+
+@dataclass
+class Window:
+    """A sentence or two, normalised once for every check. ``title`` (the article's)
+    and ``context`` (the sentences just before) may name a place or an organisation
+    the sentence takes as known; a person, a number and the answer must be in it."""
+
+    text: str
+    title: str = ""
+    context: str = ""
+
+    def __post_init__(self) -> None:
+        self.words = words_of(self.text)
+        self.lemmas = {C.lemma(w) for w in self.words}
+        self.title_words = words_of(f"{self.title} {self.context}")
+        self.title_lemmas = {C.lemma(w) for w in self.title_words}
+        self.numbers = {n.replace(",", ".") for n in C.NUMBER_RE.findall(self.text)}
+        self._latin: list[str] | None = None
+
+    @property
+    def latin_words(self) -> list[str]:
+        if self._latin is None:
+            from rag.generate.translit import latin
+
+            text = latin(f"{self.title} {self.context} {self.text}")
+            self._latin = [_fold(w) for w in words_of(text)]
+        return self._latin
+
+
+def prefix_match(key: str, words: Any, need: int = PREFIX) -> bool:
+    for w in words:
+        n = min(len(key), len(w), need)
+        if n >= 3 and key[:n] == w[:n] and abs(len(key) - len(w)) <= max(4, len(key) // 2):
+            return True
+    return False
+
+
+_FOLD = str.maketrans("yjcwq", "iikvk")
+
+
+def _fold(word: str) -> str:
+    """Latin spelling variants of one Russian name folded together ("Baikonur" /
+    "Baykonur", "Roscosmos" / "Roskosmos", "Zhezkazgan" / "Jezkazgan")."""
+    return word.lower().replace("kh", "h").replace("zh", "j").translate(_FOLD)
+
+
+def _initials(words: Sequence[str]) -> str:
+    return "".join(w[0] for w in words if w)
+
+
+def _one_word(key: str, raw: str, window: Window) -> bool:
+    """One word of a name in the window, its title or the sentences just before it; a
+    code ("ТМА-18М") exactly, hyphens aside."""
+    if any(c.isdigit() for c in raw):
+        flat = raw.replace("-", "")
+        return any(w.replace("-", "") == flat for w in (*window.words, *window.title_words))
+    pool = window.lemmas | window.title_lemmas
+    return (key in pool or raw in window.words or prefix_match(key, pool)
+            or _aliased(key, window))  # fmt: skip
+
+
+def _aliased(key: str, window: Window) -> bool:
+    """A country by its abbreviation ("РК" for "Казахстан", "СССР" for "советский")."""
+    aliases = C.ALIASES.get(key, ())
+    return bool(aliases) and any(w in aliases for w in (*window.words, *window.title_words))
+
+
+def states_name(term: C.Term, window: Window, cross_script: bool) -> bool:
+    """A person by the surname; a multi-word name by half its words or its initials
+    ("ESV" for "Eurasian Space Ventures", "МКС" in "Международная космическая
+    станция"); across scripts, by the transliteration's first letters."""
+    raws = [w.lower().replace("ё", "е") for w in C._WORD.findall(term.text)]
+    raws = [r for r in raws if C.lemma(r) in term.keys] or raws
+    if cross_script:
+        hits = [prefix_match(_fold(r), window.latin_words, 4) for r in raws]
+    else:
+        hits = [_one_word(C.lemma(r), r, window) for r in raws]
+    coded = [h for h, r in zip(hits, raws, strict=True) if any(c.isdigit() for c in r)]
+    if coded and not all(coded):
+        return False  # "Союз ТМА-18М" is not "Союз ТМ-19": the code must be there
+    if term.label == "PER" and len(hits) > 1:
+        return hits[-1]
+    if 2 * sum(hits) >= len(hits) and any(hits):
+        return True
+    all_words = [*window.words, *window.title_words]
+    if len(raws) > 1:
+        return _initials(raws) in all_words
+    name = term.text
+    return name.isupper() and 2 <= len(name) <= 6 and name.lower() in _initials(all_words)
+
+
+def states_number(term: C.Term, window: Window) -> bool:
+    return any(k in window.numbers for k in term.keys)
+
+
+@lru_cache(maxsize=1)
+def _vectors() -> Any:
+    try:
+        from natasha import NewsEmbedding
+    except ImportError:
+        return None
+    return NewsEmbedding()
+
+
+@lru_cache(maxsize=65536)
+def similar(a: str, b: str) -> float:
+    """Cosine of two lemmas' word vectors (0.0 when either is unknown)."""
+    emb = _vectors()
+    if emb is None or a not in emb or b not in emb:
+        return 0.0
+    import numpy as np
+
+    va, vb = np.asarray(emb[a], dtype=float), np.asarray(emb[b], dtype=float)
+    denom = float(np.linalg.norm(va) * np.linalg.norm(vb))
+    return float(va @ vb) / denom if denom else 0.0
+
+
+_VERB_PREFIX = re.compile(
+    r"^(пере|при|пре|под|над|раз|рас|вз|вс|воз|вос|из|ис|об|от|до|за|на|вы"
+    r"|по|про|со|с|у|в)(?=\w{5})"
+)
+
+
+def _bare(word: str) -> str:
+    """A word without its verbal prefix ("пристыковаться" -> "стыковаться")."""
+    return _VERB_PREFIX.sub("", word, count=1)
+
+
+def states_qualifier(term: C.Term, window: Window, local: bool = False) -> bool:
+    """By lemma, by a shared stem (verbal prefixes aside), or by a close synonym; in
+    the window or, unless ``local``, the sentences just before it and the title (news
+    states its subject once: "Прошло третье заседание ... Принимающей стороной
+    выступила ...")."""
+    key = term.keys[0]
+    pool = window.lemmas if local else window.lemmas | window.title_lemmas
+    if key in pool or prefix_match(key, pool):
+        return True
+    bare = pool | {_bare(w) for w in pool}  # "пристыковался" / "стыковка"
+    if any(prefix_match(k, bare) for k in {key, _bare(key)}):
+        return True
+    return any(similar(key, other) >= SYNONYM_MIN for other in pool if len(other) > 2)
+
+
+_ABBREVIATION = re.compile(rf"(?<!\w)[{C._UPPER}]{{2,6}}(?!\w)")
+
+
+def states_class(term: C.Term, window: Window, setting: Window | None) -> bool:
+    """A relational adjective ("казахстанский", "геосинхронный") by lemma or stem, in
+    the window, the sentences before it, its title or (the article's setting) the rest
+    of its article the passages show; never by a synonym. Or its phrase by its initials
+    ("ЦКС" for "центр космической связи", "КРК" in "КРКН"), three letters at least:
+    two-letter ones ("РК") stand for too much."""
+    key, initials = term.keys[0], set(term.keys[1:])
+    for w in (window, setting):
+        if w is None:
+            continue
+        pool = w.lemmas | w.title_lemmas
+        if key in pool or prefix_match(key, pool) or _aliased(key, w):
+            return True
+        for abbreviation in _ABBREVIATION.findall(f"{w.title} {w.context} {w.text}"):
+            low = abbreviation.lower()
+            if any(len(i) > 2 and i in low for i in initials):  # "РК" is everywhere
+                return True
+    return False
