@@ -32,8 +32,10 @@ def chatml(messages: Sequence[Any], reply: bool = True) -> str:
 
 def prompt_messages(pipeline: Any, answer: Any) -> list[Any]:
     from rag.generate import prompts
+    from rag.retrieve import context
 
-    numbered = pipeline.headers(answer.passages)  # the pipeline's own passage headers
+    # the passages' headers as the pipeline makes them
+    numbered = context.headers(answer.passages, pipeline.index.documents)
     return list(prompts.answer_messages(answer.query, numbered, answer.language))
 
 

@@ -127,6 +127,11 @@ def answered_types(c: C.Constraints, window: M.Window) -> tuple[str, ...]:
     return tuple(out)
 
 
+# A transliterated Russian or Kazakh surname: its ending ("Rogozin", "Kharlamov",
+# "Musabayev", "Aimbetov", "Malenchenko", "Tsiolkovsky", "Mamina").
+_SURNAME = re.compile(r"[a-z](ov|ev|in|yn|sky|skiy|enko|ova|eva|ina|uly|ovich|evich)$")
+
+
 def check(c: C.Constraints, text: str, title: str = "", context: str = "",
           article: str = "") -> Verdict:  # fmt: skip
     """``text`` (a sentence or two) against the question's constraints; ``article``:
@@ -137,9 +142,11 @@ def check(c: C.Constraints, text: str, title: str = "", context: str = "",
     names = [t for t in c.names if not M.states_name(t, window, cross)]
     if cross:
         # English names of Russian things are often translations ("International
-        # Astronautical Congress", "Dane"), not transliterations: only a code must be
-        # found ("TMA-18M"); the others count with the qualifiers.
-        soft = [t for t in names if not any(ch.isdigit() for ch in t.text)]
+        # Astronautical Congress", "Dane"), not transliterations: only a code and a
+        # Russian or Kazakh surname ("Rogozin", "Musabayev": never translated) must be
+        # found; the others count with the qualifiers.
+        soft = [t for t in names if not any(ch.isdigit() for ch in t.text)
+                and not _SURNAME.search(t.text)]  # fmt: skip
     else:
         # A place the question names is often the setting the sentence takes as known
         # ("в Казахстане", "в Пекине"): when its article names it, it counts with the

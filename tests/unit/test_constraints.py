@@ -233,3 +233,13 @@ def test_a_country_is_stated_by_its_abbreviation() -> None:
     source = "«Роскосмос» берёт начало в Министерстве общего машиностроения {} и является его "
     assert E.check(c, source.format("СССР") + "правопреемником.").ok(c)
     assert not E.check(c, source.format("РФ") + "правопреемником.").ok(c)
+
+
+def test_an_english_question_names_a_russian_surname_as_it_is_transliterated() -> None:
+    c = C.parse("Which space tourist flew on Soyuz TM-32 under Musabayev's command?")
+    source = "Космический турист Деннис Тито летал на «Союзе ТМ-32» под командованием {}."
+    assert E.check(c, source.format("Талгата Мусабаева")).ok(c)
+    assert not E.check(c, source.format("Юрия Батурина")).ok(c)  # a surname is never translated
+    c = C.parse("Which tourist flew with Musabayev on a Soyuz to the Space Station?")
+    # a name that is translated ("Space Station": МКС) stays a qualifier, not a must
+    assert E.check(c, "С Талгатом Мусабаевым на «Союзе» к МКС летал турист Деннис Тито.").ok(c)
