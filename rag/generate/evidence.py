@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rag.generate import constraints as C
 from rag.generate import matching as M
@@ -127,6 +128,12 @@ def answered_types(c: C.Constraints, window: M.Window) -> tuple[str, ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=64)
+def _setting(article: str) -> M.Window:
+    """The text of an article the passages show, normalised once for all its windows."""
+    return M.Window(article)
+
+
 # A transliterated Russian or Kazakh surname: its ending ("Rogozin", "Kharlamov",
 # "Musabayev", "Aimbetov", "Malenchenko", "Tsiolkovsky", "Mamina").
 _SURNAME = re.compile(r"[a-z](ov|ev|in|yn|sky|skiy|enko|ova|eva|ina|uly|ovich|evich)$")
@@ -137,7 +144,7 @@ def check(c: C.Constraints, text: str, title: str = "", context: str = "",
     """``text`` (a sentence or two) against the question's constraints; ``article``:
     the text of its article that the passages show."""
     window = M.Window(text, title, context)
-    setting = M.Window(article) if article else None  # where its article is set
+    setting = _setting(article) if article else None  # where its article is set
     cross = c.language == "en" and detect_language(text) == "ru"
     names = [t for t in c.names if not M.states_name(t, window, cross)]
     if cross:

@@ -129,13 +129,15 @@ class QuoteStrategy(Strategy):
 
     def answer(self, request: AnswerRequest) -> Iterator[Event]:
         asked = constraints.parse(request.query)
-        early, shown, request = yield from _look_first(request, asked)
+        # the retrieved passages whole: where evidence the budget cut is looked for, and
+        # where the evidence's subject may be named
+        wide = [hit for _, hit in passage_sentences(request.hits)]
+        early, shown, request = yield from _look_first(request, asked, wide)
         if early is not None:  # no sentence states what was asked: no draft is needed
             yield Done(early)
             return
         pool = [hit for _, hit in passage_sentences(request.passages)]
-        # the retrieved passages whole, where the evidence's subject may be named
-        around = [*(hit for _, hit in passage_sentences(request.hits)), *pool]
+        around = [*wide, *pool]
         checked = yield from steps.draft_and_check(request)  # the draft streams as written
         drafted = steps.finish(request, self.name, checked)
         if checked.refusal in (Refusal.MODEL, Refusal.UNVERIFIED):
@@ -190,7 +192,7 @@ class QuoteStrategy(Strategy):
 
 
 def _look_first(
-    request: AnswerRequest, asked: constraints.Constraints
+    request: AnswerRequest, asked: constraints.Constraints, wide: Sequence[Hit]
 ) -> Generator[Event, None, tuple[Answer | None, tuple[Hit, ...], AnswerRequest]]:
     """Before the model runs: show the sentence that states what was asked (the
     evidence, at once), or, when no sentence of the passages does, the refusal that
@@ -199,14 +201,13 @@ def _look_first(
     The token budget keeps one passage whole and two sentences of the others: the
     sentence that states the answer, or the ones before it that name its subject, may
     be cut. When what the model reads holds no evidence, every retrieved passage is
-    looked at whole, and the evidence found there is added to what the model reads
-    (only then: the best passage is never displaced). Returns (the early refusal, the
-    evidence shown, the request the model answers)."""
+    looked at whole (``wide``: their sentences), and the evidence found there is added
+    to what the model reads (only then: the best passage is never displaced). Returns
+    (the early refusal, the evidence shown, the request the model answers)."""
     if request.mode != "generative" or steps.gate(request) is not None:
         return None, (), request
     pool = [hit for _, hit in passage_sentences(request.passages)]
     best, _ = evidence.search(asked, pool)
-    wide = [hit for _, hit in passage_sentences(request.hits)]
     if best is None and not asked.about_report:
         best, _ = evidence.search(asked, wide)
         if best is not None:

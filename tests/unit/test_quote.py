@@ -173,7 +173,8 @@ def _request(question: str, hits: list[Hit], passages: list[Hit]) -> AnswerReque
 def _look(request: AnswerRequest) -> tuple[list[object], tuple[object, ...]]:
     asked = constraints.parse(request.query)
     events: list[object] = []
-    run = quote._look_first(request, asked)
+    wide = [hit for _, hit in quote.passage_sentences(request.hits)]
+    run = quote._look_first(request, asked, wide)
     try:
         while True:
             events.append(next(run))
