@@ -134,11 +134,6 @@ def _setting(article: str) -> M.Window:
     return M.Window(article)
 
 
-# A transliterated Russian or Kazakh surname: its ending ("Rogozin", "Kharlamov",
-# "Musabayev", "Aimbetov", "Malenchenko", "Tsiolkovsky", "Mamina").
-_SURNAME = re.compile(r"[a-z](ov|ev|in|yn|sky|skiy|enko|ova|eva|ina|uly|ovich|evich)$")
-
-
 def check(c: C.Constraints, text: str, title: str = "", context: str = "",
           article: str = "") -> Verdict:  # fmt: skip
     """``text`` (a sentence or two) against the question's constraints; ``article``:
@@ -153,7 +148,7 @@ def check(c: C.Constraints, text: str, title: str = "", context: str = "",
         # Russian or Kazakh surname ("Rogozin", "Musabayev": never translated) must be
         # found; the others count with the qualifiers.
         soft = [t for t in names if not any(ch.isdigit() for ch in t.text)
-                and not _SURNAME.search(t.text)]  # fmt: skip
+                and not M.SURNAME.search(t.text)]  # fmt: skip
     else:
         # A place the question names is often the setting the sentence takes as known
         # ("в Казахстане", "в Пекине"): when its article names it, it counts with the

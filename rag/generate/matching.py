@@ -71,6 +71,10 @@ def prefix_match(key: str, words: Any, need: int = PREFIX) -> bool:
 
 _FOLD = str.maketrans("yjcwq", "iikvk")
 
+# A transliterated Russian or Kazakh surname: its ending ("Rogozin", "Kharlamov",
+# "Musabayev", "Aimbetov", "Malenchenko", "Tsiolkovsky", "Mamina").
+SURNAME = re.compile(r"[a-z](ov|ev|in|yn|sky|skiy|enko|ova|eva|ina|uly|ovich|evich)$")
+
 
 def _fold(word: str) -> str:
     """Latin spelling variants of one Russian name folded together ("Baikonur" /
@@ -196,3 +200,17 @@ def states_class(term: C.Term, window: Window, setting: Window | None) -> bool:
             if any(len(i) > 2 and i in low for i in initials):  # "РК" is everywhere
                 return True
     return False
+
+
+def invented_names(draft: str, sources: str) -> list[str]:
+    """The surnames of an English ``draft`` ("Semytov", "Kozakov": a transliterated
+    Russian or Kazakh name, see :data:`SURNAME`) that no word of ``sources`` is, by its
+    transliteration's first letters: names the model made up or garbled (the source
+    says "Севастьянов"). A translated name ("Beijing", "European Space Agency") is not
+    judged: it has no transliteration to compare."""
+    from rag.generate.translit import latin
+
+    known = [_fold(w) for w in words_of(latin(sources))]
+    said = [w for w in re.findall(r"(?<![\w-])[A-Z][a-z]+(?:-[A-Z][a-z]+)?", draft)
+            if SURNAME.search(w.lower())]  # fmt: skip
+    return [w for w in dict.fromkeys(said) if not prefix_match(_fold(w), known)]

@@ -9,11 +9,11 @@ citation pointing at that sentence's exact span. A 1.5B model's paraphrase is wh
 names, titles and numbers get lost ("вице-премьер" for "первый вице-премьер",
 "Bussygin" for "Бусыгин"); the source sentence keeps them.
 
-English answers keep the draft (a reader asked in English) and its citations of the
-passages it read, with every Russian name of its source sentence (the one whose
-transliteration shares most of the draft's letters) in one transliteration and its
-Cyrillic original once (:mod:`rag.generate.translit`); that sentence is the evidence
-shown with it.
+English answers keep the draft (a reader asked in English), citing its source sentence
+(the one whose transliteration shares most of the draft's letters), with every Russian
+name of that sentence in one transliteration and its Cyrillic original once
+(:mod:`rag.generate.translit`); the sentence itself follows, verbatim. A draft
+sentence naming a person the sources do not is left out: the source sentence answers.
 
 The draft streams as it is written; the Evidence event and the final Answer (Done)
 replace it with the quote. ``Answer.variant.checked`` keeps the checked draft, so
@@ -31,6 +31,7 @@ from rag.generate import (
     constraints,
     evidence,
     headline,
+    matching,
     prompts,
     steps,
     translit,
@@ -45,6 +46,7 @@ from rag.types import Answer, AnswerKind, Draft, Hit, Refusal, SentenceCheck
 COVERED = 0.8  # a second source sentence is added while the first covers less of the draft
 MAX_QUOTED = 2  # source sentences per draft sentence
 MIN_CHARS = 25  # shorter "sentences" are headings, captions, counters
+SOURCE_SAYS = "The source says:"  # an English answer whose draft named no one the source does
 
 
 def passage_sentences(hits: Sequence[Hit]) -> list[tuple[int, Hit]]:
@@ -165,14 +167,13 @@ class QuoteStrategy(Strategy):
             yield Evidence(tuple(quoted))
         request.timings.setdefault("first_shown", request.since_start())
         if english:
-            # The reader asked in English: the draft stays, its citations too (the
-            # passages it read); the quoted sentences lend it their names' spellings.
-            text, checks = _english(parts)
-            passages, kept = drafted.passages, drafted.answer
+            # The reader asked in English: the draft, checked against its source
+            # sentences and spelling their names, then those sentences beneath.
+            text, checks = _english(parts, quoted, drafted, request.query)
         else:
             text, checks = _quote(parts, quoted, len(quoted))
             text = _headline(asked, quoted, text)
-            passages, kept = (*quoted, *drafted.passages), renumber(drafted.answer, len(quoted))
+        passages, kept = (*quoted, *drafted.passages), renumber(drafted.answer, len(quoted))
         if note := answerable.unanswered(asked, quoted, request.language):
             text = f"{text} {note}"  # "где и когда": the part the sources do not state
         if text != drafted.answer:  # what was streamed was the draft
@@ -318,18 +319,36 @@ def _sources(drafted: Answer, english: bool) -> list[tuple[SentenceCheck, list[H
     return parts
 
 
-def _english(parts: Sequence[tuple[SentenceCheck, list[Hit]]]) -> tuple[str, list[SentenceCheck]]:
-    """Each draft sentence with the Russian names of its source sentence in one
-    transliteration and the Cyrillic original once; its citations unchanged."""
-    out, checks = [], []
+def _english(parts: Sequence[tuple[SentenceCheck, list[Hit]]], quoted: Sequence[Hit],
+             drafted: Answer, question: str) -> tuple[str, list[SentenceCheck]]:  # fmt: skip
+    """Each draft sentence in English, the Russian names of its source sentence in one
+    transliteration with the Cyrillic original once, citing that sentence; beneath,
+    the source sentences verbatim (the evidence, as a Russian answer shows it). A
+    draft sentence that names a person its sources do not (a surname garbled or made
+    up: "Semytov" for "Севастьянов") is left out: the source sentence answers alone."""
+    keys = [(h.chunk.doc_id, h.chunk.start) for h in quoted]
+    said: list[str] = []
+    checks: list[SentenceCheck] = []
     for check, found in parts:
+        if not found:  # the article's date, asked for: as checked
+            sentence = renumber(check.text, len(quoted))
+            moved = tuple(n + len(quoted) for n in check.citations)
+            said.append(sentence)
+            checks.append(replace(check, text=sentence, citations=moved))
+            continue
+        evidence = " ".join(h.chunk.text for h in found)
         body = " ".join(citations.CITATION.sub("", check.text).split()).rstrip()
-        names = translit.glossary(" ".join(h.chunk.text for h in found))
-        body = translit.latinise_answer(body, names)
-        sentence = citations.attach(body, list(check.citations))
-        out.append(sentence)
-        checks.append(replace(check, text=sentence))
-    return " ".join(out), checks
+        body = translit.latinise_answer(body, translit.glossary(evidence))
+        read = " ".join(drafted.passages[n - 1].chunk.text for n in check.citations)
+        if matching.invented_names(body, f"{evidence} {read} {question}"):
+            continue
+        numbers = sorted({keys.index((h.chunk.doc_id, h.chunk.start)) + 1 for h in found})
+        sentence = citations.attach(body, numbers)
+        said.append(sentence)
+        checks.append(replace(check, text=sentence, citations=tuple(numbers)))
+    beneath, quotes = _quote([(c, f) for c, f in parts if f], quoted, len(quoted))
+    lead = " ".join(said) if said else SOURCE_SAYS
+    return f"{lead}\n{beneath}" if beneath else lead, [*checks, *quotes]
 
 
 def _quote(parts: Sequence[tuple[SentenceCheck, list[Hit]]], quoted: Sequence[Hit],

@@ -54,7 +54,8 @@ _NAME_TAGS = ("Surn", "Name", "Patr", "Geox", "Orgn")
 
 
 def lemma(word: str) -> str:
-    """The nominative of a Russian name ("Атамкуловым" -> "Атамкулов"), capitalised as
+    """The nominative of a Russian name ("Атамкуловым" -> "Атамкулов"; a feminine
+    adjective stays feminine: "Ледяной" -> "Ледяная"), capitalised as
     given: English does not inflect names, so neither may their transliteration."""
     parses = _morph().parse(word)
     named = [p for p in parses if any(t in p.tag for t in _NAME_TAGS)]
@@ -63,6 +64,9 @@ def lemma(word: str) -> str:
     if best is None:
         return word
     base = str(best.normal_form)
+    if best.tag.POS == "ADJF" and {"femn", "sing"} <= best.tag.grammemes:
+        nominative = best.inflect({"nomn"})  # "станция Ледяная", not "Ледяной"
+        base = str(nominative.word) if nominative is not None else base
     return base[:1].upper() + base[1:] if word[:1].isupper() else base
 
 

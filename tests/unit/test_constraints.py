@@ -176,6 +176,24 @@ def test_an_english_name_is_glossed_once_and_mr_ends_no_sentence() -> None:
     ]
 
 
+def test_an_english_surname_no_source_gives_is_invented() -> None:
+    from rag.generate.matching import invented_names
+
+    source = "Глава администрации города Байконур Константин Бусыгин, Николай Севастьянов."
+    draft = "He met Konstantin Busygin and Nikolay Semytov, then Sergei Kozakov."
+    assert invented_names(draft, source) == ["Semytov", "Kozakov"]
+    # spelling variants of one transliteration are the same name; translations are not judged
+    assert invented_names("Sevastianov met Busygin in Beijing.", source) == []
+
+
+def test_a_feminine_name_keeps_its_gender_in_english() -> None:
+    from rag.generate import translit
+
+    names = translit.glossary("Ближайшая станция — Ледяная, рядом город Циолковский.")
+    assert names["Ледяная"] == "Ledyanaya" and names["Циолковский"] == "Tsiolkovsky"
+    assert translit.glossary("Встреча с Маминым прошла.") == {"Мамин": "Mamin"}
+
+
 def test_a_two_part_question_is_answered_part_by_part() -> None:
     c = C.parse("Где и когда прошла встреча делегаций?")
     assert c.two_part

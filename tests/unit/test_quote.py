@@ -110,11 +110,37 @@ def test_english_answers_keep_the_draft_with_one_spelling_of_each_name(
         "Делегацию возглавил глава администрации Константин Бусыгин."
     ]
     assert a.kind is AnswerKind.QUOTED, (a.refusal, a.variant)
-    assert "Konstantin Busygin (Константин Бусыгин)" in a.answer and "Bussygin" not in a.answer
-    # the draft's citation of the passage it read stays; its sentence is the evidence
-    assert "Делегацию возглавил глава администрации" in a.citations[0].text
-    assert a.variant is not None
-    assert a.variant.checked == "The delegation was led by Konstantin Bussygin [1]."
+    # the draft, its names spelled once, citing its source sentence; the sentence beneath
+    assert a.answer == (
+        "The delegation was led by Konstantin Busygin (Константин Бусыгин) [1].\n"
+        "Делегацию возглавил глава администрации Константин Бусыгин [1]."
+    )
+    (c,) = a.citations
+    assert c.text == "Делегацию возглавил глава администрации Константин Бусыгин."
+    assert a.variant is not None  # the checked draft cites the passage it read, after the quote
+    assert a.variant.checked == "The delegation was led by Konstantin Bussygin [2]."
+
+
+def test_an_english_draft_naming_someone_the_source_does_not_is_left_out(
+    quote_pipeline: Pipeline, tmp_path: Path
+) -> None:
+    folder = tmp_path / "one"
+    folder.mkdir()
+    (folder / "c.txt").write_text(
+        "Визит\n\nДелегацию возглавил глава администрации Константин Бусыгин.\n", "utf-8"
+    )
+    c = quote_pipeline.config
+    quote_pipeline = quote_pipeline.with_config(
+        replace(c, generation=replace(c.generation, verify=False))
+    )
+    quote_pipeline.build([folder])
+    quote_pipeline.generator.queue("The delegation was led by Nikolay Semytov [1].")
+    _, done = _done(quote_pipeline, "Who led the delegation of Busygin?")
+    a = done.answer
+    assert a.kind is AnswerKind.QUOTED and "Semytov" not in a.answer
+    assert a.answer == (
+        f"{quote.SOURCE_SAYS}\nДелегацию возглавил глава администрации Константин Бусыгин [1]."
+    )
 
 
 def test_renumber_shifts_every_citation() -> None:
