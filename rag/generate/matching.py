@@ -21,6 +21,9 @@ from rag.generate import constraints as C
 
 SYNONYM_MIN = 0.55  # cosine of two lemmas' word vectors (navec) that count as one
 PREFIX = 5  # stems agreeing on this many letters are one word ("командир"/"командует")
+# The legal form before a company's name ("АО «Республиканский центр космической связи»"
+# is "АО «РЦКС»": the name's initials are those of the words after it)
+LEGAL_FORMS = frozenset("ао оао зао пао нао тоо ооо гп ргп фгуп ано нк jsc llp llc".split())
 
 
 def words_of(text: str) -> list[str]:
@@ -121,6 +124,8 @@ def states_name(term: C.Term, window: Window, cross_script: bool) -> bool:
     if 2 * sum(hits) >= len(hits) and any(hits):
         return True
     all_words = [*window.words, *window.title_words]
+    if len(raws) > 2 and raws[0] in LEGAL_FORMS:  # "АО «РЦКС»": the form is not abbreviated
+        return _initials(raws) in all_words or _initials(raws[1:]) in all_words
     if len(raws) > 1:
         return _initials(raws) in all_words
     name = term.text

@@ -92,12 +92,24 @@ def _unmentioned(names: set[str], terms: set[str]) -> set[str]:
 
 def ungrounded_names(question: str, passages: Sequence[str]) -> set[str]:
     """Proper names of the question that no passage mentions ("Starlink" when the
-    passages are about SpaceSail): then the passages cannot answer it. Only for a
+    passages are about SpaceSail), by stem or, an abbreviation, by the initials of
+    the words it stands for: then the passages cannot answer it. Only for a
     question in the passages' script; transliterations are not compared."""
     text = "\n".join(passages)
     if not passages or detect_language(question) != detect_language(text):
         return set()
-    return _unmentioned(_names(question), set(tokens(text)))
+    missing = _unmentioned(_names(question), set(tokens(text)))
+    capitals = {w.lower() for w in re.findall(r"\w+", question) if w.isupper() and len(w) > 2}
+    return missing - (capitals & _initialisms(text)) if missing & capitals else missing
+
+
+def _initialisms(text: str) -> set[str]:
+    """The initials of every run of three to six words of ``text``: an abbreviation
+    the question uses for a name the passages write out ("МКС": "Международной
+    космической станции"). Two letters stand for too much ("РК")."""
+    words = [w for w in re.findall(r"[^\W\d_]+", text.lower()) if len(w) > 2]
+    return {"".join(w[0] for w in words[i : i + n]) for n in range(3, 7)
+            for i in range(len(words) - n + 1)}  # fmt: skip
 
 
 def lexical_support(sentence: str, passage: str, question: str = "") -> float:

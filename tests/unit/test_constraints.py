@@ -176,6 +176,12 @@ def test_an_english_name_is_glossed_once_and_mr_ends_no_sentence() -> None:
     ]
 
 
+def test_a_company_is_stated_by_the_initials_of_its_name_without_its_legal_form() -> None:
+    c = C.parse("Кто руководит АО «Республиканский центр космической связи»?")
+    assert E.check(c, "Руководитель АО «РЦКС» Малик Жуйриктаев провел ряд встреч.").ok(c)
+    assert not E.check(c, "Руководитель АО «НКС» Малик Жуйриктаев провел ряд встреч.").ok(c)
+
+
 def test_an_english_surname_no_source_gives_is_invented() -> None:
     from rag.generate.matching import invented_names
 

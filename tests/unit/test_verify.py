@@ -1,5 +1,5 @@
 from rag.generate.extractive import answer_text, best_sentences
-from rag.generate.verify import lexical_support, split_sentences, verify
+from rag.generate.verify import lexical_support, split_sentences, ungrounded_names, verify
 from rag.types import Chunk, Hit
 
 P1 = "На сегодняшний день на орбите находится 108 спутников группировки SpaceSail."
@@ -105,3 +105,11 @@ def test_a_sentence_that_restates_the_question_is_not_an_answer() -> None:
     assert echo[0].verified is False and echo[0].method == "restates question"
     answer = verify("На орбите 108 спутников [1].", [P1], question="Сколько спутников на орбите?")
     assert answer[0].verified is True
+
+
+def test_an_abbreviation_is_grounded_by_the_words_it_stands_for() -> None:
+    question = "Какой модуль МКС полетел первым?"
+    assert not ungrounded_names(question, ["Программа Международной космической станции."])
+    assert ungrounded_names(question, ["Программа Международной станции."]) == {"мкс"}
+    # only a name written in capitals is read as initials
+    assert ungrounded_names("Какой модуль Мир полетел?", ["Межпланетной исследовательской ракеты."])
