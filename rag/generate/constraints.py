@@ -100,6 +100,7 @@ class Term:
     kind: str  # "name" | "number" | "qualifier" | "ordinal" | "class" (a relational adjective)
     keys: tuple[str, ...]  # normalised forms it is matched by (lemmas, numbers)
     label: str = ""  # a name's entity type: "PER", "ORG", "LOC" (NER), or "" (by shape)
+    head: str = ""  # a class word's noun ("российской корпорации": "корпорация")
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,7 @@ def _ordinal(word: str) -> bool:
     return "Anum" in _morph().parse(word.lower())[0].tag
 
 
+@lru_cache(maxsize=65536)
 @lru_cache(maxsize=65536)
 def _relational(word: str) -> bool:
     """A relational adjective ("казахстанский", "геосинхронный", "навигационный"):
@@ -316,7 +318,9 @@ def parse(question: str) -> Constraints:
             phrase = [x[0].lower() for x in content[max(0, i - 1) : i + 3]]
             initials = {"".join(phrase[a:b]) for a in range(len(phrase))
                         for b in range(a + 3, len(phrase) + 1) if a <= min(i, 1) < b}  # fmt: skip
-            qualifiers.setdefault(key, Term(w, "class", (key, *sorted(initials))))
+            j = words.index(w)
+            head = next((lemma(x) for x in words[j + 1 : j + 4] if _pos(x) == "NOUN"), "")
+            qualifiers.setdefault(key, Term(w, "class", (key, *sorted(initials)), head=head))
             continue
         qualifiers.setdefault(key, Term(w, kind, (key,)))
     counted = None

@@ -161,8 +161,9 @@ def check(c: C.Constraints, text: str, title: str = "", context: str = "",
                 and t.keys[0] not in window.lemmas | window.title_lemmas]  # fmt: skip
     years = set(C.YEAR_RE.findall(window.text))
     near = sum(1 for t in lacking if (years if C.YEAR_RE.fullmatch(t.text) else window.numbers))
+    classes = frozenset(t.keys[0] for t in c.qualifiers if t.kind == "class")
     lacking += [t for t in c.qualifiers if t.kind == "class"
-                and not M.states_class(t, window, setting)]  # fmt: skip
+                and not M.states_class(t, window, setting, classes)]  # fmt: skip
     unmet = tuple(names + lacking)
     if c.focus and not cross:
         focus = C.Term(c.focus, "focus", (c.focus,))

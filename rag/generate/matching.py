@@ -112,6 +112,11 @@ def states_name(term: C.Term, window: Window, cross_script: bool) -> bool:
     станция"); across scripts, by the transliteration's first letters."""
     raws = [w.lower().replace("ё", "е") for w in C._WORD.findall(term.text)]
     raws = [r for r in raws if C.lemma(r) in term.keys] or raws
+    if not cross_script and len(raws) > 1 and C._relational(raws[0]):
+        # "Российской корпорации ...": not when the window's is "Китайской корпорации"
+        kind = C.Term(raws[0], "class", (C.lemma(raws[0]),), head=C.lemma(raws[1]))
+        if _another_class(kind, window, frozenset()):
+            return False
     if cross_script:
         hits = [prefix_match(_fold(r), window.latin_words, 4) for r in raws]
     else:
@@ -187,13 +192,18 @@ def states_qualifier(term: C.Term, window: Window, local: bool = False) -> bool:
 _ABBREVIATION = re.compile(rf"(?<!\w)[{C._UPPER}]{{2,6}}(?!\w)")
 
 
-def states_class(term: C.Term, window: Window, setting: Window | None) -> bool:
+def states_class(term: C.Term, window: Window, setting: Window | None,
+                 classes: frozenset[str] = frozenset()) -> bool:  # fmt: skip
     """A relational adjective ("казахстанский", "геосинхронный") by lemma or stem, in
     the window, the sentences before it, its title or (the article's setting) the rest
     of its article the passages show; never by a synonym. Or its phrase by its initials
     ("ЦКС" for "центр космической связи", "КРК" in "КРКН"), three letters at least:
-    two-letter ones ("РК") stand for too much."""
+    two-letter ones ("РК") stand for too much. Not when the window gives its noun
+    another class ("Китайской корпорации" for "российской корпорации": a sibling,
+    whatever the rest of the article says; ``classes``: the question's class words)."""
     key, initials = term.keys[0], set(term.keys[1:])
+    if _another_class(term, window, classes):
+        return False
     for w in (window, setting):
         if w is None:
             continue
@@ -219,3 +229,23 @@ def invented_names(draft: str, sources: str) -> list[str]:
     said = [w for w in re.findall(r"(?<![\w-])[A-Z][a-z]+(?:-[A-Z][a-z]+)?", draft)
             if SURNAME.search(w.lower())]  # fmt: skip
     return [w for w in dict.fromkeys(said) if not prefix_match(_fold(w), known)]
+
+
+def _another_class(term: C.Term, window: Window, classes: frozenset[str]) -> bool:
+    """Whether the window names the class word's noun with another class word and not
+    with it: "Китайской промышленной корпорации" when "российской корпорации" was asked
+    (the adjectives just before the noun; ones the question also asks are no others)."""
+    if not term.head:
+        return False
+    words = [w.replace("ё", "е") for w in C._WORD.findall(window.text.lower())]
+    for i, word in enumerate(words):
+        if C.lemma(word) != term.head:
+            continue
+        before = []
+        for w in reversed(words[max(0, i - 3) : i]):
+            if not C._relational(w):
+                break
+            before.append(C.lemma(w))
+        if before and not prefix_match(term.keys[0], before) and set(before) - classes:
+            return True
+    return False
