@@ -158,7 +158,16 @@ def _ordinal(word: str) -> bool:
     return "Anum" in _morph().parse(word.lower())[0].tag
 
 
-@lru_cache(maxsize=65536)
+# "кроме тяжёлых спутников и межпланетных станций": what the answer is not; a class
+# word there names the sibling the answer is not, so it is no class constraint
+_EXCEPT = re.compile(r"(?<!\w)(кроме|помимо|за\s+исключением|except|besides|other\s+than)"
+                     r"(?!\w)[^,;?!.]*", re.I)  # fmt: skip
+
+
+def _excluded(word: str, question: str) -> bool:
+    return any(word in m.group(0) for m in _EXCEPT.finditer(question))
+
+
 @lru_cache(maxsize=65536)
 def _relational(word: str) -> bool:
     """A relational adjective ("казахстанский", "геосинхронный", "навигационный"):
@@ -311,7 +320,7 @@ def parse(question: str) -> Constraints:
         ):  # fmt: skip
             continue
         kind = "ordinal" if _ordinal(w) else "qualifier"  # "третьем": a number in words
-        if kind == "qualifier" and _relational(w):
+        if kind == "qualifier" and _relational(w) and not _excluded(w, question):
             # "казахстанской": by lemma or stem, never a synonym; or by the initials of
             # its phrase ("центр космической связи": "ЦКС")
             i = content.index(w)

@@ -232,11 +232,12 @@ def invented_names(draft: str, sources: str) -> list[str]:
 
 
 def _another_class(term: C.Term, window: Window, classes: frozenset[str]) -> bool:
-    """Whether the window names the class word's noun with another class word and not
-    with it: "Китайской промышленной корпорации" when "российской корпорации" was asked
-    (the adjectives just before the noun; ones the question also asks are no others)."""
-    if not term.head:
-        return False
+    """Whether the window names the class word's noun with another class word, and the
+    class word nowhere: "Китайской промышленной корпорации" when "российской
+    корпорации" was asked (the adjectives just before the noun; ones the question also
+    asks are no others)."""
+    if not term.head or prefix_match(term.keys[0], window.lemmas):
+        return False  # no noun to compare, or the window says it (of the noun or not)
     words = [w.replace("ё", "е") for w in C._WORD.findall(window.text.lower())]
     for i, word in enumerate(words):
         if C.lemma(word) != term.head:

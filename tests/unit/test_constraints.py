@@ -184,6 +184,12 @@ def test_a_class_word_the_window_contradicts_is_unmet_whatever_the_article_says(
     assert E.check(c, source.format("Российской"), article=article).ok(c)
     # a class word the window does not contradict may be stated by its article
     assert E.check(c, "Приняты все 243 объекта на площадках космодрома.", article=article).ok(c)
+    # a window that also says the asked class word does not contradict it
+    c = C.parse("Каков орбитальный период у геосинхронной орбиты?")
+    assert E.check(c, "Геосинхронная орбита — околоземная орбита с периодом в 23 часа.").ok(c)
+    # what the question excludes is no class constraint: the answer is its sibling
+    c = C.parse("Что выводил на орбиту «Протон», кроме тяжёлых спутников и межпланетных станций?")
+    assert not any(t.kind == "class" for t in c.qualifiers)
     # the class word of a name: "Китайской корпорации" is not the asked "Казахстанской"
     c = C.parse("Кто президент Казахстанской промышленной корпорации «Великая стена»?")
     source = "Встречу провёл президент {} промышленной корпорации «Великая стена» Инь Ляминь."
