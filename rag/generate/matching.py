@@ -232,13 +232,15 @@ def invented_names(draft: str, sources: str) -> list[str]:
 
 
 def _another_class(term: C.Term, window: Window, classes: frozenset[str]) -> bool:
-    """Whether the window names the class word's noun with another class word, and the
+    """Whether the window (with its title and the sentences before it, where its
+    subject may be named) names the class word's noun with another class word, and the
     class word nowhere: "Китайской промышленной корпорации" when "российской
     корпорации" was asked (the adjectives just before the noun; ones the question also
     asks are no others)."""
-    if not term.head or prefix_match(term.keys[0], window.lemmas):
+    if not term.head or prefix_match(term.keys[0], window.lemmas | window.title_lemmas):
         return False  # no noun to compare, or the window says it (of the noun or not)
-    words = [w.replace("ё", "е") for w in C._WORD.findall(window.text.lower())]
+    text = f"{window.title} {window.context} {window.text}".lower()
+    words = [w.replace("ё", "е") for w in C._WORD.findall(text)]
     for i, word in enumerate(words):
         if C.lemma(word) != term.head:
             continue

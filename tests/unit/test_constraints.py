@@ -195,6 +195,9 @@ def test_a_class_word_the_window_contradicts_is_unmet_whatever_the_article_says(
     source = "Встречу провёл президент {} промышленной корпорации «Великая стена» Инь Ляминь."
     assert not E.check(c, source.format("Китайской")).ok(c)
     assert E.check(c, source.format("Казахстанской")).ok(c)
+    # nor when the sentences before the window name its subject so
+    said = "Инь Ляминь отметил, что сотрудничество развивается."
+    assert not E.check(c, said, context=source.format("Китайской")).ok(c)
 
 
 def test_a_company_is_stated_by_the_initials_of_its_name_without_its_legal_form() -> None:
