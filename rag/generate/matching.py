@@ -237,7 +237,7 @@ def _another_class(term: C.Term, window: Window, classes: frozenset[str]) -> boo
     class word nowhere: "Китайской промышленной корпорации" when "российской
     корпорации" was asked (the adjectives just before the noun; ones the question also
     asks are no others)."""
-    if not term.head or prefix_match(term.keys[0], window.lemmas | window.title_lemmas):
+    if not term.head or prefix_match(term.keys[0], window.lemmas):
         return False  # no noun to compare, or the window says it (of the noun or not)
     text = f"{window.title} {window.context} {window.text}".lower()
     words = [w.replace("ё", "е") for w in C._WORD.findall(text)]

@@ -198,6 +198,10 @@ def test_a_class_word_the_window_contradicts_is_unmet_whatever_the_article_says(
     # nor when the sentences before the window name its subject so
     said = "Инь Ляминь отметил, что сотрудничество развивается."
     assert not E.check(c, said, context=source.format("Китайской")).ok(c)
+    # the asked class word said only around the window does not undo what the window says
+    c = C.parse("Сколько объектов на площадках космодрома приняла российская сторона?")
+    window = "Казахстанской стороной приняты все 243 объекта на площадках космодрома."
+    assert not E.check(c, window, context="Российская сторона передала объекты.").ok(c)
 
 
 def test_a_company_is_stated_by_the_initials_of_its_name_without_its_legal_form() -> None:
