@@ -46,7 +46,7 @@ from rag.types import Answer, AnswerKind, Draft, Hit, Refusal, SentenceCheck
 COVERED = 0.8  # a second source sentence is added while the first covers less of the draft
 MAX_QUOTED = 2  # source sentences per draft sentence
 MIN_CHARS = 25  # shorter "sentences" are headings, captions, counters
-SOURCE_SAYS = "The source says:"  # an English answer whose draft named no one the source does
+SOURCE_SAYS = "The source says:"  # leads an English answer none of whose draft sentences stood
 
 
 def passage_sentences(hits: Sequence[Hit]) -> list[tuple[int, Hit]]:
