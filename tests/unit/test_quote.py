@@ -88,22 +88,26 @@ def test_an_english_draft_finds_its_russian_sentence_by_names() -> None:
     assert got.chunk.text == "Делегацию возглавил Константин Бусыгин."
 
 
-def test_english_answers_keep_the_draft_with_one_spelling_of_each_name(
-    quote_pipeline: Pipeline, tmp_path: Path
-) -> None:
+@pytest.fixture
+def english_pipeline(quote_pipeline: Pipeline, tmp_path: Path) -> Pipeline:
+    """One Russian article, the only one retrieval can find; no cross-script check (the
+    fake embedder cannot judge English against Russian: it is not under test)."""
     folder = tmp_path / "one"
     folder.mkdir()
     (folder / "c.txt").write_text(
         "Визит\n\nДелегацию возглавил глава администрации Константин Бусыгин.\n", "utf-8"
     )
     c = quote_pipeline.config
-    # the fake embedder cannot judge English against Russian: the check is not under test
-    quote_pipeline = quote_pipeline.with_config(
-        replace(c, generation=replace(c.generation, verify=False))
-    )
-    quote_pipeline.build([folder])  # the only article: retrieval must find it
-    quote_pipeline.generator.queue("The delegation was led by Konstantin Bussygin [1].")
-    events, done = _done(quote_pipeline, "Who led the delegation of Busygin?")
+    pipe = quote_pipeline.with_config(replace(c, generation=replace(c.generation, verify=False)))
+    pipe.build([folder])
+    return pipe
+
+
+def test_english_answers_keep_the_draft_with_one_spelling_of_each_name(
+    english_pipeline: Pipeline,
+) -> None:
+    english_pipeline.generator.queue("The delegation was led by Konstantin Bussygin [1].")
+    events, done = _done(english_pipeline, "Who led the delegation of Busygin?")
     a = done.answer
     (evidence,) = [e for e in events if isinstance(e, Evidence)]
     assert [h.chunk.text for h in evidence.sentences] == [
@@ -122,20 +126,10 @@ def test_english_answers_keep_the_draft_with_one_spelling_of_each_name(
 
 
 def test_an_english_draft_naming_someone_the_source_does_not_is_left_out(
-    quote_pipeline: Pipeline, tmp_path: Path
+    english_pipeline: Pipeline,
 ) -> None:
-    folder = tmp_path / "one"
-    folder.mkdir()
-    (folder / "c.txt").write_text(
-        "Визит\n\nДелегацию возглавил глава администрации Константин Бусыгин.\n", "utf-8"
-    )
-    c = quote_pipeline.config
-    quote_pipeline = quote_pipeline.with_config(
-        replace(c, generation=replace(c.generation, verify=False))
-    )
-    quote_pipeline.build([folder])
-    quote_pipeline.generator.queue("The delegation was led by Nikolay Semytov [1].")
-    _, done = _done(quote_pipeline, "Who led the delegation of Busygin?")
+    english_pipeline.generator.queue("The delegation was led by Nikolay Semytov [1].")
+    _, done = _done(english_pipeline, "Who led the delegation of Busygin?")
     a = done.answer
     assert a.kind is AnswerKind.QUOTED and "Semytov" not in a.answer
     assert a.answer == (
