@@ -24,6 +24,7 @@ from rag.generate import constraints as C
 from rag.generate import evidence as E
 from rag.generate.citations import CITATION
 from rag.generate.translit import fold_kazakh
+from rag.generate.verify import numbers
 from rag.index.lexical import tokens
 from rag.types import Hit
 
@@ -45,17 +46,31 @@ def _covers(draft: str, window: str) -> float:
     return len(words & set(tokens(fold_kazakh(window)))) / len(words) if words else 0.0
 
 
-def holds(c: C.Constraints, found: Sequence[Hit], pool: Sequence[Hit] = ()) -> bool:
+def holds(
+    c: C.Constraints, found: Sequence[Hit], pool: Sequence[Hit] = (), draft: str = ""
+) -> bool:
     """Whether these source sentences state what the question asks (the sentences
-    before them in ``pool`` may name its place or organisation)."""
+    before them in ``pool`` may name its place or organisation).
+
+    Sentences apart from each other (not one window) hold only when one window of
+    them states the question *and* the draft's numbers: "Аймаханов полетел в космос 2
+    сентября 2015 года" joined from "В 2012 году Аймаханов уехал..." and "Аимбетов
+    стартовал 2 сентября 2015 года" is a relation no sentence states."""
     if not found:
         return False
     key = [(h.chunk.doc_id, h.chunk.start) for h in found]
-    for cand in E.windows(pool):
-        if [(h.chunk.doc_id, h.chunk.start) for h in cand.sentences] == key:
+    within = [cand for cand in E.windows(pool) if _keys(cand.sentences) <= set(key)]
+    for cand in within:
+        if _keys(cand.sentences) == set(key) and len(cand.sentences) == len(found):
             return cand.check(c).ok(c)
-    text = " ".join(h.chunk.text for h in found)
-    return E.check(c, text, found[-1].chunk.title).ok(c)
+    if not within:  # not among the passages' sentences: the sentences as one another's setting
+        within = E.windows(found)
+    needed = numbers(CITATION.sub("", draft))
+    return any(cand.check(c).ok(c) and needed <= numbers(cand.text) for cand in within)
+
+
+def _keys(sentences: Sequence[Hit]) -> set[tuple[str, int]]:
+    return {(h.chunk.doc_id, h.chunk.start) for h in sentences}
 
 
 def replacement(c: C.Constraints, draft: str, sentences: Sequence[Hit]) -> tuple[Hit, ...]:

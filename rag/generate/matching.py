@@ -124,6 +124,8 @@ def states_name(term: C.Term, window: Window, cross_script: bool) -> bool:
     coded = [h for h, r in zip(hits, raws, strict=True) if any(c.isdigit() for c in r)]
     if coded and not all(coded):
         return False  # "Союз ТМА-18М" is not "Союз ТМ-19": the code must be there
+    if term.label == "PER" and not cross_script and hits[-1] and _someone_else(term, window):
+        return False
     if term.label == "PER" and len(hits) > 1:
         return hits[-1]
     if 2 * sum(hits) >= len(hits) and any(hits):
@@ -135,6 +137,18 @@ def states_name(term: C.Term, window: Window, cross_script: bool) -> bool:
         return _initials(raws) in all_words
     name = term.text
     return name.isupper() and 2 <= len(name) <= 6 and name.lower() in _initials(all_words)
+
+
+def _someone_else(term: C.Term, window: Window) -> bool:
+    """A person named only around the window (its title, the sentences before), while
+    the window itself names another: the window is about that other person ("В 2012
+    году Аймаханов уехал..." two sentences before "его выбрали... Аимбетов стартовал")."""
+    surname = term.keys[-1]
+    if surname in window.lemmas or prefix_match(surname, window.lemmas):
+        return False
+    others = {C.lemma(w) for kind, span in C.entities(window.text) if kind == "PER"
+              for w in C._WORD.findall(span)}  # fmt: skip
+    return any(not prefix_match(w, term.keys) for w in others)
 
 
 def states_number(term: C.Term, window: Window) -> bool:

@@ -287,7 +287,7 @@ def _asked_parts(parts: list[tuple[SentenceCheck, list[Hit]]], asked: constraint
         if not found and asked.about_report:
             kept.append((check, found))  # "when was it reported": the article's date
             continue
-        if not answerable.holds(asked, found, around):
+        if not answerable.holds(asked, found, around, check.text):
             found = [] if english else list(answerable.replacement(asked, check.text, pool))
         if found:
             kept.append((check, found))

@@ -228,6 +228,35 @@ def test_a_feminine_name_keeps_its_gender_in_english() -> None:
     assert translit.glossary("Встреча с Маминым прошла.") == {"Мамин": "Mamin"}
 
 
+def test_a_relation_joined_from_sentences_apart_does_not_hold() -> None:
+    pool = _hits(
+        "В 2012 году Аймаханов уехал из Казахстана и принял российское гражданство.",
+        "Программа подготовки длилась несколько лет.",
+        "Экипаж прошёл все тренировки в Звёздном городке.",
+        "Корабль был готов к старту в августе.",
+        "Аимбетов стартовал в космос с Байконура 2 сентября 2015 года.",
+    )
+    c = C.parse("Когда Мухтар Аймаханов полетел в космос?")
+    apart = [pool[0], pool[4]]
+    # the name from one sentence, the date from another: no sentence says it
+    assert not answerable.holds(
+        c, apart, pool, "Аймаханов полетел в космос 2 сентября 2015 года [1]."
+    )
+    c = C.parse("Когда Аимбетов стартовал в космос?")
+    # one of them states the question and the draft's date: it holds
+    assert answerable.holds(c, apart, pool, "Аимбетов стартовал 2 сентября 2015 года [1].")
+    assert not answerable.holds(c, apart, pool, "Аимбетов стартовал в 2012 году [1].")
+
+
+def test_a_person_named_only_before_a_window_about_someone_else_is_unmet() -> None:
+    c = C.parse("Когда Мухтар Аймаханов полетел в космос?")
+    before = "В 2012 году Аймаханов уехал из Казахстана."
+    other = "Его выбрали на замену, и Аимбетов полетел в космос 2 сентября 2015 года."
+    assert not E.check(c, other, context=before).ok(c)
+    pronoun = "Его дублёр полетел в космос 2 сентября 2015 года."
+    assert E.check(c, pronoun, context=before).ok(c)  # no one else: the one named before
+
+
 def test_a_two_part_question_is_answered_part_by_part() -> None:
     c = C.parse("Где и когда прошла встреча делегаций?")
     assert c.two_part
