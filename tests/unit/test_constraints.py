@@ -326,3 +326,15 @@ def test_an_english_question_names_a_russian_surname_as_it_is_transliterated() -
     c = C.parse("Which tourist flew with Musabayev on a Soyuz to the Space Station?")
     # a name that is translated ("Space Station": МКС) stays a qualifier, not a must
     assert E.check(c, "С Талгатом Мусабаевым на «Союзе» к МКС летал турист Деннис Тито.").ok(c)
+
+
+def test_an_english_name_its_article_names_is_the_window_s_setting() -> None:
+    c = C.parse(
+        "Which vice minister did the members of Eurasian Space Ventures meet in Kazakhstan?"
+    )
+    window = "Состоялась также встреча с вице-министром РК Маликом Олжабековым."
+    article = f"Компания Eurasian Space Ventures (ESV) подписала меморандум. {window}"
+    assert not E.check(c, window).ok(c)  # the company is not named in the sentence
+    assert E.check(c, window, article=article).ok(c)  # but its article is about it
+    elsewhere = "Компания Galaxy Ventures подписала меморандум."
+    assert not E.check(c, window, article=f"{elsewhere} {window}").ok(c)
