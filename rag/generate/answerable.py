@@ -117,14 +117,23 @@ def unanswered(c: C.Constraints, found: Sequence[Hit], language: str) -> str | N
     as a sentence to add to the answer; None when every part is stated."""
     if not c.two_part or not found:
         return None
+    template = PART_TEXT.get(language, PART_TEXT["en"])
+    if c.parts:  # each clause by its own words: "в каком бюро разработали эту ракету"
+        said = [p for p in c.parts if any(w.check(p).ok(p) for w in E.windows(found))]
+        lacking_parts = [_clause(p.question) for p in c.parts if p not in said]
+        return template.format(missing=", ".join(lacking_parts)) if lacking_parts else None
     stated = {t for h in found for t in E.check(c, h.chunk.text, h.chunk.title).answers}
     lacking = [t for t in c.types if t not in stated]
     if not lacking:
         return None
     words = E.TYPE_WORDS.get(language, E.TYPE_WORDS["en"])
-    return PART_TEXT.get(language, PART_TEXT["en"]).format(
-        missing=", ".join(words.get(t, t) for t in lacking)
-    )
+    return template.format(missing=", ".join(words.get(t, t) for t in lacking))
+
+
+def _clause(question: str) -> str:
+    """A clause as said after "не сказано,": lower-case start, no question mark."""
+    text = question.strip().rstrip("?").strip()
+    return text[:1].lower() + text[1:]
 
 
 REFUSAL_TEXT = {

@@ -22,7 +22,7 @@ question. :mod:`rag.generate.evidence` checks a sentence against them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -119,10 +119,14 @@ class Constraints:
     # The question asks when something was reported or published ("Какая дата у
     # новости", "When was it reported"): the article's date answers it, and only then.
     about_report: bool = False
+    # A question of two clauses, each with its question word ("Какой ракетой запустили
+    # KazSat-2 и в каком бюро её разработали"): each clause's own constraints, answered
+    # part by part. A clause that names nothing takes the other's names (its subject).
+    parts: tuple[Constraints, ...] = ()
 
     @property
     def two_part(self) -> bool:
-        return len(self.types) > 1
+        return len(self.types) > 1 or bool(self.parts)
 
     @property
     def terms(self) -> tuple[Term, ...]:
@@ -302,6 +306,63 @@ _FUNCTION = ("PREP", "CONJ", "PRCL", "NPRO", "INTJ")
 
 def parse(question: str) -> Constraints:
     """The question's answer type and constraints (milliseconds; no model call)."""
+    whole = _parse(question)
+    clauses = _clauses(question)
+    if not clauses:
+        return whole
+    parts = [_anaphoric(_parse(text), whole) for text in clauses]
+    return replace(whole, parts=tuple(parts))
+
+
+def _anaphoric(part: Constraints, whole: Constraints) -> Constraints:
+    """A clause that names nothing or points back ("кто её строил", "в каком бюро
+    разработали эту ракету") is about the question's subject: it takes the question's
+    names; the noun it points back with ("эту ракету": the first clause's answer) is no
+    constraint of its own."""
+    pointed = {m.group(2).lower() for m in _POINTING.finditer(part.question)
+               if _pos(m.group(2)) in ("NOUN", "")}  # fmt: skip
+    if part.names and not pointed and not _ANAPHOR.search(part.question):
+        return part
+    return replace(
+        part,
+        names=tuple(dict.fromkeys((*whole.names, *part.names))),
+        qualifiers=tuple(t for t in part.qualifiers if t.text.lower() not in pointed),
+    )
+
+
+_POINTING = re.compile(r"(?<!\w)(его|её|ее|их|этот|эта|эту|этого|этой|этом|эти|этих|its|their"
+                       r"|this|these)\s+([^\W\d_]+)", re.I)  # fmt: skip
+_ANAPHOR = re.compile(r"(?<!\w)(его|её|ее|их|он|она|оно|они|тот|та|те|этот|эта|эту|этого|этой"
+                      r"|этом|эти|it|its|they|their|them)(?!\w)", re.I)  # fmt: skip
+
+
+def _clauses(question: str) -> list[str]:
+    """The two clauses of a question that joins two questions, each with its own
+    content ("Когда был основан Байконур | и когда с его площадки стартовала ракета");
+    [] for one question, or for two question words sharing one clause ("Где и когда
+    прошла встреча": one clause, two asked types)."""
+    m = _TWO_PART.search(question)
+    if m is None:
+        return []
+    first, second = question[: m.start()], question[m.start() + len(m.group(1)) :]
+    first = first.rstrip(" ,;:")
+    if not _content(first) or not _content(second):
+        return []
+    if detect_language(question) == "ru" and not any(
+        _pos(w) in _VERBAL for w in _WORD.findall(first)
+    ):
+        return []  # "С какого комплекса и когда стартовал «Буран»": one predicate, shared
+    return [first + "?", second.strip()]
+
+
+def _content(clause: str) -> bool:
+    """Whether a clause says more than its question words."""
+    _, rest = _types(clause)
+    return any(len(w) > 2 and not _ASKING.fullmatch(w) and lemma(w) not in _VAGUE
+               and _pos(w) not in _FUNCTION for w in _WORD.findall(rest))  # fmt: skip
+
+
+def _parse(question: str) -> Constraints:
     language = detect_language(question)
     types, rest = _types(question)
     names = _name_terms(question)

@@ -137,7 +137,12 @@ def _setting(article: str) -> M.Window:
 def check(c: C.Constraints, text: str, title: str = "", context: str = "",
           article: str = "") -> Verdict:  # fmt: skip
     """``text`` (a sentence or two) against the question's constraints; ``article``:
-    the text of its article that the passages show."""
+    the text of its article that the passages show. A question of two clauses is
+    answered part by part: the verdict of the clause the text answers best."""
+    if c.parts:
+        verdicts = [(check(p, text, title, context, article), p) for p in c.parts]
+        stated = [v for v, p in verdicts if v.ok(p)]
+        return stated[0] if stated else max(verdicts, key=lambda x: x[0].score(x[1]))[0]
     window = M.Window(text, title, context)
     setting = _setting(article) if article else None  # where its article is set
     cross = c.language == "en" and detect_language(text) == "ru"

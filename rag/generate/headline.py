@@ -20,7 +20,7 @@ def short_answer(c: C.Constraints, text: str) -> str | None:
     ("108 спутников"), the date ("20 ноября 2025 года"), the one new person or place.
     None when the window holds none, or more than one candidate (then the quote alone
     answers: a headline that picked the wrong one would be a confident wrong answer)."""
-    if len(c.types) != 1:
+    if c.two_part:
         return None
     kind = c.types[0]
     asked = {k for t in (*c.names, *c.numbers) for k in t.keys}

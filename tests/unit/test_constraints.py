@@ -338,3 +338,22 @@ def test_an_english_name_its_article_names_is_the_window_s_setting() -> None:
     assert E.check(c, window, article=article).ok(c)  # but its article is about it
     elsewhere = "Компания Galaxy Ventures подписала меморандум."
     assert not E.check(c, window, article=f"{elsewhere} {window}").ok(c)
+
+
+def test_a_question_of_two_clauses_is_answered_clause_by_clause() -> None:
+    c = C.parse("Какой ракетой запустили спутник KazSat-2 и в каком бюро разработали эту ракету?")
+    assert [p.question for p in c.parts] == [
+        "Какой ракетой запустили спутник KazSat-2?",
+        "в каком бюро разработали эту ракету?",
+    ]
+    second = c.parts[1]
+    assert c.two_part and [t.text for t in second.names] == ["KazSat-2"]  # "эту": the subject
+    assert "ракету" not in [t.text for t in second.qualifiers]  # the first clause's answer
+    found = _hits("Спутник KazSat-2 был выведен на орбиту 16 июля 2011 года ракетой «Протон».")
+    assert E.check(c, found[0].chunk.text).ok(c)  # the first clause is stated
+    assert answerable.unanswered(c, found, "ru") == (
+        "В источниках не сказано, в каком бюро разработали эту ракету."
+    )
+    # one clause with two question words, or one predicate shared: no clauses
+    assert not C.parse("Где и когда прошла встреча делегаций?").parts
+    assert not C.parse("С какого стартового комплекса и когда стартовал «Буран»?").parts
