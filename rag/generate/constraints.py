@@ -60,8 +60,8 @@ _QUESTION_WORDS: tuple[tuple[str, str], ...] = (
 )  # fmt: skip
 _COMPILED = tuple((re.compile(rf"(?<!\w)(?:{p})(?!\w)", re.I), t) for p, t in _QUESTION_WORDS)
 _TWO_PART = re.compile(r"(?<!\w)(и|and|а\s+также)\s+(когда|где|кто|сколько"
-                       r"|(в|во|к|до|с|со|на|из|по|за)\s+как\w+|when|where"
-                       r"|who|how|in\s+what|what)(?!\w)", re.I)  # fmt: skip
+                       r"|((в|во|к|до|с|со|на|из|по|за)\s+)?как(ой|ая|ое|ие|ого|ому|ую|ом|им|ими|их)"
+                       r"|when|where|who|how|in\s+what|what|which)(?!\w)", re.I)  # fmt: skip
 # What and which words: they ask, they do not narrow.
 _ASKING = re.compile(r"(?<!\w)(как\w*|что|чем|чего|зачем|почему|ли|what|which|how|why|whether"
                      r"|do|does|did|is|are|was|were)(?!\w)", re.I)  # fmt: skip
@@ -333,7 +333,8 @@ def _anaphoric(part: Constraints, whole: Constraints) -> Constraints:
 _POINTING = re.compile(r"(?<!\w)(его|её|ее|их|этот|эта|эту|этого|этой|этом|эти|этих|its|their"
                        r"|this|these)\s+([^\W\d_]+)", re.I)  # fmt: skip
 _ANAPHOR = re.compile(r"(?<!\w)(его|её|ее|их|он|она|оно|они|тот|та|те|этот|эта|эту|этого|этой"
-                      r"|этом|эти|it|its|they|their|them)(?!\w)", re.I)  # fmt: skip
+                      r"|этом|эти|it|its|they|their|them|he|she|him|her|his)(?!\w)",
+                      re.I)  # fmt: skip
 
 
 def _clauses(question: str) -> list[str]:

@@ -354,6 +354,13 @@ def test_a_question_of_two_clauses_is_answered_clause_by_clause() -> None:
     assert answerable.unanswered(c, found, "ru") == (
         "В источниках не сказано, в каком бюро разработали эту ракету."
     )
+    c = C.parse("Which cosmonaut flew on Soyuz TMA-18M, and which one did he meet on Soyuz TM-19?")
+    assert [p.question for p in c.parts] == [
+        "Which cosmonaut flew on Soyuz TMA-18M?",
+        "which one did he meet on Soyuz TM-19?",
+    ]
+    assert {"TMA-18M", "TM-19"} <= {t.text for t in c.parts[1].names}  # "he": the subject's
+    assert "TM-19" not in {t.text for t in c.parts[0].names}
     # one clause with two question words, or one predicate shared: no clauses
     assert not C.parse("Где и когда прошла встреча делегаций?").parts
     assert not C.parse("С какого стартового комплекса и когда стартовал «Буран»?").parts
