@@ -235,14 +235,41 @@ def invented_names(draft: str, sources: str) -> list[str]:
     """The surnames of an English ``draft`` ("Semytov", "Kozakov": a transliterated
     Russian or Kazakh name, see :data:`SURNAME`) that no word of ``sources`` is, by its
     transliteration's first letters: names the model made up or garbled (the source
-    says "Севастьянов"). A translated name ("Beijing", "European Space Agency") is not
-    judged: it has no transliteration to compare."""
+    says "Севастьянов"); and the countries it names that ``sources`` do not
+    (:data:`COUNTRIES`: "of Russia" where the source says "РК"). Another translated
+    name ("Beijing", "European Space Agency") is not judged: it has no transliteration
+    to compare."""
     from rag.generate.translit import latin
 
     known = [_fold(w) for w in words_of(latin(sources))]
     said = [w for w in re.findall(r"(?<![\w-])[A-Z][a-z]+(?:-[A-Z][a-z]+)?", draft)
             if SURNAME.search(w.lower())]  # fmt: skip
-    return [w for w in dict.fromkeys(said) if not prefix_match(_fold(w), known)]
+    invented = [w for w in dict.fromkeys(said) if not prefix_match(_fold(w), known)]
+    return invented + _other_countries(draft, sources)
+
+
+# A country as an English sentence names it, and the stems Russian text names it by
+# (the adjective and the abbreviation too): "of Russia" where the source says "РК" is
+# a detail the model got wrong.
+COUNTRIES: dict[str, tuple[str, ...]] = {
+    "russia": ("росси", "рф"), "russian": ("росси", "рф"),
+    "kazakhstan": ("казах", "рк", "қазақ"), "kazakh": ("казах", "рк", "қазақ"),
+    "china": ("кита", "кнр"), "chinese": ("кита", "кнр"),
+    "france": ("франц",), "french": ("франц",), "japan": ("япон",), "japanese": ("япон",),
+    "germany": ("герман", "немец"), "german": ("герман", "немец"),
+    "usa": ("сша", "америк"), "american": ("сша", "америк"), "america": ("сша", "америк"),
+    "ukraine": ("украин",), "ukrainian": ("украин",), "india": ("инди",), "indian": ("инди",),
+    "soviet": ("совет", "ссср"), "ussr": ("совет", "ссср"),
+}  # fmt: skip
+
+
+def _other_countries(draft: str, sources: str) -> list[str]:
+    """The countries an English draft names that the sources do not (by any stem)."""
+    words = words_of(sources)
+    said = [w for w in re.findall(r"(?<!\w)[A-Z][A-Za-z]+", draft) if w.lower() in COUNTRIES]
+    stems = {w: (w.lower(), *COUNTRIES[w.lower()]) for w in said}  # the question's own too
+    return [w for w in dict.fromkeys(said)
+            if not any(x.startswith(stem) for stem in stems[w] for x in words)]  # fmt: skip
 
 
 def _another_class(term: C.Term, window: Window, classes: frozenset[str]) -> bool:

@@ -218,6 +218,12 @@ def test_an_english_surname_no_source_gives_is_invented() -> None:
     assert invented_names(draft, source) == ["Semytov", "Kozakov"]
     # spelling variants of one transliteration are the same name; translations are not judged
     assert invented_names("Sevastianov met Busygin in Beijing.", source) == []
+    # a country the source does not name: "of Russia" for the source's "РК"
+    source = "Встреча с вице-министром цифрового развития РК Маликом Олжабековым."
+    assert invented_names("They met the vice minister of Russia.", source) == ["Russia"]
+    assert invented_names("They met the vice minister of Kazakhstan.", source) == []
+    asked = f"{source} Which Kazakh-French venture signed it?"  # the question names it
+    assert invented_names("The Kazakh-French venture Ghalam signed it.", asked) == []
 
 
 def test_a_feminine_name_keeps_its_gender_in_english() -> None:
