@@ -15,8 +15,10 @@ an answering sentence must state:
   экипажа", "первый", "командует"), matched by lemma or by a close synonym (word
   vectors), as a share: a paraphrasing answer rarely repeats every word.
 
-These are general rules of Russian and English news text, not rules for any one
-question. :mod:`rag.generate.evidence` checks a sentence against them.
+A question of two clauses, each with its question word ("Какой ракетой запустили
+KazSat-2 и в каком бюро разработали эту ракету?"), is two questions (``parts``),
+answered part by part. These are general rules of Russian and English news text, not
+rules for any one question. :mod:`rag.generate.evidence` checks a sentence against them.
 """
 
 from __future__ import annotations
