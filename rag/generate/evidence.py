@@ -153,7 +153,7 @@ def check(c: C.Constraints, text: str, title: str = "", context: str = "",
         # Russian or Kazakh surname ("Rogozin", "Musabayev": never translated) must be
         # found; the others count with the qualifiers.
         soft = [t for t in names if not any(ch.isdigit() for ch in t.text)
-                and not M.SURNAME.search(t.text)]  # fmt: skip
+                and not M.is_surname(t.text)]  # fmt: skip
         # one its article names ("Eurasian Space Ventures", said in its first sentence)
         # is the setting the sentence takes as known
         set_here = [t for t in soft if setting is not None and M.states_name(t, setting, True)]

@@ -79,6 +79,13 @@ _FOLD = str.maketrans("yjcwq", "iikvk")
 SURNAME = re.compile(r"[a-z](ov|ev|in|yn|sky|skiy|enko|ova|eva|ina|uly|ovich|evich)$")
 
 
+def is_surname(name: str) -> bool:
+    """Whether an English name ends in a transliterated surname (:data:`SURNAME`) that is
+    not a country ("China" ends like "Mamina")."""
+    last = name.split()[-1].lower() if name.split() else ""
+    return bool(SURNAME.search(last)) and last not in COUNTRIES
+
+
 def _fold(word: str) -> str:
     """Latin spelling variants of one Russian name folded together ("Baikonur" /
     "Baykonur", "Roscosmos" / "Roskosmos", "Zhezkazgan" / "Jezkazgan")."""
@@ -233,7 +240,7 @@ def states_class(term: C.Term, window: Window, setting: Window | None,
 
 def invented_names(draft: str, sources: str) -> list[str]:
     """The surnames of an English ``draft`` ("Semytov", "Kozakov": a transliterated
-    Russian or Kazakh name, see :data:`SURNAME`) that no word of ``sources`` is, by its
+    Russian or Kazakh name, see :func:`is_surname`) that no word of ``sources`` is, by its
     transliteration's first letters: names the model made up or garbled (the source
     says "Севастьянов"); and the countries it names that ``sources`` do not
     (:data:`COUNTRIES`: "of Russia" where the source says "РК"). Another translated
@@ -243,7 +250,7 @@ def invented_names(draft: str, sources: str) -> list[str]:
 
     known = [_fold(w) for w in words_of(latin(sources))]
     said = [w for w in re.findall(r"(?<![\w-])[A-Z][a-z]+(?:-[A-Z][a-z]+)?", draft)
-            if SURNAME.search(w.lower())]  # fmt: skip
+            if is_surname(w)]  # fmt: skip
     invented = [w for w in dict.fromkeys(said) if not prefix_match(_fold(w), known)]
     return invented + _other_countries(draft, sources)
 

@@ -222,6 +222,9 @@ def test_an_english_surname_no_source_gives_is_invented() -> None:
     source = "Встреча с вице-министром цифрового развития РК Маликом Олжабековым."
     assert invented_names("They met the vice minister of Russia.", source) == ["Russia"]
     assert invented_names("They met the vice minister of Kazakhstan.", source) == []
+    # "China" ends like a surname ("Mamina") but is a country: found by its stem
+    assert invented_names("They met in China.", "Встреча прошла в Китае.") == []
+    assert invented_names("They met in China.", "Встреча прошла в Японии.") == ["China"]
     asked = f"{source} Which Kazakh-French venture signed it?"  # the question names it
     assert invented_names("The Kazakh-French venture Ghalam signed it.", asked) == []
 
