@@ -119,9 +119,9 @@ def unanswered(c: C.Constraints, found: Sequence[Hit], language: str) -> str | N
         return None
     template = PART_TEXT.get(language, PART_TEXT["en"])
     if c.parts:  # each clause by its own words: "в каком бюро разработали эту ракету"
-        said = [p for p in c.parts if any(w.check(p).ok(p) for w in E.windows(found))]
-        lacking_parts = [_clause(p.question) for p in c.parts if p not in said]
-        return template.format(missing=", ".join(lacking_parts)) if lacking_parts else None
+        unsaid = [_clause(p.question) for p in c.parts
+                  if not any(w.check(p).ok(p) for w in E.windows(found))]  # fmt: skip
+        return template.format(missing=", ".join(unsaid)) if unsaid else None
     stated = {t for h in found for t in E.check(c, h.chunk.text, h.chunk.title).answers}
     lacking = [t for t in c.types if t not in stated]
     if not lacking:

@@ -82,8 +82,8 @@ SURNAME = re.compile(r"[a-z](ov|ev|in|yn|sky|skiy|enko|ova|eva|ina|uly|ovich|evi
 def is_surname(name: str) -> bool:
     """Whether an English name ends in a transliterated surname (:data:`SURNAME`) that is
     not a country ("China" ends like "Mamina")."""
-    last = name.split()[-1].lower() if name.split() else ""
-    return bool(SURNAME.search(last)) and last not in COUNTRIES
+    words = name.lower().split()
+    return bool(words) and bool(SURNAME.search(words[-1])) and words[-1] not in COUNTRIES
 
 
 def _fold(word: str) -> str:
