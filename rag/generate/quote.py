@@ -22,6 +22,7 @@ replace it with the quote. ``Answer.variant.checked`` keeps the checked draft, s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import replace
 
@@ -45,6 +46,7 @@ from rag.types import Answer, AnswerKind, Draft, Hit, Refusal, SentenceCheck
 
 COVERED = 0.8  # a second source sentence is added while the first covers less of the draft
 MAX_QUOTED = 2  # source sentences per draft sentence
+STATES_NEW = 0.5  # share of what an English draft adds that its source sentence states
 MIN_CHARS = 25  # shorter "sentences" are headings, captions, counters
 SOURCE_SAYS = "The source says:"  # leads an English answer none of whose draft sentences stood
 
@@ -88,18 +90,33 @@ def coverage(draft: str, sentence: str, cross_script: bool) -> float:
     return len(words & set(tokens(sentence))) / len(words) if words else 0.0
 
 
+def _new_words(draft: str, question: str) -> str:
+    """The words of the draft the question does not say (its answer: "... is Leda")."""
+    asked = {w.lower() for w in re.findall(r"\w+", question)}
+    return " ".join(w for w in re.findall(r"\w+", draft) if w.lower() not in asked)
+
+
 def sources_of(draft: str, passages: Sequence[Hit], cross_script: bool,
-               limit: int = MAX_QUOTED) -> list[Hit]:  # fmt: skip
+               limit: int = MAX_QUOTED, question: str = "") -> list[Hit]:  # fmt: skip
     """The sentences of ``passages`` the draft sentence rests on, in text order: the
     best-covering one, and (up to ``limit``) another when the draft joins two (greedy
-    cover)."""
+    cover). An English draft over Russian sentences (compared by letters, where a long
+    sentence shares many by chance) rests first on a sentence that states most of what
+    it adds to the ``question`` (an invented addition is found nowhere: then by all its
+    letters)."""
     draft = citations.CITATION.sub("", draft)
     pool = [hit for _, hit in passage_sentences(passages)]
+    new = _new_words(draft, question) if cross_script and question else ""
+
+    def cover(text: str) -> tuple[bool, float]:
+        told = bool(new) and coverage(new, text, cross_script) >= STATES_NEW
+        return told, coverage(draft, text, cross_script)
+
     chosen: list[Hit] = []
     covered = 0.0
     while pool and len(chosen) < limit and covered < COVERED:
         joined = " ".join(h.chunk.text for h in chosen)
-        best = max(pool, key=lambda h: coverage(draft, f"{joined} {h.chunk.text}", cross_script))
+        best = max(pool, key=lambda h: cover(f"{joined} {h.chunk.text}"))
         gain = coverage(draft, f"{joined} {best.chunk.text}", cross_script)
         if chosen and gain <= covered:
             break
@@ -150,7 +167,8 @@ class QuoteStrategy(Strategy):
             yield Done(drafted)
             return
         english = request.language == "en"
-        parts, first = _asked_parts(_sources(drafted, english), asked, pool, around, english)
+        drafts = _sources(drafted, english, request.query)
+        parts, first = _asked_parts(drafts, asked, pool, around, english)
         if not parts:  # the draft answers something else: say what the sources do state
             refused = replace(drafted, refusal=Refusal.NOT_STATED, kind=AnswerKind.REFUSED,
                               citations=())  # fmt: skip
@@ -201,17 +219,19 @@ def _look_first(
 
     The token budget keeps one passage whole and two sentences of the others: the
     sentence that states the answer, or the ones before it that name its subject, may
-    be cut. When what the model reads holds no evidence, every retrieved passage is
-    looked at whole (``wide``: their sentences), and the evidence found there is added
-    to what the model reads (only then: the best passage is never displaced). Returns
-    (the early refusal, the evidence shown, the request the model answers)."""
+    be cut. So every retrieved passage is also looked at whole (``wide``: their
+    sentences); when the evidence found there states more of the question than any
+    window of what the model reads (or that holds none), it is added to what the model
+    reads (added: the best passage is never displaced). Returns (the early refusal, the
+    evidence shown, the request the model answers)."""
     if request.mode != "generative" or steps.gate(request) is not None:
         return None, (), request
     pool = [hit for _, hit in passage_sentences(request.passages)]
     best, _ = evidence.search(asked, pool)
-    if best is None and not asked.about_report:
-        best, _ = evidence.search(asked, wide)
-        if best is not None:
+    if not asked.about_report:
+        found, _ = evidence.search(asked, wide)
+        if found is not None and (best is None or found.rank(asked) > best.rank(asked)):
+            best = found
             request = _reading(request, best.sentences)
     if best is not None:
         yield Evidence(best.sentences)
@@ -305,14 +325,15 @@ def _headline(asked: constraints.Constraints, quoted: Sequence[Hit], text: str) 
     )
 
 
-def _sources(drafted: Answer, english: bool) -> list[tuple[SentenceCheck, list[Hit]]]:
+def _sources(drafted: Answer, english: bool, question: str
+             ) -> list[tuple[SentenceCheck, list[Hit]]]:  # fmt: skip
     """Each verified draft sentence with the source sentences it rests on ([] when no
     sentence alone says it: a header date, a joined clause)."""
     parts: list[tuple[SentenceCheck, list[Hit]]] = []
     for check in (s for s in drafted.sentences if s.verified):
         cited = [drafted.passages[n - 1] for n in check.citations]
         cross = english and any(translit.has_cyrillic(h.chunk.text) for h in cited)
-        found = sources_of(check.text, cited, cross, 1 if cross else MAX_QUOTED)
+        found = sources_of(check.text, cited, cross, 1 if cross else MAX_QUOTED, question)
         if not cross and not states_all(check.text, found):
             found = []
         parts.append((check, found))

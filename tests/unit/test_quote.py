@@ -88,6 +88,24 @@ def test_an_english_draft_finds_its_russian_sentence_by_names() -> None:
     assert got.chunk.text == "Делегацию возглавил Константин Бусыгин."
 
 
+def test_an_english_draft_rests_on_the_sentence_that_states_its_answer() -> None:
+    # the long sentence shares the question's "cosmodrome" by its letters; the short
+    # one states the station the draft adds (however the draft spells it)
+    passage = _hit("К преимуществам относятся близость трассы и инфраструктура бывшего "
+                   "космодрома Свободный в Амурской области. Ближайшая железнодорожная "
+                   "станция — Ледяная, ближайший город — Циолковский.")  # fmt: skip
+    question = "What is the nearest railway station to the Vostochny Cosmodrome?"
+    draft = "The nearest railway station to the Vostochny Cosmodrome is Ledyana."
+    (got,) = quote.sources_of(draft, [passage], True, 1, question)
+    assert got.chunk.text.startswith("Ближайшая железнодорожная станция")
+    (plain,) = quote.sources_of(draft, [passage], True, 1)  # no question: by all its letters
+    assert plain.chunk.text.startswith("К преимуществам")
+    # what the draft adds is invented, stated nowhere: the sentence of most of its letters
+    made_up = "The nearest railway station to the Vostochny Cosmodrome is Mirnyi Pole."
+    (got,) = quote.sources_of(made_up, [passage], True, 1, question)
+    assert got.chunk.text.startswith("К преимуществам")
+
+
 @pytest.fixture
 def english_pipeline(quote_pipeline: Pipeline, tmp_path: Path) -> Pipeline:
     """One Russian article, the only one retrieval can find; no cross-script check (the
@@ -227,6 +245,22 @@ def test_evidence_the_budget_dropped_is_found_in_the_retrieved_passages_and_read
     )
     assert [t for _, t in reading.headers] == [p.chunk.text for p in reading.passages]
     assert request.passages == (BEST,)  # the caller's request is not changed
+
+
+def test_evidence_the_budget_dropped_is_read_when_it_states_more_than_what_is_read() -> None:
+    read = _passage("a", "Запуск", "Совет директоров провёл заседание в Астане. "
+                    "Спутник KazSat-3 был выведен 28 апреля 2014 года.", 0.7)  # fmt: skip
+    dropped = _passage("b", "KazSat", "Об этом сообщила пресс-служба агентства. Спутник "
+                       "KazSat-3 был успешно выведен на орбиту 16 мая 2014 года.",
+                       0.6)  # fmt: skip
+    question = "Когда спутник KazSat-3 был успешно выведен на орбиту?"
+    events, (early, shown, reading) = _look(_request(question, [read, dropped], [read]))
+    assert early is None and isinstance(events[0], Evidence)
+    assert "успешно" in shown[0].chunk.text  # not the sentence that was read
+    assert len(reading.passages) == 2 and reading.passages[1].chunk.doc_id == "b"
+    # what is read is kept when it states as much: nothing is added
+    _, (_, shown, same) = _look(_request(question, [dropped, read], [dropped]))
+    assert "успешно" in shown[0].chunk.text and len(same.passages) == 1
 
 
 def test_evidence_already_read_leaves_the_passages_as_they_are() -> None:
