@@ -64,6 +64,7 @@ class Verdict:
     answers: tuple[str, ...]  # the asked types it states beyond the question
     adds: bool  # it says something the question does not
     near: int = 0  # unmet years (numbers) for which it states another year (number)
+    named: bool = False  # it names a new entity of the asked kind ("кто": a person, an org)
 
     def ok(self, constraints: C.Constraints, min_coverage: float = MIN_COVERAGE) -> bool:
         # a two-part question ("где и когда") is answered part by part: one part will do
@@ -77,7 +78,8 @@ class Verdict:
         n = len(constraints.names) + len(constraints.numbers)
         strict = 1.0 - len(self.unmet) / n if n else 1.0
         typed = len(self.answers) / len(constraints.types)
-        return 2.0 * strict + self.coverage + 0.5 * typed + 0.25 * self.adds + 0.5 * self.near
+        return (2.0 * strict + self.coverage + 0.5 * typed + 0.25 * self.adds + 0.5 * self.near
+                + 0.25 * self.named)  # fmt: skip
 
 
 def _names_in(text: str) -> set[str]:
@@ -98,6 +100,21 @@ def _counts(counted: str, text: str, asked: set[str]) -> bool:
                for n in near):  # fmt: skip
             return True
     return False
+
+
+_ENTITY_KINDS = {C.PERSON: ("PER", "ORG"), C.PLACE: ("LOC",)}
+
+
+def _names_asked_kind(c: C.Constraints, text: str) -> bool:
+    """Whether ``text`` names an entity (NER) of the kind asked for that the question
+    does not: a person or organisation for "кто", a place for "где" (a rocket's or a
+    ship's name answers neither)."""
+    kinds = {k for t in c.types for k in _ENTITY_KINDS.get(t, ())}
+    if not kinds:
+        return False
+    asked = {k for t in c.names for k in t.keys}
+    return any(kind in kinds and not M.prefix_match(C.lemma(w), asked)
+               for kind, span in C.entities(text) for w in C._WORD.findall(span))  # fmt: skip
 
 
 def answered_types(c: C.Constraints, window: M.Window) -> tuple[str, ...]:
@@ -146,7 +163,8 @@ def check(c: C.Constraints, text: str, title: str = "", context: str = "",
     window = M.Window(text, title, context)
     setting = _setting(article) if article else None  # where its article is set
     cross = c.language == "en" and detect_language(text) == "ru"
-    names = [t for t in c.names if not M.states_name(t, window, cross)]
+    names = [t for t in c.names if not M.states_name(t, window, cross)
+             or (not cross and M.another_named(t, c.question, window))]  # fmt: skip
     if cross:
         # English names of Russian things are often translations ("International
         # Astronautical Congress", "Dane"), not transliterations: only a code and a
@@ -190,7 +208,8 @@ def check(c: C.Constraints, text: str, title: str = "", context: str = "",
     coverage = 1.0 - len(missed) / total if total else 1.0
     asked = set(C.lemmas(c.question))
     adds = bool(cross or (window.lemmas - asked - C._stop()) or window.numbers)
-    return Verdict(unmet, missed, coverage, answered_types(c, window), adds, near)
+    named = _names_asked_kind(c, text)
+    return Verdict(unmet, missed, coverage, answered_types(c, window), adds, near, named)
 
 
 @dataclass(frozen=True)

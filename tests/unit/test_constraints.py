@@ -373,3 +373,26 @@ def test_a_question_of_two_clauses_is_answered_clause_by_clause() -> None:
     # one clause with two question words, or one predicate shared: no clauses
     assert not C.parse("Где и когда прошла встреча делегаций?").parts
     assert not C.parse("С какого стартового комплекса и когда стартовал «Буран»?").parts
+
+
+def test_who_is_answered_first_by_a_sentence_naming_a_person_or_an_organisation() -> None:
+    # both state the satellite and one qualifier; a rocket's name answers no "кто"
+    rocket = "Следующий спутник, KazSat-2, был выведен на орбиту ракетой «Протон»."
+    makers = "Спутник KazSat-2 построили Центр Хруничева и компания Thales Alenia Space."
+    c = C.parse("Кто изготовил спутник KazSat-2?")
+    assert E.check(c, rocket).ok(c) and E.check(c, makers).ok(c)
+    best, _ = E.search(c, _hits(rocket, doc="a.txt") + _hits(makers, doc="b.txt"))
+    assert best is not None and best.text == makers
+    # a place is asked: the organisation is no better than any other name
+    where = C.parse("Где изготовили спутник KazSat-2?")
+    assert not E.check(where, makers).named
+
+
+def test_a_name_stated_only_by_a_shared_stem_beside_another_of_its_kind_is_unmet() -> None:
+    c = C.parse("Когда с космодрома Восточный впервые запустили ракету?")
+    other = "Корабль «Восток» был впервые запущен с космодрома Байконур 12 апреля 1961 года."
+    assert not E.check(c, other).ok(c)  # "Восток" shares the stem; the cosmodrome is another
+    assert E.check(c, "Первую ракету с Восточного запустили 28 апреля 2016 года.").ok(c)
+    # stated as it is, the name counts whatever else the sentence names
+    both = "Ракету впервые запустили с космодрома Восточный, не с космодрома Байконур, в 2016 году."
+    assert E.check(c, both).ok(c)
