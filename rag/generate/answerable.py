@@ -18,7 +18,7 @@ sentence:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rag.generate import constraints as C
 from rag.generate import evidence as E
@@ -58,19 +58,24 @@ def holds(
     стартовал 2 сентября 2015 года" is a relation no sentence states."""
     if not found:
         return False
-    key = [(h.chunk.doc_id, h.chunk.start) for h in found]
-    within = [cand for cand in E.windows(pool) if _keys(cand.sentences) <= set(key)]
+    within = _windows(found, pool)
     for cand in within:
-        if _keys(cand.sentences) == set(key) and len(cand.sentences) == len(found):
+        if _keys(cand.sentences) == _keys(found) and len(cand.sentences) == len(found):
             return cand.check(c).ok(c)
-    if not within:  # not among the passages' sentences: the sentences as one another's setting
-        within = E.windows(found)
     needed = numbers(CITATION.sub("", draft))
     return any(cand.check(c).ok(c) and needed <= numbers(cand.text) for cand in within)
 
 
 def _keys(sentences: Sequence[Hit]) -> set[tuple[str, int]]:
     return {(h.chunk.doc_id, h.chunk.start) for h in sentences}
+
+
+def _windows(found: Sequence[Hit], pool: Sequence[Hit]) -> list[E.Candidate]:
+    """The windows of ``found`` as read among the ``pool``'s sentences (their article
+    and the sentences before them set the place); else the sentences as one another's
+    setting."""
+    within = [cand for cand in E.windows(pool) if _keys(cand.sentences) <= _keys(found)]
+    return within or E.windows(found)
 
 
 def replacement(c: C.Constraints, draft: str, sentences: Sequence[Hit]) -> tuple[Hit, ...]:
@@ -112,15 +117,18 @@ def nearest(c: C.Constraints, sentences: Sequence[Hit], language: str,
 PART_TEXT = {"ru": "В источниках не сказано, {missing}.", "en": "The sources do not say {missing}."}
 
 
-def unanswered(c: C.Constraints, found: Sequence[Hit], language: str) -> str | None:
+def unanswered(c: C.Constraints, found: Sequence[Hit], language: str,
+               pool: Sequence[Hit] = ()) -> str | None:  # fmt: skip
     """The parts of a two-part question that no quoted sentence states ("дата"), said
-    as a sentence to add to the answer; None when every part is stated."""
+    as a sentence to add to the answer (read as :func:`holds` reads them, among the
+    ``pool``); None when every part is stated."""
     if not c.two_part or not found:
         return None
     template = PART_TEXT.get(language, PART_TEXT["en"])
     if c.parts:  # each clause by its own words: "в каком бюро разработали эту ракету"
+        within = _windows(found, pool)
         unsaid = [_clause(p.question) for p in c.parts
-                  if not any(w.check(p).ok(p) for w in E.windows(found))]  # fmt: skip
+                  if not any(_states(p, w) for w in within)]  # fmt: skip
         return template.format(missing=", ".join(unsaid)) if unsaid else None
     stated = {t for h in found for t in E.check(c, h.chunk.text, h.chunk.title).answers}
     lacking = [t for t in c.types if t not in stated]
@@ -128,6 +136,16 @@ def unanswered(c: C.Constraints, found: Sequence[Hit], language: str) -> str | N
         return None
     words = E.TYPE_WORDS.get(language, E.TYPE_WORDS["en"])
     return template.format(missing=", ".join(words.get(t, t) for t in lacking))
+
+
+def _states(part: C.Constraints, window: E.Candidate) -> bool:
+    """Whether the window states a clause; "кто" also by people it names by a common
+    noun ("военные строители"): no name to check, but not "not said" either."""
+    verdict = window.check(part)
+    if verdict.ok(part):
+        return True
+    people = part.types == (C.PERSON,) and E.names_people(part, window.text)
+    return people and verdict.ok(replace(part, types=()))
 
 
 def _clause(question: str) -> str:

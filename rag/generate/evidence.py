@@ -117,6 +117,19 @@ def _names_asked_kind(c: C.Constraints, text: str) -> bool:
                for kind, span in C.entities(text) for w in C._WORD.findall(span))  # fmt: skip
 
 
+def names_people(c: C.Constraints, text: str) -> bool:
+    """Whether ``text`` names people by a common noun the question does not use
+    ("военные строители", "инженеры": animate, not a first name or a surname)."""
+    asked = set(C.lemmas(c.question))
+    for word in C._WORD.findall(text):
+        if not word.islower() or C.lemma(word) in asked or C.lemma(word) in C._VAGUE:
+            continue
+        tag = C._morph().parse(word)[0].tag
+        if tag.POS == "NOUN" and "anim" in tag and not {"Name", "Surn", "Patr"} & tag.grammemes:
+            return True
+    return False
+
+
 def answered_types(c: C.Constraints, window: M.Window) -> tuple[str, ...]:
     """The asked types the window states something of, beyond what the question says."""
     asked_numbers = {k for t in c.numbers for k in t.keys}
@@ -180,8 +193,9 @@ def check(c: C.Constraints, text: str, title: str = "", context: str = "",
     else:
         # A place the question names is often the setting the sentence takes as known
         # ("в Казахстане", "в Пекине"): when its article names it, it counts with the
-        # qualifiers (unless it is the question's only name).
-        soft = [t for t in names if t.label == "LOC" and len(c.names) > 1
+        # qualifiers (unless it is all the question names: another name or a number,
+        # "площадка № 1", must say what it is about).
+        soft = [t for t in names if t.label == "LOC" and len(c.names) + len(c.numbers) > 1
                 and setting is not None and M.states_name(t, setting, False)]  # fmt: skip
     names = [t for t in names if t not in soft]
     lacking = [t for t in c.numbers if not M.states_number(t, window)]
@@ -204,7 +218,8 @@ def check(c: C.Constraints, text: str, title: str = "", context: str = "",
         # an ordinal or a class word is stated (else it is unmet): it counts as such
         missed = tuple(t for t in c.qualifiers if t.kind == "qualifier"
                        and not M.states_qualifier(t, window)) + tuple(soft)  # fmt: skip
-        total = len(c.qualifiers) + sum(1 for t in c.names if t.label == "LOC") * (len(c.names) > 1)
+        located = len(c.names) + len(c.numbers) > 1
+        total = len(c.qualifiers) + sum(1 for t in c.names if t.label == "LOC") * located
     coverage = 1.0 - len(missed) / total if total else 1.0
     asked = set(C.lemmas(c.question))
     adds = bool(cross or (window.lemmas - asked - C._stop()) or window.numbers)

@@ -192,7 +192,7 @@ class QuoteStrategy(Strategy):
             text, checks = _quote(parts, quoted, len(quoted))
             text = _headline(asked, quoted, text)
         passages, kept = (*quoted, *drafted.passages), renumber(drafted.answer, len(quoted))
-        if note := answerable.unanswered(asked, quoted, request.language):
+        if note := answerable.unanswered(asked, quoted, request.language, around):
             text = f"{text} {note}"  # "где и когда": the part the sources do not state
         if text != drafted.answer:  # what was streamed was the draft
             yield Token("\n\n" + text)

@@ -396,3 +396,18 @@ def test_a_name_stated_only_by_a_shared_stem_beside_another_of_its_kind_is_unmet
     # stated as it is, the name counts whatever else the sentence names
     both = "Ракету впервые запустили с космодрома Восточный, не с космодрома Байконур, в 2016 году."
     assert E.check(c, both).ok(c)
+
+
+def test_a_clause_is_stated_in_the_setting_its_article_gives_and_by_people_it_names() -> None:
+    pool = _hits(
+        "Гагаринский старт — стартовая площадка космодрома Байконур.",
+        "Его прославил полёт Гагарина.",
+        "Строительство площадки № 1 военные строители начали 20 июля 1955 года.",
+    )
+    c = C.parse("Когда начали строить стартовую площадку № 1 на Байконуре и кто её строил?")
+    found = pool[2:]
+    assert answerable.holds(c, found, pool)  # Байконур: where the article is set
+    assert answerable.unanswered(c, found, "ru", pool) is None  # "военные строители" built it
+    nobody = _hits(*[h.chunk.text for h in pool[:2]], "Площадку № 1 начали 20 июля 1955 года.")
+    said = answerable.unanswered(c, nobody[2:], "ru", nobody)
+    assert said == "В источниках не сказано, кто её строил."
