@@ -319,8 +319,8 @@ def parse(question: str) -> Constraints:
 def _anaphoric(part: Constraints, whole: Constraints) -> Constraints:
     """A clause that names nothing or points back ("кто её строил", "в каком бюро
     разработали эту ракету") is about the question's subject: it takes the question's
-    names; the noun it points back with ("эту ракету": the first clause's answer) is no
-    constraint of its own."""
+    names and numbers ("её": "площадку № 1"); the noun it points back with ("эту
+    ракету": the first clause's answer) is no constraint of its own."""
     pointed = {m.group(2).lower() for m in _POINTING.finditer(part.question)
                if _pos(m.group(2)) in ("NOUN", "")}  # fmt: skip
     if part.names and not pointed and not _ANAPHOR.search(part.question):
@@ -328,6 +328,7 @@ def _anaphoric(part: Constraints, whole: Constraints) -> Constraints:
     return replace(
         part,
         names=tuple(dict.fromkeys((*whole.names, *part.names))),
+        numbers=tuple(dict.fromkeys((*whole.numbers, *part.numbers))),
         qualifiers=tuple(t for t in part.qualifiers if t.text.lower() not in pointed),
     )
 

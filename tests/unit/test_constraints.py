@@ -402,12 +402,15 @@ def test_a_clause_is_stated_in_the_setting_its_article_gives_and_by_people_it_na
     pool = _hits(
         "Гагаринский старт — стартовая площадка космодрома Байконур.",
         "Его прославил полёт Гагарина.",
+        "Место для полигона выбрали в 1954 году.",
+        "Выбор утвердили в феврале.",
         "Строительство площадки № 1 военные строители начали 20 июля 1955 года.",
     )
     c = C.parse("Когда начали строить стартовую площадку № 1 на Байконуре и кто её строил?")
-    found = pool[2:]
+    assert [t.text for t in c.parts[1].numbers] == ["1"]  # "её": "площадку № 1"
+    found = pool[4:]
     assert answerable.holds(c, found, pool)  # Байконур: where the article is set
     assert answerable.unanswered(c, found, "ru", pool) is None  # "военные строители" built it
-    nobody = _hits(*[h.chunk.text for h in pool[:2]], "Площадку № 1 начали 20 июля 1955 года.")
-    said = answerable.unanswered(c, nobody[2:], "ru", nobody)
+    nobody = _hits(*[h.chunk.text for h in pool[:4]], "Площадку № 1 начали 20 июля 1955 года.")
+    said = answerable.unanswered(c, nobody[4:], "ru", nobody)
     assert said == "В источниках не сказано, кто её строил."
