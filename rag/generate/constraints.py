@@ -102,7 +102,8 @@ class Term:
     kind: str  # "name" | "number" | "qualifier" | "ordinal" | "class" (a relational adjective)
     keys: tuple[str, ...]  # normalised forms it is matched by (lemmas, numbers)
     label: str = ""  # a name's entity type: "PER", "ORG", "LOC" (NER), or "" (by shape)
-    head: str = ""  # a class word's noun ("российской корпорации": "корпорация")
+    head: str = ""  # a class word's noun ("российской корпорации": "корпорация"), or the
+    # common noun a name is given to ("космодрома Восточный": "космодром")
 
 
 @dataclass(frozen=True)
@@ -259,8 +260,18 @@ def _name_terms(question: str) -> list[Term]:
         words = [w for w in _WORD.findall(span) if not _ASKING.fullmatch(w) and not w.isdigit()]
         keys = tuple(lemma(w) for w in words if lemma(w) not in _VAGUE)
         if keys and not any(set(keys) <= set(k) for k in found):
-            found[keys] = Term(span, "name", keys, label)
+            found[keys] = Term(span, "name", keys, label, _noun_before(question, words[0]))
     return sorted(found.values(), key=lambda t: question.find(t.text))
+
+
+def _noun_before(question: str, word: str) -> str:
+    """The lemma of the common noun just before ``word`` in the question ("космодром"
+    in "с космодрома Восточный"), or ""."""
+    at = question.find(word)
+    before = _WORD.findall(question[:at]) if at > 0 else []
+    if not before or not before[-1].islower() or _pos(before[-1]) != "NOUN":
+        return ""
+    return lemma(before[-1])
 
 
 # -- numbers ------------------------------------------------------------------

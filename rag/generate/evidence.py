@@ -120,9 +120,9 @@ def _names_asked_kind(c: C.Constraints, text: str) -> bool:
 def names_people(c: C.Constraints, text: str) -> bool:
     """Whether ``text`` names people by a common noun the question does not use
     ("военные строители", "инженеры": animate, not a first name or a surname)."""
-    asked = set(C.lemmas(c.question))
+    known = set(C.lemmas(c.question)) | C._VAGUE
     for word in C._WORD.findall(text):
-        if not word.islower() or C.lemma(word) in asked or C.lemma(word) in C._VAGUE:
+        if not word.islower() or C.lemma(word) in known:
             continue
         tag = C._morph().parse(word)[0].tag
         if tag.POS == "NOUN" and "anim" in tag and not {"Name", "Surn", "Patr"} & tag.grammemes:
@@ -176,28 +176,10 @@ def check(c: C.Constraints, text: str, title: str = "", context: str = "",
     window = M.Window(text, title, context)
     setting = _setting(article) if article else None  # where its article is set
     cross = c.language == "en" and detect_language(text) == "ru"
-    names = [t for t in c.names if not M.states_name(t, window, cross)
-             or (not cross and M.another_named(t, c.question, window))]  # fmt: skip
-    if cross:
-        # English names of Russian things are often translations ("International
-        # Astronautical Congress", "Dane"), not transliterations: only a code and a
-        # Russian or Kazakh surname ("Rogozin", "Musabayev": never translated) must be
-        # found; the others count with the qualifiers.
-        soft = [t for t in names if not any(ch.isdigit() for ch in t.text)
-                and not M.is_surname(t.text)]  # fmt: skip
-        # one its article names ("Eurasian Space Ventures", said in its first sentence)
-        # is the setting the sentence takes as known
-        set_here = [t for t in soft if setting is not None and M.states_name(t, setting, True)]
-        names = [t for t in names if t not in set_here]
-        soft = [t for t in soft if t not in set_here]
-    else:
-        # A place the question names is often the setting the sentence takes as known
-        # ("в Казахстане", "в Пекине"): when its article names it, it counts with the
-        # qualifiers (unless it is all the question names: another name or a number,
-        # "площадка № 1", must say what it is about).
-        soft = [t for t in names if t.label == "LOC" and len(c.names) + len(c.numbers) > 1
-                and setting is not None and M.states_name(t, setting, False)]  # fmt: skip
-    names = [t for t in names if t not in soft]
+    # a place is set by its article beside another name or a number ("площадка № 1"),
+    # which says what the question is about
+    located = len(c.names) + len(c.numbers) > 1
+    names, soft = _unstated_names(c, window, setting, cross, located)
     lacking = [t for t in c.numbers if not M.states_number(t, window)]
     lacking += [t for t in c.qualifiers if t.kind == "ordinal"  # exactly: no synonyms
                 and t.keys[0] not in window.lemmas | window.title_lemmas]  # fmt: skip
@@ -218,13 +200,39 @@ def check(c: C.Constraints, text: str, title: str = "", context: str = "",
         # an ordinal or a class word is stated (else it is unmet): it counts as such
         missed = tuple(t for t in c.qualifiers if t.kind == "qualifier"
                        and not M.states_qualifier(t, window)) + tuple(soft)  # fmt: skip
-        located = len(c.names) + len(c.numbers) > 1
         total = len(c.qualifiers) + sum(1 for t in c.names if t.label == "LOC") * located
     coverage = 1.0 - len(missed) / total if total else 1.0
     asked = set(C.lemmas(c.question))
     adds = bool(cross or (window.lemmas - asked - C._stop()) or window.numbers)
     named = _names_asked_kind(c, text)
     return Verdict(unmet, missed, coverage, answered_types(c, window), adds, near, named)
+
+
+def _unstated_names(c: C.Constraints, window: M.Window, setting: M.Window | None,
+                    cross: bool, located: bool) -> tuple[list[C.Term], list[C.Term]]:  # fmt: skip
+    """The question's names the window does not state: those that are unmet, and those
+    that count with the qualifiers instead (``soft``)."""
+    names = [t for t in c.names if not M.states_name(t, window, cross)
+             or (not cross and M.another_named(t, window))]  # fmt: skip
+    if cross:
+        # English names of Russian things are often translations ("International
+        # Astronautical Congress", "Dane"), not transliterations: only a code and a
+        # Russian or Kazakh surname ("Rogozin", "Musabayev": never translated) must be
+        # found; the others count with the qualifiers.
+        soft = [t for t in names if not any(ch.isdigit() for ch in t.text)
+                and not M.is_surname(t.text)]  # fmt: skip
+        # one its article names ("Eurasian Space Ventures", said in its first sentence)
+        # is the setting the sentence takes as known
+        set_here = [t for t in soft if setting is not None and M.states_name(t, setting, True)]
+        names = [t for t in names if t not in set_here]
+        soft = [t for t in soft if t not in set_here]
+    else:
+        # A place the question names is often the setting the sentence takes as known
+        # ("в Казахстане", "в Пекине"): when its article names it (and it is not all
+        # the question is about), it counts with the qualifiers.
+        soft = [t for t in names if t.label == "LOC" and located
+                and setting is not None and M.states_name(t, setting, False)]  # fmt: skip
+    return [t for t in names if t not in soft], soft
 
 
 @dataclass(frozen=True)

@@ -158,30 +158,17 @@ def _someone_else(term: C.Term, window: Window) -> bool:
     return any(not prefix_match(w, term.keys) for w in others)
 
 
-def _head(name: str, question: str) -> str | None:
-    """The lemma of the common noun just before a name in the question ("космодром"
-    in "с космодрома Восточный"), or None."""
-    at = question.find(name)
-    before = C._WORD.findall(question[:at]) if at > 0 else []
-    if not before or not before[-1].islower() or C._pos(before[-1]) != "NOUN":
-        return None
-    return C.lemma(before[-1])
-
-
-def another_named(term: C.Term, question: str, window: Window) -> bool:
+def another_named(term: C.Term, window: Window) -> bool:
     """Whether the window names another thing of the kind the question names this one
-    by ("с космодрома Байконур" for "с космодрома Восточный"), while it states this
-    name only by a stem it shares with another word ("Восток"): then it is about
-    something else. A name the window states as it is counts, whatever else it names."""
-    if term.label == "PER" or any(k in window.lemmas for k in term.keys):
-        return False
-    first = C._WORD.findall(term.text)
-    head = _head(first[0], question) if first else None
-    if head is None:
+    by (its ``head``: "с космодрома Байконур" for "с космодрома Восточный"), while it
+    states this name only by a stem it shares with another word ("Восток"): then it is
+    about something else. A name the window states as it is counts, whatever else it
+    names."""
+    if not term.head or term.label == "PER" or any(k in window.lemmas for k in term.keys):
         return False
     words = C._WORD.findall(window.text)
     return any(
-        C.lemma(w) == head and not w[0].isupper() and nxt[0].isupper()
+        C.lemma(w) == term.head and not w[0].isupper() and nxt[0].isupper()
         and not any(C.lemma(nxt) == k or nxt.lower() == k for k in term.keys)
         for w, nxt in zip(words, words[1:], strict=False)
     )  # fmt: skip
