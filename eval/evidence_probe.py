@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from rag.generate import constraints as C  # noqa: E402
 from rag.generate import evidence as E  # noqa: E402
+from rag.generate import translated  # noqa: E402
 from rag.ingest.chunk import sentence_spans  # noqa: E402
 from rag.ingest.load import load_paths  # noqa: E402
 from rag.types import Chunk, Hit  # noqa: E402
@@ -67,6 +68,7 @@ def packer(mode: str = "both"):  # type: ignore[no-untyped-def]
         chosen = {"packed": [passages], "hits": [hits], "both": [passages, hits]}[mode]
         return [[h for _, h in passage_sentences(p)] for p in chosen]
 
+    pools.words = pipe.word_vectors  # type: ignore[attr-defined]
     return pools
 
 
@@ -112,7 +114,8 @@ def main() -> None:
             kind = "answerable" if q.get("answerable", True) else "unanswerable"
             kind = "nearmiss" if kind == "unanswerable" and f == args.nearmiss else kind
             if packed is not None:
-                pools = packed(text)
+                pools = packed(text)  # an English name as the last (widest) pool translates it
+                c = translated.senses(c, pools[-1], packed.words)  # type: ignore[attr-defined]
             elif kind == "answerable":
                 pools = [docs[q["supports"][0]["doc_id"].split("/")[-1]]]
             else:

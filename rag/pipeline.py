@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from rag.config import Config
 from rag.embed import Embedder, make_embedder
 from rag.embed.base import SharedEmbedder
+from rag.embed.words import WordVectors
 from rag.errors import BadInputError
 from rag.generate import citations, prompts
 from rag.generate.base import Generator, Message
@@ -65,6 +66,7 @@ class Pipeline:
         self._prefilled: str | None = None  # which fixed prompt prefix the KV cache holds
         self._filter_cache: tuple[IndexData, SearchFilters, Any] | None = None
         self._stamp: tuple[int, int, int] | None = None  # the loaded manifest's stat
+        self._words: WordVectors | None = None
 
     # -- lazy parts ---------------------------------------------------------
     def with_config(self, config: Config) -> Pipeline:
@@ -80,6 +82,14 @@ class Pipeline:
             verify_models(self.config, ("embedding",))
             self._embedder = make_embedder(self.config)
         return self._embedder
+
+    @property
+    def word_vectors(self) -> WordVectors:
+        """The embedder's vectors of single words (an English question's names against
+        the words of Russian sentences), cached across questions."""
+        if self._words is None:
+            self._words = WordVectors(self.embedder)
+        return self._words
 
     @property
     def generator(self) -> Generator:
@@ -323,7 +333,8 @@ class Pipeline:
             question=asked.question, query=query, language=asked.language, mode=asked.mode,
             hits=hits, passages=passages, headers=tuple(context.headers(passages, index.documents)),
             documents=index.documents, generator=_Model(self, strategy.prefix(), cancel),
-            similarity=similarity, settings=g, min_score=self.config.retrieval.min_score,
+            similarity=similarity, words=self.word_vectors, settings=g,
+            min_score=self.config.retrieval.min_score,
             cancel=cancel, started=started, timings=timings,
         )  # fmt: skip
         yield from strategy.answer(request)

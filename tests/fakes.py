@@ -11,6 +11,7 @@ import numpy as np
 
 from rag.embed.base import Embedder, Kind
 from rag.generate.base import Generator, Message
+from rag.types import Chunk, Hit
 
 WORD = re.compile(r"\w+")
 
@@ -71,3 +72,12 @@ def use_extractive_fallback(pipeline: Any) -> None:
 
     g = replace(pipeline.config.generation, fallback="extractive")
     pipeline.config = replace(pipeline.config, generation=g)
+
+
+def sentence_hits(*texts: str, doc: str = "a.txt", title: str = "Статья") -> list[Hit]:
+    """Sentences of one article as hits, one after another (the evidence checks' input)."""
+    out, start = [], 0
+    for t in texts:
+        out.append(Hit(Chunk(f"{doc}:{start}", doc, title, t, start, start + len(t)), 1.0))
+        start += len(t) + 1
+    return out

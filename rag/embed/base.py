@@ -15,7 +15,9 @@ import numpy as np
 
 from rag.types import Chunk
 
-Kind = Literal["query", "document"]
+# "word": a single word or short name, compared with another language's words
+# (an English question's "Dane" with a Russian sentence's "датчанин")
+Kind = Literal["query", "document", "word"]
 
 
 def normalise(vectors: np.ndarray) -> np.ndarray:
@@ -44,6 +46,12 @@ class Embedder(ABC):
     def embed_query(self, text: str) -> np.ndarray:
         """One normalised query vector, shape ``(dimension,)``."""
         return normalise(self.encode([text], "query"))[0]
+
+    def embed_words(self, words: Sequence[str]) -> np.ndarray:
+        """Normalised vectors of single words, shape ``(len(words), dimension)``."""
+        if not words:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return normalise(self.encode(list(words), "word"))
 
     def embed_chunks(self, chunks: Sequence[Chunk], progress: bool = False) -> np.ndarray:
         """Normalised passage vectors, shape ``(len(chunks), dimension)``."""

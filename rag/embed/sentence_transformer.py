@@ -82,6 +82,12 @@ class SentenceTransformerEmbedder(Embedder):
             out = model.encode_query(
                 list(texts), batch_size=self.batch_size, show_progress_bar=progress
             )
+        elif kind == "word":
+            # the model's similarity prompt: a word and its translation score 0.79-0.95,
+            # a sibling ("Swede" for "датчанин") at most 0.78 (eval/experiments/honest.md)
+            prompt = "STS" if "STS" in getattr(model, "prompts", {}) else None
+            out = model.encode(list(texts), prompt_name=prompt, batch_size=64,
+                               show_progress_bar=progress)  # fmt: skip
         else:
             titles = titles or ["none"] * len(texts)
             inputs = [

@@ -104,6 +104,9 @@ class Term:
     label: str = ""  # a name's entity type: "PER", "ORG", "LOC" (NER), or "" (by shape)
     head: str = ""  # a class word's noun ("российской корпорации": "корпорация"), or the
     # common noun a name is given to ("космодрома Восточный": "космодром")
+    # An English name's words and the Russian lemmas the passages translate them by
+    # (("dane", "датчанин")): found by meaning, :mod:`rag.generate.translated`
+    senses: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

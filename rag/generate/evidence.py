@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from rag.generate import constraints as C
@@ -222,8 +222,10 @@ def _unstated_names(c: C.Constraints, window: M.Window, setting: M.Window | None
         soft = [t for t in names if not any(ch.isdigit() for ch in t.text)
                 and not M.is_surname(t.text)]  # fmt: skip
         # one its article names ("Eurasian Space Ventures", said in its first sentence)
-        # is the setting the sentence takes as known
-        set_here = [t for t in soft if setting is not None and M.states_name(t, setting, True)]
+        # is the setting the sentence takes as known; by its letters: a translation
+        # ("first Dane") names a kind of thing the article may say of someone else
+        set_here = [t for t in soft if setting is not None
+                    and M.states_name(replace(t, senses=()), setting, True)]  # fmt: skip
         names = [t for t in names if t not in set_here]
         soft = [t for t in soft if t not in set_here]
     else:

@@ -125,7 +125,8 @@ def states_name(term: C.Term, window: Window, cross_script: bool) -> bool:
         if _another_class(kind, window, frozenset()):
             return False
     if cross_script:
-        hits = [prefix_match(_fold(r), window.latin_words, 4) for r in raws]
+        hits = [prefix_match(_fold(r), window.latin_words, 4) or _translated(r, term, window)
+                for r in raws]  # fmt: skip
     else:
         hits = [_one_word(C.lemma(r), r, window) for r in raws]
     coded = [h for h, r in zip(hits, raws, strict=True) if any(c.isdigit() for c in r)]
@@ -144,6 +145,17 @@ def states_name(term: C.Term, window: Window, cross_script: bool) -> bool:
         return _initials(raws) in all_words
     name = term.text
     return name.isupper() and 2 <= len(name) <= 6 and name.lower() in _initials(all_words)
+
+
+def _translated(word: str, term: C.Term, window: Window) -> bool:
+    """An English name's word by a Russian lemma it translates to ("Dane": "датчанин"),
+    in the window or its article's title: a translation names a kind of thing ("first
+    Dane"), and the sentence before may name another thing of that kind."""
+    mine = [lemma for w, lemma in term.senses if w == word]
+    if not mine:
+        return False
+    return any(lemma in window.lemmas for lemma in mine) or any(
+        lemma in {C.lemma(w) for w in words_of(window.title)} for lemma in mine)  # fmt: skip
 
 
 def _someone_else(term: C.Term, window: Window) -> bool:

@@ -35,6 +35,7 @@ from rag.generate import (
     matching,
     prompts,
     steps,
+    translated,
     translit,
     verify,
 )
@@ -147,10 +148,11 @@ class QuoteStrategy(Strategy):
     name = "quote"
 
     def answer(self, request: AnswerRequest) -> Iterator[Event]:
-        asked = constraints.parse(request.query)
         # the retrieved passages whole: where evidence the budget cut is looked for, and
         # where the evidence's subject may be named
         wide = [hit for _, hit in passage_sentences(request.hits)]
+        # an English question's names as the Russian sentences translate them
+        asked = translated.senses(constraints.parse(request.query), wide, request.words)
         early, shown, request = yield from _look_first(request, asked, wide)
         if early is not None:  # no sentence states what was asked: no draft is needed
             yield Done(early)

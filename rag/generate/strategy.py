@@ -31,6 +31,8 @@ from rag.retrieve import context
 from rag.types import Answer, Document, Hit, Mode
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from rag.config import GenerationConfig
     from rag.generate.base import Generator, Message
 
@@ -64,6 +66,8 @@ Event = Retrieved | Evidence | Token | Done
 
 # The cosine of a text to the stored vector of each passage, in the passages' order.
 Similarity = Callable[[str, Sequence[Hit]], list[float]]
+# Normalised vectors of single words, one row each (an English name and Russian words).
+Words = Callable[[Sequence[str]], "np.ndarray"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,7 @@ class AnswerRequest:
     similarity: Similarity  # the embedder's similarity of a text to passages
     settings: GenerationConfig
     min_score: float  # retrieval.min_score: below it, refuse without generating
+    words: Words | None = None  # the embedder's word vectors (None: names by letters only)
     cancel: threading.Event = field(default_factory=threading.Event)  # the reader left
     started: float = field(default_factory=time.perf_counter)
     timings: dict[str, float] = field(default_factory=dict)  # the Answer's timings_ms

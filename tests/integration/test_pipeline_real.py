@@ -134,3 +134,19 @@ def test_errors_are_one_line(real_config: Config, tmp_path: Path) -> None:
     errors = [x for x in corrupt.stderr.strip().splitlines() if not x.startswith("» «")]
     assert len(errors) == 1 and "corrupt" in errors[0] and "rag models fetch" in errors[0]
     assert "Traceback" not in corrupt.stderr
+
+
+def test_the_embedder_tells_a_translation_from_a_sibling(real_pipeline: Pipeline) -> None:
+    """English names found in Russian sentences by meaning (rag.generate.translated):
+    the real word vectors put each translation above the threshold and each sibling of
+    the same kind below it."""
+    from rag.generate.translated import TRANSLATION_MIN
+
+    pairs = [("dane", "датчанин", True), ("swede", "датчанин", False),
+             ("wall", "стена", True), ("tower", "стена", False),
+             ("international", "международный", True), ("national", "международный", False),
+             ("beijing", "пекин", True), ("shanghai", "пекин", False)]  # fmt: skip
+    vectors = real_pipeline.word_vectors([w for a, b, _ in pairs for w in (a, b)])
+    for i, (a, b, same) in enumerate(pairs):
+        cosine = float(vectors[2 * i] @ vectors[2 * i + 1])
+        assert (cosine >= TRANSLATION_MIN) == same, (a, b, cosine)

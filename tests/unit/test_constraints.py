@@ -12,8 +12,8 @@ from rag.generate import answerable
 from rag.generate import constraints as C
 from rag.generate import evidence as E
 from rag.pipeline import Done, Pipeline
-from rag.types import Chunk, Hit
 from tests.fakes import FakeEmbedder
+from tests.fakes import sentence_hits as _hits
 
 
 @pytest.mark.parametrize(
@@ -108,14 +108,6 @@ def test_a_person_is_found_by_surname_and_an_abbreviation_by_initials() -> None:
     assert not E.check(c, "Пост генерального директора занимает Петров.").ok(c)
     c = C.parse("Когда на МКС прибыл новый экипаж?")
     assert E.check(c, "Экипаж прибыл на Международную космическую станцию 3 мая.").ok(c)
-
-
-def _hits(*texts: str, doc: str = "a.txt", title: str = "Статья") -> list[Hit]:
-    out, start = [], 0
-    for t in texts:
-        out.append(Hit(Chunk(f"{doc}:{start}", doc, title, t, start, start + len(t)), 1.0))
-        start += len(t) + 1
-    return out
 
 
 def test_the_gate_replaces_a_wrong_neighbour_and_finds_the_nearest_fact() -> None:
