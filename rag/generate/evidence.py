@@ -65,6 +65,7 @@ class Verdict:
     adds: bool  # it says something the question does not
     near: int = 0  # unmet years (numbers) for which it states another year (number)
     named: bool = False  # it names a new entity of the asked kind ("кто": a person, an org)
+    told: float = 0.0  # share of an English question's qualifiers it states in translation
 
     def ok(self, constraints: C.Constraints, min_coverage: float = MIN_COVERAGE) -> bool:
         # a two-part question ("где и когда") is answered part by part: one part will do
@@ -79,7 +80,7 @@ class Verdict:
         strict = 1.0 - len(self.unmet) / n if n else 1.0
         typed = len(self.answers) / len(constraints.types)
         return (2.0 * strict + self.coverage + 0.5 * typed + 0.25 * self.adds + 0.5 * self.near
-                + 0.25 * self.named)  # fmt: skip
+                + 0.25 * self.named + 0.5 * self.told)  # fmt: skip
 
 
 def _names_in(text: str) -> set[str]:
@@ -193,9 +194,15 @@ def check(c: C.Constraints, text: str, title: str = "", context: str = "",
         focus = C.Term(c.focus, "focus", (c.focus,))
         if not M.states_qualifier(focus, window, local=True):
             unmet += (focus,)
-    if cross:  # qualifiers are words: they cannot be compared across languages here
+    told = 0.0
+    if cross:  # qualifiers are words in another language: they rank windows, where
+        # translated, and decide nothing (they would dilute the names' share)
         missed: tuple[C.Term, ...] = tuple(soft)
         total = len(c.names)
+        if c.translated and c.qualifiers:
+            pool = window.lemmas | window.title_lemmas
+            told = sum(any(lemma in pool for _, lemma in t.senses)
+                       for t in c.qualifiers) / len(c.qualifiers)  # fmt: skip
     else:
         # an ordinal or a class word is stated (else it is unmet): it counts as such
         missed = tuple(t for t in c.qualifiers if t.kind == "qualifier"
@@ -205,7 +212,7 @@ def check(c: C.Constraints, text: str, title: str = "", context: str = "",
     asked = set(C.lemmas(c.question))
     adds = bool(cross or (window.lemmas - asked - C._stop()) or window.numbers)
     named = _names_asked_kind(c, text)
-    return Verdict(unmet, missed, coverage, answered_types(c, window), adds, near, named)
+    return Verdict(unmet, missed, coverage, answered_types(c, window), adds, near, named, told)
 
 
 def _unstated_names(c: C.Constraints, window: M.Window, setting: M.Window | None,

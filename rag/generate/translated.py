@@ -9,12 +9,16 @@ translation score 0.79-0.95 under its similarity prompt, a sibling of the same k
 a word list written for this, not on the eval questions: eval/experiments/honest.md).
 
 Once per English question, before any check: the words of the names that are
-neither a code nor a transliterated surname (those must be found by their letters)
-are compared with the Russian words of the windows that state everything else the
-question asks, and each keeps the lemmas it translates to (:attr:`Term.senses`).
-Every later check (:func:`rag.generate.matching.states_name`) then finds the name
-by those lemmas in microseconds. The cost is one batch of word vectors, cached
-across questions: about 15 ms a word on two cores, for the words not seen before.
+neither a code nor a transliterated surname (those must be found by their letters),
+and the qualifiers, are compared with the Russian words of the best windows that
+state every strict constraint, and each keeps the lemmas it translates to
+(:attr:`Term.senses`). Every later check (:func:`rag.generate.matching.states_name`)
+then finds the name by those lemmas in microseconds. The qualifiers ("first
+crewed launch": "первый пилотируемый запуск") only rank the windows (which evidence is
+shown and read first): counted like the names, they would dilute a swapped country's
+share ("of Russia" for "of Kazakhstan" passed the gate on the probe). The cost is one
+batch of word vectors, cached across questions: about 15 ms a word on two cores, for
+the words not seen before (0.1-2 s for an English question; nothing for a Russian one).
 """
 
 from __future__ import annotations
@@ -30,9 +34,10 @@ from rag.generate import matching as M
 from rag.types import Hit
 
 TRANSLATION_MIN = 0.785  # cosine of an English word and a Russian lemma it translates to
-CANDIDATES = 6  # windows whose words are compared (the best-ranked that lack only names)
+CANDIDATES = 6  # windows whose words are compared (the best-ranked meeting every strict one)
 MAX_WORDS = 160  # Russian lemmas compared at most (~2.5 s the first time they are seen)
-_NAMING = ("NOUN", "ADJF", "ADJS", "")  # names translate to nouns and adjectives
+# names translate to nouns and adjectives; qualifiers to verbs and participles too
+_NAMING = ("NOUN", "ADJF", "ADJS", "", "VERB", "INFN", "PRTF", "PRTS", "GRND")
 
 
 def _translatable(term: C.Term) -> bool:
@@ -68,11 +73,11 @@ _JOINED = re.compile(r"\s+(?:(?:of|the|and|for|on)\s+)*", re.I)
 
 
 def _candidates(c: C.Constraints, sentences: Sequence[Hit]) -> list[E.Candidate]:
-    """The best windows that state everything but the names a translation may state."""
+    """The best windows that state every strict constraint (numbers, codes, surnames)."""
     ranked = []
     for cand in E.windows(sentences):
         verdict = cand.check(c)
-        if not verdict.unmet and verdict.adds and verdict.missed:
+        if not verdict.unmet and verdict.adds:
             ranked.append((E.Found(cand.sentences, verdict).rank(c), cand))
     ranked.sort(key=lambda x: -x[0])
     return [cand for _, cand in ranked[:CANDIDATES]]
@@ -104,7 +109,7 @@ def senses(c: C.Constraints, sentences: Sequence[Hit],
     "Европейского космического агентства", whose words are two of its three."""
     if c.language != "en" or words is None:
         return c
-    runs = _runs(c)
+    runs = _runs(c) + [[w] for w in _qualifier_words(c)]
     english = list(dict.fromkeys(w for run in runs for w in run))
     candidates = _candidates(c, sentences) if english else []
     russian = _russian_words(candidates)
@@ -120,7 +125,7 @@ def senses(c: C.Constraints, sentences: Sequence[Hit],
     }
     kept = {p for run in runs if len(run) == 1 or _together(run, found, candidates)
             for p in found if p[0] in run}  # fmt: skip
-    return _with_senses(c, kept) if kept else c
+    return _with_senses(c, kept)
 
 
 def _together(run: Sequence[str], found: set[tuple[str, str]],
@@ -135,12 +140,17 @@ def _together(run: Sequence[str], found: set[tuple[str, str]],
     return False
 
 
+def _qualifier_words(c: C.Constraints) -> list[str]:
+    return [t.text.lower() for p in (c, *c.parts) for t in p.qualifiers]
+
+
 def _with_senses(c: C.Constraints, found: set[tuple[str, str]]) -> C.Constraints:
     def one(t: C.Term) -> C.Term:
-        if not _translatable(t):
+        if t.kind == "name" and not _translatable(t):
             return t
         mine = {w.lower() for w in C._WORD.findall(t.text)}
         return replace(t, senses=tuple(sorted(p for p in found if p[0] in mine)))
 
     return replace(c, names=tuple(one(t) for t in c.names),
+                   qualifiers=tuple(one(t) for t in c.qualifiers), translated=True,
                    parts=tuple(_with_senses(p, found) for p in c.parts))  # fmt: skip

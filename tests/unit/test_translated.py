@@ -26,6 +26,9 @@ MEANINGS = [
     {"great", "великий"},
     {"wall", "стена"},
     {"china", "китайский"},
+    {"first", "первый"},
+    {"crewed", "пилотируемый"},
+    {"launch", "запуск"},
 ]
 
 
@@ -116,3 +119,17 @@ def test_word_vectors_are_computed_once_per_word() -> None:
     assert len(embedder.calls) == 2
     vectors(["wall"])
     assert embedder.calls[-1] == ("word", 1) and len(embedder.calls) == 3
+
+
+def test_english_qualifiers_in_translation_rank_the_evidence_but_decide_nothing() -> None:
+    built = "Первоначально космодром Байконур был построен в 1955 году."
+    flown = "С космодрома Байконур состоялся первый пилотируемый запуск в 1961 году."
+    sentences = _hits(built, flown)
+    plain = C.parse("In what year did the first crewed launch from Baikonur take place?")
+    found, _ = E.search(plain, sentences)
+    assert found is not None and "1955" in found.text  # a date and the name: a tie
+    asked = translated.senses(plain, sentences, fake_words)
+    found, _ = E.search(asked, sentences)
+    assert found is not None and "1961" in found.text
+    # the window that states none of them is still evidence: they only rank
+    assert E.check(asked, built, "Статья").ok(asked)
