@@ -104,13 +104,30 @@ def _one_word(key: str, raw: str, window: Window) -> bool:
         return any(w.replace("-", "") == flat for w in (*window.words, *window.title_words))
     pool = window.lemmas | window.title_lemmas
     return (key in pool or raw in window.words or prefix_match(key, pool)
-            or _aliased(key, window))  # fmt: skip
+            or _aliased(key, window) or _capital(key, window))  # fmt: skip
 
 
 def _aliased(key: str, window: Window) -> bool:
     """A country by its abbreviation ("РК" for "Казахстан", "СССР" for "советский")."""
     aliases = C.ALIASES.get(key, ())
     return bool(aliases) and any(w in aliases for w in (*window.words, *window.title_words))
+
+
+def _capital(key: str, window: Window) -> bool:
+    """A capital by its country: "в столице Китая" (or "КНР", "в китайской столице")
+    for "в Пекине"."""
+    country = C.CAPITALS.get(key)
+    if country is None:
+        return False
+    names = {country, *C.ALIASES.get(country, ())}
+    for words in (window.words, window.title_words):
+        for i, w in enumerate(words):
+            if not w.startswith("столиц"):
+                continue
+            after = any(C.lemma(x) in names or x in names for x in words[i + 1 : i + 3])
+            if after or (i > 0 and prefix_match(country, [C.lemma(words[i - 1])], 4)):
+                return True
+    return False
 
 
 def states_name(term: C.Term, window: Window, cross_script: bool) -> bool:

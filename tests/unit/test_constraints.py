@@ -406,3 +406,13 @@ def test_a_clause_is_stated_in_the_setting_its_article_gives_and_by_people_it_na
     nobody = _hits(*[h.chunk.text for h in pool[:4]], "Площадку № 1 начали 20 июля 1955 года.")
     said = answerable.unanswered(c, nobody[4:], "ru", nobody)
     assert said == "В источниках не сказано, кто её строил."
+
+
+def test_a_capital_is_stated_by_its_country() -> None:
+    asked = C.parse("Какое по счёту заседание рабочей группы прошло в Пекине?")
+    beijing = "В столице Китая прошло третье заседание рабочей группы."
+    assert not E.check(asked, beijing, "Статья").unmet
+    adjective = "В китайской столице прошло третье заседание рабочей группы."
+    assert not E.check(asked, adjective, "Статья").unmet
+    moscow = "В столице России прошло третье заседание рабочей группы."
+    assert [t.text for t in E.check(asked, moscow, "Статья").unmet] == ["Пекине"]
