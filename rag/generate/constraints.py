@@ -136,9 +136,6 @@ class Constraints:
     # KazSat-2 и в каком бюро её разработали"): each clause's own constraints, answered
     # part by part. A clause that names nothing takes the other's names (its subject).
     parts: tuple[Constraints, ...] = ()
-    # An English question whose names and qualifiers were translated into the words of
-    # the Russian passages (:mod:`rag.generate.translated`): its qualifiers rank windows.
-    translated: bool = False
 
     @property
     def two_part(self) -> bool:

@@ -199,7 +199,7 @@ def check(c: C.Constraints, text: str, title: str = "", context: str = "",
         # translated, and decide nothing (they would dilute the names' share)
         missed: tuple[C.Term, ...] = tuple(soft)
         total = len(c.names)
-        if c.translated and c.qualifiers:
+        if c.qualifiers:  # untranslated (no senses): they rank nothing
             pool = window.lemmas | window.title_lemmas
             told = sum(any(lemma in pool for _, lemma in t.senses)
                        for t in c.qualifiers) / len(c.qualifiers)  # fmt: skip

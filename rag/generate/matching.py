@@ -168,11 +168,10 @@ def _translated(word: str, term: C.Term, window: Window) -> bool:
     """An English name's word by a Russian lemma it translates to ("Dane": "датчанин"),
     in the window or its article's title: a translation names a kind of thing ("first
     Dane"), and the sentence before may name another thing of that kind."""
-    mine = [lemma for w, lemma in term.senses if w == word]
+    mine = {lemma for w, lemma in term.senses if w == word}
     if not mine:
         return False
-    return any(lemma in window.lemmas for lemma in mine) or any(
-        lemma in {C.lemma(w) for w in words_of(window.title)} for lemma in mine)  # fmt: skip
+    return bool(mine & window.lemmas) or bool(mine & {C.lemma(w) for w in words_of(window.title)})
 
 
 def _someone_else(term: C.Term, window: Window) -> bool:

@@ -24,13 +24,13 @@ the words not seen before (0.1-2 s for an English question; nothing for a Russia
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 from rag.generate import constraints as C
 from rag.generate import evidence as E
 from rag.generate import matching as M
+from rag.generate.strategy import Words
 from rag.types import Hit
 
 TRANSLATION_MIN = 0.785  # cosine of an English word and a Russian lemma it translates to
@@ -99,7 +99,7 @@ def _russian_words(candidates: Sequence[E.Candidate]) -> list[str]:
 
 
 def senses(c: C.Constraints, sentences: Sequence[Hit],
-           words: Callable[[Sequence[str]], Any] | None) -> C.Constraints:  # fmt: skip
+           words: Words | None) -> C.Constraints:  # fmt: skip
     """``c`` with each translatable English name carrying the Russian lemmas of
     ``sentences`` its words translate to (``words``: the embedder's word vectors);
     ``c`` itself for a Russian question, or when there is nothing to translate.
@@ -152,5 +152,5 @@ def _with_senses(c: C.Constraints, found: set[tuple[str, str]]) -> C.Constraints
         return replace(t, senses=tuple(sorted(p for p in found if p[0] in mine)))
 
     return replace(c, names=tuple(one(t) for t in c.names),
-                   qualifiers=tuple(one(t) for t in c.qualifiers), translated=True,
+                   qualifiers=tuple(one(t) for t in c.qualifiers),
                    parts=tuple(_with_senses(p, found) for p in c.parts))  # fmt: skip
