@@ -60,7 +60,7 @@ serve: setup
 	$(BIN)/rag serve
 
 test: models
-	$(BIN)/python -m pytest
+	$(BIN)/python -X faulthandler -m pytest
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit -q

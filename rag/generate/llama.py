@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import hashlib
 import json
 import os
+import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,9 @@ class LlamaGenerator(Generator):
         self.temperature = temperature
         self._llm: Any = None
         self._formatter: Any = None
+        self._idle = threading.Condition()
+        self._busy = 0  # calls into llama.cpp under way (any thread)
+        _LIVE.add(self)
 
     @property
     def llm(self) -> Any:
@@ -56,16 +62,49 @@ class LlamaGenerator(Generator):
         return self._llm
 
     def stream(self, messages: Sequence[Message], max_tokens: int) -> Iterator[str]:
-        chunks = self.llm.create_chat_completion(
-            messages=list(messages),
-            temperature=self.temperature,
-            max_tokens=max_tokens,
-            stream=True,
-        )
-        for chunk in chunks:
-            delta = chunk["choices"][0].get("delta", {})
-            if text := delta.get("content"):
-                yield text
+        with self._using():
+            chunks = self.llm.create_chat_completion(
+                messages=list(messages),
+                temperature=self.temperature,
+                max_tokens=max_tokens,
+                stream=True,
+            )
+            try:
+                for chunk in chunks:
+                    delta = chunk["choices"][0].get("delta", {})
+                    if text := delta.get("content"):
+                        yield text
+            finally:
+                chunks.close()  # llama.cpp's sampler is freed here, not by a later GC
+
+    # -- shutdown --------------------------------------------------------------
+    @contextlib.contextmanager
+    def _using(self) -> Iterator[None]:
+        with self._idle:
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._busy -= 1
+                self._idle.notify_all()
+
+    def close(self, timeout: float = 30.0) -> bool:
+        """Free the model once no call into it is under way (waits up to ``timeout``
+        seconds); the next use loads it again. False when the wait timed out (the
+        model is left alone: freeing it under a running decode would crash).
+
+        Called for every live generator at interpreter exit: left to the garbage
+        collector during finalization, llama.cpp's model, context and sampler are
+        freed in no particular order, sometimes while an answer thread still runs,
+        which can end the process with a segmentation fault."""
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._busy == 0, timeout):
+                return False
+            llm, self._llm, self._formatter = self._llm, None, None
+            if llm is not None:
+                llm.close()
+        return True
 
     # -- the prompt prefix, as the chat template renders it ------------------
     def _prompt_tokens(self, messages: Sequence[Message]) -> list[int]:
@@ -100,6 +139,10 @@ class LlamaGenerator(Generator):
         llm.eval(tokens[same:])
 
     def prefill(self, prefix: Sequence[Message], cache_dir: Path | None = None) -> None:
+        with self._using():
+            self._prefill(prefix, cache_dir)
+
+    def _prefill(self, prefix: Sequence[Message], cache_dir: Path | None) -> None:
         """Evaluate the fixed prefix once; llama.cpp keeps its KV cache and reuses the
         longest common prefix of the next prompt, so later questions skip it.
 
@@ -156,7 +199,19 @@ class LlamaGenerator(Generator):
         return True
 
     def count_tokens(self, text: str) -> int:
-        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+        with self._using():
+            return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+
+_LIVE: weakref.WeakSet[LlamaGenerator] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    """At exit (after non-daemon threads ended, before finalization): free every
+    loaded model in order, once the answers still running in daemon threads end."""
+    for generator in list(_LIVE):
+        generator.close()
 
 
 @contextlib.contextmanager
