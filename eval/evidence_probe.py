@@ -74,7 +74,10 @@ def packer(mode: str = "both"):  # type: ignore[no-untyped-def]
 
 def best_coverage(c: C.Constraints, sentences: list[Hit]) -> float:
     """The highest qualifier coverage among windows that meet every strict constraint
-    (-1 when none does): a window is evidence at threshold t iff this >= t."""
+    (-1 when none does): a window is evidence at threshold t iff this >= t. Two
+    things named side by side (``joint``) need a window each: the lower of the two."""
+    if c.joint:
+        return min(best_coverage(part, sentences) for part in c.parts)
     best = -1.0
     for cand in E.windows(sentences):
         v = cand.check(c)

@@ -126,9 +126,7 @@ def unanswered(c: C.Constraints, found: Sequence[Hit], language: str,
         return None
     template = PART_TEXT.get(language, PART_TEXT["en"])
     if c.parts:  # each clause by its own words: "в каком бюро разработали эту ракету"
-        within = _windows(found, pool)
-        unsaid = [_clause(p.question) for p in c.parts
-                  if not any(_states(p, w) for w in within)]  # fmt: skip
+        unsaid = [_clause(p.question) for p in unstated_parts(c, found, pool)]
         return template.format(missing=", ".join(unsaid)) if unsaid else None
     stated = {t for h in found for t in E.check(c, h.chunk.text, h.chunk.title).answers}
     lacking = [t for t in c.types if t not in stated]
@@ -136,6 +134,13 @@ def unanswered(c: C.Constraints, found: Sequence[Hit], language: str,
         return None
     words = E.TYPE_WORDS.get(language, E.TYPE_WORDS["en"])
     return template.format(missing=", ".join(words.get(t, t) for t in lacking))
+
+
+def unstated_parts(c: C.Constraints, found: Sequence[Hit],
+                   pool: Sequence[Hit] = ()) -> list[C.Constraints]:  # fmt: skip
+    """The parts of ``c`` that no window of ``found`` states (read among ``pool``)."""
+    within = _windows(found, pool)
+    return [p for p in c.parts if not any(_states(p, w) for w in within)]
 
 
 def _states(part: C.Constraints, window: E.Candidate) -> bool:

@@ -136,6 +136,10 @@ class Constraints:
     # KazSat-2 и в каком бюро её разработали"): each clause's own constraints, answered
     # part by part. A clause that names nothing takes the other's names (its subject).
     parts: tuple[Constraints, ...] = ()
+    # The parts are two things named side by side ("на 64-м конгрессе и на третьем
+    # заседании", "both the meeting and the Congress"): the question asks about both,
+    # so each part needs its own evidence (one stated part does not answer it).
+    joint: bool = False
 
     @property
     def two_part(self) -> bool:
@@ -331,10 +335,62 @@ def parse(question: str) -> Constraints:
     """The question's answer type and constraints (milliseconds; no model call)."""
     whole = _parse(question)
     clauses = _clauses(question)
-    if not clauses:
-        return whole
-    parts = [_anaphoric(_parse(text), whole) for text in clauses]
-    return replace(whole, parts=tuple(parts))
+    if clauses:
+        parts = [_anaphoric(_parse(text), whole) for text in clauses]
+        return replace(whole, parts=tuple(parts))
+    joined = _conjuncts(question)
+    if joined:
+        return replace(whole, parts=tuple(_parse(text) for text in joined), joint=True)
+    return whole
+
+
+# "на 64-м конгрессе и на третьем заседании", "и в материале о X, и в материале о Y":
+# a second phrase opened by the first one's preposition; "both X and Y" in English.
+_JOINED = re.compile(r"(?:,\s*|\s)(?:и|а\s+также)\s+(в|во|на|о|об|с|со|по|при|из|от|у|к|для)\s",
+                     re.I)  # fmt: skip
+_SAME_PREPOSITION = {"во": "в", "об": "о", "со": "с"}
+_BOTH = re.compile(r"(?<!\w)both\s+(.+?),?\s+and\s+(.+)$", re.I)
+_NAME_LIKE = re.compile(r"(?:the|of|[A-ZА-ЯЁ0-9][\w–-]*)$")
+
+
+def _conjuncts(question: str) -> list[str]:
+    """The question asked of each of two things it names side by side, each phrase
+    with its own name, number or ordinal ("Кто возглавлял делегации на 64-м конгрессе
+    и на третьем заседании" -> "... на 64-м конгрессе?", "... на третьем заседании?");
+    [] otherwise ("компании и организации": nothing of their own to tell them apart)."""
+    q = question.strip().rstrip("?").rstrip()
+    if detect_language(q) == "ru":
+        for m in reversed(list(_JOINED.finditer(q))):  # "и в X, и в Y": the last "и"
+            prep = _SAME_PREPOSITION.get(m.group(1).lower(), m.group(1).lower())
+            forms = (prep, *(k for k, v in _SAME_PREPOSITION.items() if v == prep))
+            opened = list(re.finditer(rf"(?<!\w)(?:{'|'.join(forms)})\s", q[: m.start()], re.I))
+            if opened:
+                start = opened[-1].start()
+                first, second = q[start : m.start()], q[m.start(1) :]
+                if _specific(first) and _specific(second):
+                    return [f"{q[:start]}{first}?", f"{q[:start]}{second}?"]
+        return []
+    else:
+        if (b := _BOTH.search(q)) is None:
+            return []
+        prefix, first = q[: b.start()], b.group(1)
+        words = b.group(2).split()  # the second thing: its name, then the shared rest
+        end = next((i for i, w in enumerate(words) if i and not _NAME_LIKE.match(w)), len(words))
+        second, suffix = " ".join(words[:end]), "".join(f" {w}" for w in words[end:])
+    if not (_specific(first) and _specific(second)):
+        return []
+    return [f"{prefix}{first}{suffix}?", f"{prefix}{second}{suffix}?"]
+
+
+def _specific(phrase: str) -> bool:
+    """Whether a phrase has a name, a number or an ordinal of its own."""
+    names = _name_terms(phrase)
+    return bool(names or _number_terms(phrase, names) or _ORDINAL_EN.search(phrase)
+                or any(_ordinal(w) for w in _WORD.findall(phrase)))  # fmt: skip
+
+
+_ORDINAL_EN = re.compile(r"(?<!\w)(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth"
+                         r"|tenth|\d+(st|nd|rd|th))(?!\w)", re.I)  # fmt: skip
 
 
 def _anaphoric(part: Constraints, whole: Constraints) -> Constraints:

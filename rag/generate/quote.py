@@ -176,6 +176,8 @@ class QuoteStrategy(Strategy):
                               citations=())  # fmt: skip
             yield from _say_nearest(request, refused, asked, pool, first)
             return
+        if asked.joint:  # "both X and Y": the part the draft left out, by its evidence
+            parts += _left_out(asked, parts, around)
         quoted: list[Hit] = []  # the source sentences, numbered [1], [2], ... in the answer
         for _, found in parts:
             keys = {(h.chunk.doc_id, h.chunk.start) for h in quoted}
@@ -228,28 +230,43 @@ def _look_first(
     evidence shown, the request the model answers)."""
     if request.mode != "generative" or steps.gate(request) is not None:
         return None, (), request
-    pool = [hit for _, hit in passage_sentences(request.passages)]
-    best, _ = evidence.search(asked, pool)
-    if not asked.about_report:
-        found, _ = evidence.search(asked, wide)
-        if found is not None and (best is None or found.rank(asked) > best.rank(asked)):
-            best = found
-            request = _reading(request, best.sentences)
-    if best is not None:
-        yield Evidence(best.sentences)
+    shown: tuple[Hit, ...] = ()
+    lacking: constraints.Constraints | None = None
+    # two things named side by side ("both X and Y"): each needs its own evidence
+    for part in asked.parts if asked.joint else (asked,):
+        best, request = _evidence(request, part, wide)
+        if best is None:
+            lacking = part
+            break
+        shown += tuple(h for h in best.sentences if h not in shown)
+    if lacking is None:
+        yield Evidence(shown)
         request.timings["first_shown"] = request.since_start()
-        return None, best.sentences, request
+        return None, shown, request
     if asked.about_report and evidence.names_all(asked, wide):
         return None, (), request  # the article's date may answer it: the draft decides
     text = steps.abstain_text(request.language)
     checked = steps.Checked(text, AnswerKind.REFUSED, Refusal.NOT_STATED, (), "", 0)
     refused = steps.finish(request, QuoteStrategy.name, checked)
-    near = answerable.nearest(asked, wide, request.language)
+    near = answerable.nearest(lacking, wide, request.language)
     if near is not None:
         refused = _with_nearest(request, refused, near)
     yield Token(refused.answer)
     request.timings["first_shown"] = request.timings["total"] = request.since_start()
     return refused, (), request
+
+
+def _evidence(request: AnswerRequest, asked: constraints.Constraints, wide: Sequence[Hit]
+              ) -> tuple[evidence.Found | None, AnswerRequest]:  # fmt: skip
+    """The best evidence for ``asked`` in what the model reads, or in the passages
+    whole when that states more (then added to what the model reads)."""
+    best, _ = evidence.search(asked, [hit for _, hit in passage_sentences(request.passages)])
+    if not asked.about_report:
+        found, _ = evidence.search(asked, wide)
+        if found is not None and (best is None or found.rank(asked) > best.rank(asked)):
+            best = found
+            request = _reading(request, best.sentences)
+    return best, request
 
 
 def _span(request: AnswerRequest, sentences: Sequence[Hit]) -> Hit:
@@ -316,6 +333,19 @@ def _asked_parts(parts: list[tuple[SentenceCheck, list[Hit]]], asked: constraint
     return kept, first
 
 
+def _left_out(asked: constraints.Constraints, parts: Sequence[tuple[SentenceCheck, list[Hit]]],
+              around: Sequence[Hit]) -> list[tuple[SentenceCheck, list[Hit]]]:  # fmt: skip
+    """Of two things named side by side, the one no kept evidence states, answered
+    by its own evidence (the gate found it before the model ran): quoted as it is."""
+    kept = [h for _, found in parts for h in found]
+    added: list[tuple[SentenceCheck, list[Hit]]] = []
+    for part in answerable.unstated_parts(asked, kept, around):
+        best, _ = evidence.search(part, around)
+        if best is not None:
+            added.append((SentenceCheck("", (), True, "quoted", 1.0), list(best.sentences)))
+    return added
+
+
 def _headline(asked: constraints.Constraints, quoted: Sequence[Hit], text: str) -> str:
     """The asked content first, as the evidence words it ("108 спутников [1]."), then
     the evidence; the evidence alone when no one phrase answers."""
@@ -359,8 +389,10 @@ def _english(parts: Sequence[tuple[SentenceCheck, list[Hit]]], quoted: Sequence[
             said.append(sentence)
             checks.append(replace(check, text=sentence, citations=moved))
             continue
-        evidence = " ".join(h.chunk.text for h in found)
         body = " ".join(citations.CITATION.sub("", check.text).split()).rstrip()
+        if not body:  # evidence no draft sentence said: beneath only
+            continue
+        evidence = " ".join(h.chunk.text for h in found)
         body = translit.latinise_answer(body, translit.glossary(evidence))
         read = " ".join(drafted.passages[n - 1].chunk.text for n in check.citations)
         if matching.invented_names(body, f"{evidence} {read} {question}"):

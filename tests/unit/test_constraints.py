@@ -367,6 +367,54 @@ def test_a_question_of_two_clauses_is_answered_clause_by_clause() -> None:
     assert not C.parse("С какого стартового комплекса и когда стартовал «Буран»?").parts
 
 
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        (
+            "Кто возглавлял делегации в Пекине: на 64-м конгрессе и на третьем заседании группы?",
+            [
+                "Кто возглавлял делегации в Пекине: на 64-м конгрессе?",
+                "Кто возглавлял делегации в Пекине: на третьем заседании группы?",
+            ],
+        ),
+        (
+            "Какая компания упомянута и в статье о KazSat-2, и в статье о KazSat-3?",
+            [
+                "Какая компания упомянута и в статье о KazSat-2?",
+                "Какая компания упомянута и в статье о KazSat-3?",
+            ],
+        ),
+        (
+            "Where did both the third working group meeting and the 64th Congress take place?",
+            [
+                "Where did the third working group meeting take place?",
+                "Where did the 64th Congress take place?",
+            ],
+        ),
+    ],
+)
+def test_two_things_named_side_by_side_are_asked_of_each(question: str, parts: list[str]) -> None:
+    c = C.parse(question)
+    assert c.joint and [p.question for p in c.parts] == parts
+
+
+def test_a_plain_list_of_words_is_not_two_things() -> None:
+    for question in ("Какие компании и организации участвовали во встрече?",
+                     "Что обсудили на встрече и на заседании?",  # nothing of their own
+                     "Кто возглавил делегацию на конгрессе в Пекине?"):  # fmt: skip
+        c = C.parse(question)
+        assert not c.joint and not c.parts
+
+
+def test_two_things_side_by_side_need_evidence_each() -> None:
+    c = C.parse("Кто возглавлял делегации на 64-м конгрессе и на третьем заседании?")
+    both = _hits("Делегацию на 64-м конгрессе возглавлял Талгат Мусабаев.",
+                 "Делегацию на третьем заседании возглавлял Баубек Оралмагамбетов.")  # fmt: skip
+    assert answerable.unstated_parts(c, both) == []
+    one = both[:1]
+    assert [p.question for p in answerable.unstated_parts(c, one)] == [c.parts[1].question]
+
+
 def test_who_is_answered_first_by_a_sentence_naming_a_person_or_an_organisation() -> None:
     # both state the satellite and one qualifier; a rocket's name answers no "кто"
     rocket = "Следующий спутник, KazSat-2, был выведен на орбиту ракетой «Протон»."

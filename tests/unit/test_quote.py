@@ -11,7 +11,7 @@ import pytest
 from rag.generate import constraints, quote
 from rag.generate.strategy import AnswerRequest
 from rag.pipeline import Done, Evidence, Pipeline, Token
-from rag.types import AnswerKind, Chunk, Hit, Refusal
+from rag.types import AnswerKind, Chunk, Hit, Refusal, SentenceCheck
 
 
 @pytest.fixture
@@ -288,3 +288,37 @@ def test_the_date_of_a_report_is_asked_only_of_the_report_it_names() -> None:
     assert early is None and not shown  # the article's date answers: the draft decides
     _, (early, _, _) = _look(_request(about.format("втором"), [MEETING], [MEETING]))
     assert early is not None and early.refusal is Refusal.NOT_STATED  # no second meeting
+
+
+CONGRESS = _passage("d", "Конгресс", "В Пекине открылся 64-й конгресс астронавтики. "
+                    "Делегацию на 64-м конгрессе возглавил Талгат Мусабаев.", 0.7)  # fmt: skip
+WORKING = _passage("e", "Заседание", "Прошло третье заседание рабочей группы. "
+                   "Делегацию на третьем заседании возглавил Баубек Оралмагамбетов.",
+                   0.6)  # fmt: skip
+
+
+def test_two_things_side_by_side_are_each_shown_by_their_own_evidence() -> None:
+    question = "Кто возглавлял делегации на 64-м конгрессе и на третьем заседании?"
+    events, (early, shown, reading) = _look(_request(question, [CONGRESS, WORKING], [CONGRESS]))
+    assert early is None and isinstance(events[0], Evidence)
+    assert {h.chunk.doc_id for h in shown} == {"d", "e"}  # one sentence each
+    assert {p.chunk.doc_id for p in reading.passages} == {"d", "e"}  # both are read
+
+
+def test_two_things_side_by_side_are_refused_when_one_is_not_stated() -> None:
+    # one of the two is stated: "both" is not answered, the missing one is named
+    question = "Кто возглавлял делегации на 64-м конгрессе и на пятом заседании?"
+    events, (early, shown, _) = _look(_request(question, [CONGRESS, WORKING], [CONGRESS]))
+    assert early is not None and early.refusal is Refusal.NOT_STATED and not shown
+    assert early.missing == "пятом"
+
+
+def test_the_part_a_draft_leaves_out_is_quoted_from_its_own_evidence() -> None:
+    asked = constraints.parse("Кто возглавлял делегации на 64-м конгрессе и на третьем заседании?")
+    around = [hit for _, hit in quote.passage_sentences([CONGRESS, WORKING])]
+    kept = [(SentenceCheck("Мусабаев [1].", (1,), True, "lexical", 1.0), [around[1]])]
+    added = quote._left_out(asked, kept, around)
+    assert [[h.chunk.text for h in found] for _, found in added] == [
+        ["Делегацию на третьем заседании возглавил Баубек Оралмагамбетов."]]  # fmt: skip
+    both = [*kept, (kept[0][0], [around[3]])]
+    assert quote._left_out(asked, both, around) == []  # each part stated: nothing added
