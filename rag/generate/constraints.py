@@ -201,6 +201,8 @@ def _relational(word: str) -> bool:
     if any(p.tag.POS in ("PRTF", "VERB") for p in parses):
         return False  # "окружающий", "ведущий": a participle too, a property not a class
     tag = parses[0].tag
+    if tag.POS == "ADJF" and "-" in word.strip("-"):
+        return True  # a compound ("солнечно-синхронный", "казахстанско-китайский") classifies
     return tag.POS == "ADJF" and not any(g in tag for g in ("Qual", "Anum", "Apro", "Supr"))
 
 

@@ -341,6 +341,14 @@ def test_an_english_name_its_article_names_is_the_window_s_setting() -> None:
     assert not E.check(c, window, article=f"{elsewhere} {window}").ok(c)
 
 
+def test_a_compound_adjective_is_a_class_word() -> None:
+    c = C.parse("На какой высоте проходит круговая солнечно-синхронная орбита?")
+    assert "солнечно-синхронный" in {t.keys[0] for t in c.qualifiers if t.kind == "class"}
+    sibling = "Круговая геосинхронная орбита имеет постоянную высоту 35 786 км."
+    assert not E.check(c, sibling).ok(c)  # another class of orbit
+    assert E.check(c, "Круговая солнечно-синхронная орбита проходит на высоте 800 км.").ok(c)
+
+
 def test_a_question_of_two_clauses_is_answered_clause_by_clause() -> None:
     c = C.parse("Какой ракетой запустили спутник KazSat-2 и в каком бюро разработали эту ракету?")
     assert [p.question for p in c.parts] == [
