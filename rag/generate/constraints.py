@@ -372,13 +372,12 @@ def _conjuncts(question: str) -> list[str]:
                 if _specific(first) and _specific(second):
                     return [f"{q[:start]}{first}?", f"{q[:start]}{second}?"]
         return []
-    else:
-        if (b := _BOTH.search(q)) is None:
-            return []
-        prefix, first = q[: b.start()], b.group(1)
-        words = b.group(2).split()  # the second thing: its name, then the shared rest
-        end = next((i for i, w in enumerate(words) if i and not _NAME_LIKE.match(w)), len(words))
-        second, suffix = " ".join(words[:end]), "".join(f" {w}" for w in words[end:])
+    if (b := _BOTH.search(q)) is None:
+        return []
+    prefix, first = q[: b.start()], b.group(1)
+    words = b.group(2).split()  # the second thing: its name, then the shared rest
+    end = next((i for i, w in enumerate(words) if i and not _NAME_LIKE.match(w)), len(words))
+    second, suffix = " ".join(words[:end]), "".join(f" {w}" for w in words[end:])
     if not (_specific(first) and _specific(second)):
         return []
     return [f"{prefix}{first}{suffix}?", f"{prefix}{second}{suffix}?"]
