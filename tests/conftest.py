@@ -34,9 +34,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     status = config.stash.get(_EXIT_STATUS, None)
     if status is None or os.environ.get("RAG_TEST_KEEP_TEARDOWN"):
         return  # pytest ended before a session ran, or teardown asked for: the usual exit
-    from rag.generate.llama import _close_all
+    from rag.generate.llama import close_all
 
-    _close_all()  # the models, freed in order, as the product does at exit
+    close_all()  # the models, freed in order, as the product does at exit
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(status)

@@ -207,7 +207,7 @@ _LIVE: weakref.WeakSet[LlamaGenerator] = weakref.WeakSet()
 
 
 @atexit.register
-def _close_all() -> None:
+def close_all() -> None:
     """At exit (after non-daemon threads ended, before finalization): free every
     loaded model in order, once the answers still running in daemon threads end."""
     for generator in list(_LIVE):

@@ -53,6 +53,7 @@ class Window:
         self.title_lemmas = {C.lemma(w) for w in self.title_words}
         self.numbers = {n.replace(",", ".") for n in C.NUMBER_RE.findall(self.text)}
         self._latin: list[str] | None = None
+        self._heading: set[str] | None = None
 
     @property
     def latin_words(self) -> list[str]:
@@ -62,6 +63,13 @@ class Window:
             text = latin(f"{self.title} {self.context} {self.text}")
             self._latin = [_fold(w) for w in words_of(text)]
         return self._latin
+
+    @property
+    def heading_lemmas(self) -> set[str]:
+        """Lemmas of the article's title alone (not the sentences before the window)."""
+        if self._heading is None:
+            self._heading = {C.lemma(w) for w in words_of(self.title)}
+        return self._heading
 
 
 def prefix_match(key: str, words: Any, need: int = PREFIX) -> bool:
@@ -171,7 +179,7 @@ def _translated(word: str, term: C.Term, window: Window) -> bool:
     mine = {lemma for w, lemma in term.senses if w == word}
     if not mine:
         return False
-    return bool(mine & window.lemmas) or bool(mine & {C.lemma(w) for w in words_of(window.title)})
+    return bool(mine & window.lemmas) or bool(mine & window.heading_lemmas)
 
 
 def _someone_else(term: C.Term, window: Window) -> bool:

@@ -178,10 +178,7 @@ class QuoteStrategy(Strategy):
             return
         if asked.joint:  # "both X and Y": the part the draft left out, by its evidence
             parts += _left_out(asked, parts, around)
-        quoted: list[Hit] = []  # the source sentences, numbered [1], [2], ... in the answer
-        for _, found in parts:
-            keys = {(h.chunk.doc_id, h.chunk.start) for h in quoted}
-            quoted += [h for h in found if (h.chunk.doc_id, h.chunk.start) not in keys]
+        quoted = _distinct(parts)  # the source sentences, numbered [1], [2], ... in the answer
         if not quoted:  # the draft stands as checked (the article's date, asked for)
             yield Done(drafted)
             return
@@ -331,6 +328,15 @@ def _asked_parts(parts: list[tuple[SentenceCheck, list[Hit]]], asked: constraint
         if found:
             kept.append((check, found))
     return kept, first
+
+
+def _distinct(parts: Sequence[tuple[SentenceCheck, list[Hit]]]) -> list[Hit]:
+    """The parts' evidence sentences, each once, in the parts' order."""
+    quoted: list[Hit] = []
+    for _, found in parts:
+        keys = {(h.chunk.doc_id, h.chunk.start) for h in quoted}
+        quoted += [h for h in found if (h.chunk.doc_id, h.chunk.start) not in keys]
+    return quoted
 
 
 def _left_out(asked: constraints.Constraints, parts: Sequence[tuple[SentenceCheck, list[Hit]]],

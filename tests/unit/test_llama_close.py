@@ -70,5 +70,5 @@ def test_an_abandoned_stream_releases_the_model() -> None:
 def test_every_live_generator_is_closed_at_exit() -> None:
     gen, fake = _generator()
     assert gen in llama._LIVE
-    llama._close_all()
+    llama.close_all()
     assert fake.closed
