@@ -1,7 +1,7 @@
 """What a question asks for, and what its answer must satisfy.
 
 A question is parsed into its *answer type* (a person or organisation, a place, a
-date, a number, or other: what the question word asks for) and the *constraints*
+date, a number, a purpose, or other: what the question word asks for) and the *constraints*
 an answering sentence must state:
 
 - **names**: the named entities of the question (NER where natasha is installed,
@@ -31,6 +31,7 @@ from typing import Any
 from rag.generate.citations import detect_language
 
 PERSON, DATE, NUMBER, PLACE, OTHER = "person", "date", "number", "place", "other"
+PURPOSE = "purpose"  # "Зачем", "Для чего", "С какой целью": answered by a purpose clause
 
 # "Каков бюджет", "На какой высоте", "Какого калибра": a measure asks for a number.
 _MEASURES = (
@@ -51,6 +52,8 @@ _QUESTION_WORDS: tuple[tuple[str, str], ...] = (
     (r"сколько|как\w+\s+количеств\w*|каково\s+число|во\s+сколько"
      rf"|(на|в|до|с)?\s*как\w+\s+({_MEASURES})", NUMBER),
     (r"кто|кого|кому|кем|чей|чья|чьё|чье|чьи", PERSON),
+    (r"зачем|для\s+чего|ради\s+чего|с\s+какой\s+целью|в\s+каких\s+целях|с\s+какими\s+целями"
+     r"|какова\s+цель|for\s+what\s+purpose|what\s+(is|was)\s+the\s+purpose", PURPOSE),
     (r"когда", DATE),
     (r"где|куда|откуда", PLACE),
     (r"(in\s+)?(which|what)\s+(year|month|day|date)|since\s+when|by\s+when", DATE),

@@ -48,6 +48,11 @@ _DATE_DIGITS = re.compile(r"\b\d{1,2}[./]\d{1,2}[./]\d{2,4}\b")
 _RELATIVE = re.compile(r"(?<!\w)(сегодня|вчера|накануне|в\s+этот\s+день|на\s+этой\s+неделе"
                        r"|today|yesterday|this\s+week)(?!\w)", re.I)  # fmt: skip
 _CENTURY = re.compile(r"(?<!\w)([IVXLC]+|\d{1,2})\s*(век|веке|века|century)(?!\w)", re.I)
+# A purpose clause: "чтобы ...", "для запуска", "Целью является ...", "направлен на",
+# "позволит"; "in order to", "aimed at"
+_PURPOSE = re.compile(r"(?<!\w)(чтобы|дабы|для|ради|цел[ьиейяюям]\w*|направлен\w*|позвол\w*"
+                      r"|призван\w*|in\s+order|so\s+that|aim\w*|purpose\w*|to\s+\w+)(?!\w)",
+                      re.I)  # fmt: skip
 _ORG_WORDS = re.compile(r"(?<!\w)(АО|ТОО|ОАО|ЗАО|ООО|НК|ГК|РК|МИИЦР|NASA|ESA)(?!\w)")
 _PLACE_PREP = re.compile(
     rf"(?<!\w)(в|во|на|из|под|около|близ|in|at|from|near)\s+[«\"]?[{C._UPPER}]"
@@ -152,6 +157,8 @@ def answered_types(c: C.Constraints, window: M.Window) -> tuple[str, ...]:
             has = bool(fresh) or bool(_ORG_WORDS.search(window.text))
             if kind == C.PLACE:
                 has = has or bool(_PLACE_PREP.search(window.text))
+        elif kind == C.PURPOSE:
+            has = bool(_PURPOSE.search(window.text))
         else:
             has = True
         if has:
@@ -208,6 +215,7 @@ def check(c: C.Constraints, text: str, title: str = "", context: str = "",
         missed = tuple(t for t in c.qualifiers if t.kind == "qualifier"
                        and not M.states_qualifier(t, window)) + tuple(soft)  # fmt: skip
         total = len(c.qualifiers) + sum(1 for t in c.names if t.label == "LOC") * located
+        total += sum(1 for t in soft if t.label != "LOC")  # people its article names
     coverage = 1.0 - len(missed) / total if total else 1.0
     asked = set(C.lemmas(c.question))
     adds = bool(cross or (window.lemmas - asked - C._stop()) or window.numbers)
@@ -241,7 +249,21 @@ def _unstated_names(c: C.Constraints, window: M.Window, setting: M.Window | None
         # the question is about), it counts with the qualifiers.
         soft = [t for t in names if t.label == "LOC" and located
                 and setting is not None and M.states_name(t, setting, False)]  # fmt: skip
+    soft += [t for t in _actors(c, names, setting, cross) if t not in soft]
     return [t for t in names if t not in soft], soft
+
+
+def _actors(c: C.Constraints, names: list[C.Term], setting: M.Window | None,
+            cross: bool) -> list[C.Term]:  # fmt: skip
+    """The question's people the window does not name but its article does: news
+    names an event's people once ("Министр ... Атамкулов ... встретился с ...") and
+    then takes them as known ("На встрече приняли участие ..."). Only beside another
+    of the question's names that the window states itself: it is about the question's
+    subject, not just from the same article."""
+    if setting is None or len(names) == len(c.names):
+        return []
+    people = [t for t in names if t.label == "PER" or (cross and M.is_surname(t.text))]
+    return [t for t in people if M.states_name(replace(t, senses=()), setting, cross)]
 
 
 @dataclass(frozen=True)
@@ -290,13 +312,18 @@ def windows(sentences: Sequence[Hit]) -> list[Candidate]:
     articles: dict[str, list[str]] = {}
     for h in sentences:
         articles.setdefault(h.chunk.doc_id, []).append(h.chunk.text)
+    # the sentences in text order, wherever their passages ranked: a sentence and the
+    # one before it may come from two passages (a passage boundary between them)
+    ordered = sorted(sentences, key=lambda h: (h.chunk.doc_id, h.chunk.start))
+    place = {id(h): i for i, h in enumerate(ordered)}
     out: list[Candidate] = []
-    for i, hit in enumerate(sentences):
+    for hit in sentences:
+        i = place[id(hit)]
         run = [hit]
         for j in range(i - 1, max(-1, i - 2 - CONTEXT), -1):
-            if not _follows(sentences[j], run[0]):
+            if not _follows(ordered[j], run[0]):
                 break
-            run.insert(0, sentences[j])
+            run.insert(0, ordered[j])
         before = [h.chunk.text for h in run[:-1]]
         article = " ".join(articles[hit.chunk.doc_id])
         out.append(Candidate((hit,), " ".join(before[-CONTEXT:]), article))
@@ -328,8 +355,20 @@ def names_all(c: C.Constraints, sentences: Sequence[Hit]) -> bool:
 
 
 TYPE_WORDS = {
-    "ru": {C.PERSON: "кто", C.DATE: "когда", C.NUMBER: "сколько", C.PLACE: "где"},
-    "en": {C.PERSON: "who", C.DATE: "when", C.NUMBER: "how many", C.PLACE: "where"},
+    "ru": {
+        C.PERSON: "кто",
+        C.DATE: "когда",
+        C.NUMBER: "сколько",
+        C.PLACE: "где",
+        C.PURPOSE: "зачем",
+    },
+    "en": {
+        C.PERSON: "who",
+        C.DATE: "when",
+        C.NUMBER: "how many",
+        C.PLACE: "where",
+        C.PURPOSE: "what for",
+    },
 }
 
 

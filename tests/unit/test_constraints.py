@@ -12,6 +12,7 @@ from rag.generate import answerable
 from rag.generate import constraints as C
 from rag.generate import evidence as E
 from rag.pipeline import Done, Pipeline
+from rag.types import Chunk, Hit
 from tests.fakes import FakeEmbedder
 from tests.fakes import sentence_hits as _hits
 
@@ -472,3 +473,47 @@ def test_a_capital_is_stated_by_its_country() -> None:
     assert not E.check(asked, adjective, "Статья").unmet
     moscow = "В столице России прошло третье заседание рабочей группы."
     assert [t.text for t in E.check(asked, moscow, "Статья").unmet] == ["Пекине"]
+
+
+def test_a_person_its_article_names_is_the_setting_beside_a_name_the_window_states() -> None:
+    c = C.parse("Кто возглавлял администрацию города Байконур во время визита Петрова?")
+    window = "На встрече участвовал глава администрации города Байконур Иван Сидоров."
+    article = "Министр Павел Петров прибыл на космодром. " + window
+    assert not E.check(c, window).ok(c)  # the visitor is named nowhere
+    assert E.check(c, window, article=article).ok(c)
+    other = "Министр Павел Кузнецов прибыл на космодром. " + window
+    assert not E.check(c, window, article=other).ok(c)  # someone else's visit
+    # not when the window states none of the question's own names: the article alone
+    # does not say the window is about the question's subject
+    c = C.parse("Кто встречал Петрова во время визита в Пекин?")
+    window = "На встрече присутствовал Иван Сидоров."
+    assert not E.check(c, window, article="Павел Петров прибыл в Пекин. " + window).ok(c)
+
+
+def test_a_purpose_question_is_answered_by_a_purpose_clause() -> None:
+    for q in ("Зачем компания открыла завод в Алматы?", "Для чего компания открыла завод в Алматы?",
+              "С какой целью компания открыла завод в Алматы?"):  # fmt: skip
+        assert C.parse(q).types == (C.PURPOSE,), q
+    c = C.parse("Зачем компания открыла завод в Алматы?")
+    assert not E.check(c, "Компания открыла завод в Алматы в 2020 году.").ok(c)
+    assert E.check(c, "Компания открыла завод в Алматы, чтобы собирать спутники.").ok(c)
+    assert E.check(c, "Компания открыла завод в Алматы для сборки спутников.").ok(c)
+    # the purpose in the next sentence: "Целью является ..."
+    said = "Компания открыла завод в Алматы. Целью является сборка спутников."
+    assert E.check(c, said).ok(c)
+    assert E.missing(c, E.check(c, "Компания открыла завод в Алматы в 2020 году."), "ru") == "зачем"
+
+
+def test_a_window_joins_a_sentence_to_the_one_before_it_from_another_passage() -> None:
+    def hit(text: str, start: int) -> Hit:
+        return Hit(Chunk(f"d:{start}", "d", "", text, start, start + len(text)), 1.0)
+
+    first = hit("Компания открыла завод в Алматы.", 0)
+    second = hit("Целью является сборка спутников.", len(first.chunk.text) + 1)
+    other = hit("Погода была хорошей.", 500)
+    # the passage holding the second sentence ranked above the one holding the first
+    pairs = [w.sentences for w in E.windows([second, other, first]) if len(w.sentences) == 2]
+    assert pairs == [(first, second)]
+    c = C.parse("Зачем компания открыла завод в Алматы?")
+    best, _ = E.search(c, [second, other, first])
+    assert best is not None and second in best.sentences
