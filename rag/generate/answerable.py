@@ -62,8 +62,11 @@ def holds(
     for cand in within:
         if _keys(cand.sentences) == _keys(found) and len(cand.sentences) == len(found):
             return cand.check(c).ok(c)
-    needed = numbers(CITATION.sub("", draft))
-    return any(cand.check(c).ok(c) and needed <= numbers(cand.text) for cand in within)
+    # each number of the draft stated by a window that itself answers the question (a
+    # list: "5-е и 6-е заседания", each said in its own sentence)
+    stating = [cand for cand in within if cand.check(c).ok(c)]
+    said = {n for cand in stating for n in numbers(cand.text)}
+    return bool(stating) and numbers(CITATION.sub("", draft)) <= said
 
 
 def _keys(sentences: Sequence[Hit]) -> set[tuple[str, int]]:

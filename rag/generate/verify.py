@@ -135,6 +135,9 @@ def restates(sentence: str, question: str) -> bool:
     return not new_words and numbers(sentence) <= numbers(question)
 
 
+_BETWEEN = re.compile(r"\]\s*(?:,|и|and)?\s*\[")
+
+
 def verify(
     answer: str,
     passages: Sequence[str],
@@ -148,6 +151,7 @@ def verify(
     """
     checks = []
     for raw in split_sentences(answer):
+        raw = _BETWEEN.sub("][", raw)  # "[1] и [2]": "[1][2]"
         bare = " ".join(re.sub(r"\s*" + CITATION.pattern, "", raw).split())
         cited = [n for n in cited_numbers(raw) if 1 <= n <= len(passages)]
         if not any(ch.isalnum() for ch in bare):
@@ -169,6 +173,12 @@ def verify(
             scores = [lexical_support(bare, p, question) for p in passages]
             threshold, method = LEXICAL_MIN, "lexical"
         good = [n for n in cited if scores[n - 1] >= threshold]
+        if not good and len(cited) > 1 and not cross:
+            # a sentence joining what its cited passages say, each one part ("5-е и
+            # 6-е заседания [1][2]"): supported by them together
+            joined = lexical_support(bare, " ".join(passages[n - 1] for n in cited), question)
+            if joined >= threshold:
+                good, scores = cited, [joined] * len(scores)
         if not good and scores:
             best = max(range(len(scores)), key=lambda i: scores[i])
             good = [best + 1] if scores[best] >= threshold else []

@@ -517,3 +517,16 @@ def test_a_window_joins_a_sentence_to_the_one_before_it_from_another_passage() -
     c = C.parse("Зачем компания открыла завод в Алматы?")
     best, _ = E.search(c, [second, other, first])
     assert best is not None and second in best.sentences
+
+
+def test_a_list_holds_when_each_item_is_stated_by_a_window_that_answers() -> None:
+    pool = _hits(
+        "На 5-м заседании межправительственной комиссии по «Байконуру» приняли решения.",
+        "Погода в тот день была хорошей.",
+        "Предложения внесут на 6-м заседании межправительственной комиссии по «Байконуру».",
+    )
+    c = C.parse("Какие заседания межправительственной комиссии по «Байконуру» упоминаются?")
+    found = [pool[0], pool[2]]
+    assert answerable.holds(c, found, pool, "5-е и 6-е заседания [1][2].")
+    # a number no answering window states is not held up by the others
+    assert not answerable.holds(c, found, pool, "5-е и 7-е заседания [1][2].")

@@ -113,3 +113,18 @@ def test_an_abbreviation_is_grounded_by_the_words_it_stands_for() -> None:
     assert ungrounded_names(question, ["Программа Международной станции."]) == {"мкс"}
     # only a name written in capitals is read as initials
     assert ungrounded_names("Какой модуль Мир полетел?", ["Межпланетной исследовательской ракеты."])
+
+
+def test_a_sentence_joining_its_cited_passages_is_supported_by_them_together() -> None:
+    fifth = "На 5-м заседании комиссии по комплексу «Байконур» приняты решения."
+    sixth = "Предложения рассмотрят на 6-м заседании комиссии по комплексу «Байконур»."
+    (check,) = verify("5-е и 6-е заседания комиссии по комплексу «Байконур» [1] и [2].",
+                      [fifth, sixth])  # fmt: skip
+    assert check.verified and check.citations == (1, 2)
+    assert check.text == "5-е и 6-е заседания комиссии по комплексу «Байконур» [1][2]."
+    # each passage alone lacks a number: one citation is not enough
+    (alone,) = verify("5-е и 6-е заседания комиссии по комплексу «Байконур» [1].", [fifth, sixth])
+    assert not alone.verified
+    # nor do two passages that together still lack one
+    (made_up,) = verify("5-е и 7-е заседания комиссии [1][2].", [fifth, sixth])
+    assert not made_up.verified
