@@ -185,16 +185,8 @@ class QuoteStrategy(Strategy):
         if tuple(quoted) != shown:
             yield Evidence(tuple(quoted))
         request.timings.setdefault("first_shown", request.since_start())
-        if english:
-            # The reader asked in English: the draft, checked against its source
-            # sentences and spelling their names, then those sentences beneath.
-            text, checks = _english(parts, quoted, drafted, request.query)
-        else:
-            text, checks = _quote(parts, quoted, len(quoted))
-            text = _headline(asked, quoted, text)
+        text, checks = _compose(request, asked, drafted, parts, quoted, around)
         passages, kept = (*quoted, *drafted.passages), renumber(drafted.answer, len(quoted))
-        if note := answerable.unanswered(asked, quoted, request.language, around):
-            text = f"{text} {note}"  # "где и когда": the part the sources do not state
         if text != drafted.answer:  # what was streamed was the draft
             yield Token("\n\n" + text)
         request.timings["total"] = request.since_start()
@@ -209,6 +201,22 @@ class QuoteStrategy(Strategy):
                 variant=Draft(checked.draft, checked=kept),
             )
         )
+
+
+def _compose(request: AnswerRequest, asked: constraints.Constraints, drafted: Answer,
+             parts: Sequence[tuple[SentenceCheck, list[Hit]]], quoted: Sequence[Hit],
+             around: Sequence[Hit]) -> tuple[str, list[SentenceCheck]]:  # fmt: skip
+    """The answer's text and its checked sentences: the quoted source sentences (an
+    English reader gets the draft, checked against them and spelling their names, then
+    the sentences beneath), and the part of a two-part question they do not state."""
+    if request.language == "en":
+        text, checks = _english(parts, quoted, drafted, request.query)
+    else:
+        text, checks = _quote(parts, quoted, len(quoted))
+        text = _headline(asked, quoted, text)
+    if note := answerable.unanswered(asked, quoted, request.language, around):
+        text = f"{text} {note}"  # "где и когда": the part the sources do not state
+    return text, checks
 
 
 def _look_first(

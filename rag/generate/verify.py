@@ -173,16 +173,18 @@ def verify(
             scores = [lexical_support(bare, p, question) for p in passages]
             threshold, method = LEXICAL_MIN, "lexical"
         good = [n for n in cited if scores[n - 1] >= threshold]
+        support: float | None = None
         if not good and len(cited) > 1 and not cross:
             # a sentence joining what its cited passages say, each one part ("5-е и
             # 6-е заседания [1][2]"): supported by them together
             joined = lexical_support(bare, " ".join(passages[n - 1] for n in cited), question)
             if joined >= threshold:
-                good, scores = cited, [joined] * len(scores)
+                good, support = cited, joined
         if not good and scores:
             best = max(range(len(scores)), key=lambda i: scores[i])
             good = [best + 1] if scores[best] >= threshold else []
-        support = max((scores[n - 1] for n in good), default=max(scores, default=0.0))
+        if support is None:
+            support = max((scores[n - 1] for n in good), default=max(scores, default=0.0))
         text = bare.rstrip()
         if good:
             text = attach(text, good)
