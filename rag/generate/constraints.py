@@ -112,8 +112,9 @@ class Term:
     kind: str  # "name" | "number" | "qualifier" | "ordinal" | "class" (a relational adjective)
     keys: tuple[str, ...]  # normalised forms it is matched by (lemmas, numbers)
     label: str = ""  # a name's entity type: "PER", "ORG", "LOC" (NER), or "" (by shape)
-    head: str = ""  # a class word's noun ("российской корпорации": "корпорация"), or the
-    # common noun a name is given to ("космодрома Восточный": "космодром")
+    head: str = ""  # a class word's noun ("российской корпорации": "корпорация"), an
+    # ordinal's ("второе заседание": "заседание"), or the common noun a name is given to
+    # ("космодрома Восточный": "космодром")
     # An English name's words and the Russian lemmas the passages translate them by
     # (("dane", "датчанин")): found by meaning, :mod:`rag.generate.translated`
     senses: tuple[tuple[str, str], ...] = ()
@@ -166,7 +167,10 @@ def lemma(word: str) -> str:
     """The dictionary form of a word, lower case, ё as е; English words stemmed."""
     low = word.lower().replace("ё", "е")
     if any("а" <= ch <= "я" for ch in low):
-        return str(_morph().parse(low)[0].normal_form).replace("ё", "е")
+        parses = _morph().parse(low)
+        # an ordinal is one before any other reading ("второе": not the noun "второе")
+        best = next((p for p in parses if "Anum" in p.tag), parses[0])
+        return str(best.normal_form).replace("ё", "е")
     if low.isascii() and low.isalpha():
         from rag.index.lexical import _stemmer
 
@@ -179,7 +183,7 @@ def _ordinal(word: str) -> bool:
     """ "первый", "третьем", "второго": an ordinal is a number, and is matched exactly."""
     if not any("а" <= ch <= "я" for ch in word.lower()):
         return False
-    return "Anum" in _morph().parse(word.lower())[0].tag
+    return any("Anum" in p.tag for p in _morph().parse(word.lower()))
 
 
 # "кроме тяжёлых спутников и межпланетных станций": what the answer is not; a class
@@ -477,7 +481,11 @@ def _parse(question: str) -> Constraints:
             head = next((lemma(x) for x in words[j + 1 : j + 4] if _pos(x) == "NOUN"), "")
             qualifiers.setdefault(key, Term(w, "class", (key, *sorted(initials)), head=head))
             continue
-        qualifiers.setdefault(key, Term(w, kind, (key,)))
+        head = ""
+        if kind == "ordinal":  # it numbers its noun ("второе заседание")
+            j = words.index(w)
+            head = next((lemma(x) for x in words[j + 1 : j + 3] if _pos(x) == "NOUN"), "")
+        qualifiers.setdefault(key, Term(w, kind, (key,), head=head))
     counted = None
     if NUMBER in types and (m := _COUNTED.search(question)):
         counted = lemma(m.group(1))

@@ -189,8 +189,7 @@ def check(c: C.Constraints, text: str, title: str = "", context: str = "",
     located = len(c.names) + len(c.numbers) > 1
     names, soft = _unstated_names(c, window, setting, cross, located)
     lacking = [t for t in c.numbers if not M.states_number(t, window)]
-    lacking += [t for t in c.qualifiers if t.kind == "ordinal"  # exactly: no synonyms
-                and t.keys[0] not in window.lemmas | window.title_lemmas]  # fmt: skip
+    lacking += [t for t in c.qualifiers if t.kind == "ordinal" and not M.states_ordinal(t, window)]
     years = set(C.YEAR_RE.findall(window.text))
     near = sum(1 for t in lacking if (years if C.YEAR_RE.fullmatch(t.text) else window.numbers))
     classes = frozenset(t.keys[0] for t in c.qualifiers if t.kind == "class")
@@ -228,7 +227,9 @@ def _unstated_names(c: C.Constraints, window: M.Window, setting: M.Window | None
     """The question's names the window does not state: those that are unmet, and those
     that count with the qualifiers instead (``soft``)."""
     names = [t for t in c.names if not M.states_name(t, window, cross)
-             or (not cross and M.another_named(t, window))]  # fmt: skip
+             or (not cross and M.another_named(t, window))
+             or (t.label == "LOC" and _located(t, c.question)
+                 and M.placed_elsewhere(t, window))]  # fmt: skip
     if cross:
         # English names of Russian things are often translations ("International
         # Astronautical Congress", "Dane"), not transliterations: only a code and a
@@ -251,6 +252,11 @@ def _unstated_names(c: C.Constraints, window: M.Window, setting: M.Window | None
                 and setting is not None and M.states_name(t, setting, False)]  # fmt: skip
     soft += [t for t in _actors(c, names, setting, cross) if t not in soft]
     return [t for t in names if t not in soft], soft
+
+
+def _located(term: C.Term, question: str) -> bool:
+    """Whether the question puts what it asks in this place ("в Казахстане")."""
+    return bool(re.search(rf"(?<!\w)(в|во|на)\s+{re.escape(term.text)}(?!\w)", question, re.I))
 
 
 def _actors(c: C.Constraints, names: list[C.Term], setting: M.Window | None,

@@ -138,6 +138,31 @@ def _capital(key: str, window: Window) -> bool:
     return False
 
 
+# A country by its lemma, its capital's ("пекин": "китай") or its abbreviation ("рк")
+_COUNTRIES = frozenset(C.CAPITALS.values())
+_ABBREVIATED = {a: country for country in _COUNTRIES for a in C.ALIASES.get(country, ())}
+_PLACED = re.compile(r"(?<!\w)(?:[Вв]|[Вв]о|[Нн]а)\s+(?:столиц\w+\s+)?([А-ЯЁ][\w-]+)")
+
+
+def _country(word: str) -> str | None:
+    key = C.lemma(word)
+    return C.CAPITALS.get(key) or _ABBREVIATED.get(key) or (key if key in _COUNTRIES else None)
+
+
+def placed_elsewhere(term: C.Term, window: Window) -> bool:
+    """Whether the window, the sentences just before it or its title put what they
+    tell in another country ("В столице Китая прошло ... заседание
+    казахстанско-китайской группы"), and nowhere in the question's ("в Казахстане", "в
+    Астане", "в РК"): the event is not where the question puts it, whatever adjective
+    ("казахстанской делегации") names that country."""
+    mine = _country(term.keys[0])
+    if mine is None:
+        return False
+    places = {_country(m.group(1)) for text in (window.title, window.context, window.text)
+              for m in _PLACED.finditer(text)}  # fmt: skip
+    return mine not in places and bool(places - {None})
+
+
 def states_name(term: C.Term, window: Window, cross_script: bool) -> bool:
     """A person by the surname; a multi-word name by half its words or its initials
     ("ESV" for "Eurasian Space Ventures", "МКС" in "Международная космическая
@@ -208,6 +233,24 @@ def another_named(term: C.Term, window: Window) -> bool:
         and not any(C.lemma(nxt) == k or nxt.lower() == k for k in term.keys)
         for w, nxt in zip(words, words[1:], strict=False)
     )  # fmt: skip
+
+
+def states_ordinal(term: C.Term, window: Window) -> bool:
+    """An ordinal exactly ("третье": no synonyms), in the window, the sentences before
+    it or its title; not where each time it is said it numbers another noun ("второе
+    полугодие" for "втором заседании")."""
+    if term.keys[0] not in window.lemmas | window.title_lemmas:
+        return False
+    if not term.head:
+        return True
+    words = C._WORD.findall(f"{window.title}. {window.context} {window.text}")
+    for i, word in enumerate(words):
+        if C.lemma(word) != term.keys[0]:
+            continue
+        nouns = [C.lemma(w) for w in words[i + 1 : i + 4] if C._pos(w) == "NOUN"]
+        if not nouns or nouns[0] == term.head:
+            return True
+    return False
 
 
 def states_number(term: C.Term, window: Window) -> bool:

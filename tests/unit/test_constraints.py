@@ -288,6 +288,48 @@ def test_an_ordinal_is_a_number_and_is_matched_exactly() -> None:
     assert E.check(c, "Талгат Мусабаев — второй казахский космонавт.").ok(c)
 
 
+def test_an_ordinal_is_read_as_one_where_a_noun_reading_comes_first_and_numbers_its_noun() -> None:
+    c = C.parse("Какое ведомство принимало второе заседание рабочей группы?")
+    (second,) = [t for t in c.qualifiers if t.kind == "ordinal"]  # not the noun "второе"
+    assert second.keys == ("второй",) and second.head == "заседание"
+    hosted = "{} заседание рабочей группы принимала Китайская космическая администрация."
+    assert E.check(c, hosted.format("Второе")).ok(c)
+    assert not E.check(c, hosted.format("Третье")).ok(c)
+    # said of another noun, the ordinal numbers that one
+    other = "Третье заседание рабочей группы во второе полугодие принимала администрация."
+    assert not E.check(c, other).ok(c)
+
+
+def test_a_country_the_window_names_only_in_an_adjective_is_unmet_where_it_places_another() -> None:
+    window = "В столице Китая прошло третье заседание казахстанско-китайской рабочей группы."
+    c = C.parse("Какое по порядку заседание казахстанско-китайской группы прошло в Казахстане?")
+    assert not E.check(c, window).ok(c)
+    c = C.parse("Какое по порядку заседание казахстанско-китайской группы прошло в Пекине?")
+    assert E.check(c, window).ok(c)
+    # the sentence before the window sets the place
+    c = C.parse("Кто возглавлял казахстанскую делегацию на заседании группы в Казахстане?")
+    led = "В состав казахстанской делегации во главе с Баубеком Оралмагамбетовым вошли инженеры."
+    assert not E.check(c, led, context="В столице Китая прошло третье заседание группы.").ok(c)
+    assert E.check(c, led, context="В Казахстане прошло третье заседание группы.").ok(c)
+    # not put there by the question ("казахстанской"): an adjective is a class, not a place
+    c = C.parse("Кто возглавлял делегацию Казахстана на заседании группы?")
+    assert E.check(c, led, context="В столице Китая прошло третье заседание группы.").ok(c)
+
+
+def test_a_who_answer_names_someone_the_question_does_not() -> None:
+    c = C.parse("Кто из руководителей региона участвовал во встрече Мамина с Рогозиным?")
+    assert not answerable.names_someone(c, "Аскар Мамин [1].")
+    assert not answerable.names_someone(c, "Мамин и Рогозин [1].")
+    assert answerable.names_someone(c, "Аким Кызылординской области Крымбек Кушербаев [1].")
+    assert answerable.names_someone(c, "Глава администрации города [1].")  # by a role
+    # offered to choose from, the answer is one of the question's people
+    c = C.parse("Кто из них, Мамин или Рогозин, прилетел на Байконур первым?")
+    assert answerable.names_someone(c, "Мамин [1].")
+    # asked for a date, a draft names whom it likes
+    c = C.parse("Когда Мамин встретился с Рогозиным?")
+    assert answerable.names_someone(c, "Мамин встретился с Рогозиным 9 июля [1].")
+
+
 def test_a_class_adjective_is_matched_by_its_word_not_a_sibling_class() -> None:
     c = C.parse("Когда казахстанская компания запустила спутник на геосинхронную орбиту?")
     classes = {t.keys[0] for t in c.qualifiers if t.kind == "class"}
