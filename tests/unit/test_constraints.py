@@ -300,7 +300,7 @@ def test_an_ordinal_is_read_as_one_where_a_noun_reading_comes_first_and_numbers_
     assert not E.check(c, other).ok(c)
 
 
-def test_a_country_the_window_names_only_in_an_adjective_is_unmet_where_it_places_another() -> None:
+def test_the_country_an_event_is_put_in_is_unmet_where_the_window_puts_it_elsewhere() -> None:
     window = "В столице Китая прошло третье заседание казахстанско-китайской рабочей группы."
     c = C.parse("Какое по порядку заседание казахстанско-китайской группы прошло в Казахстане?")
     assert not E.check(c, window).ok(c)
