@@ -17,13 +17,11 @@ sentence:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from rag.generate import constraints as C
 from rag.generate import evidence as E
-from rag.generate import matching as M
 from rag.generate.citations import CITATION
 from rag.generate.translit import fold_kazakh
 from rag.generate.verify import numbers
@@ -69,31 +67,6 @@ def holds(
     stating = [cand for cand in within if cand.check(c).ok(c)]
     said = {n for cand in stating for n in numbers(cand.text)}
     return bool(stating) and numbers(CITATION.sub("", draft)) <= said
-
-
-# "Кто из них", "Мамин или Рогозин", "кто из Мамина и Рогозина": the answer is one of
-# the people the question names
-_CHOOSING = re.compile(r"(?<!\w)(или|or|[Кк]то\s+из\s+(них|[А-ЯЁ])|[Ww]hich\s+of)(?!\w)")
-
-
-def names_someone(c: C.Constraints, draft: str) -> bool:
-    """Whether a draft sentence answering "кто" gives someone the question does not
-    already name: a person or an organisation by name, or by what they are ("аким
-    области"). "Аскар Мамин [1]." for "Кто ... участвовал во встрече Мамина с
-    Рогозиным?" gives no one: it repeats the question. Russian drafts (the NER and
-    the morphology are Russian); a question that offers its people to choose from
-    ("кто из них", "или") is answered by one of them."""
-    if c.types != (C.PERSON,) or c.parts or c.language != "ru" or _CHOOSING.search(c.question):
-        return True
-    text = CITATION.sub("", draft)
-    asked = {k for t in c.names for k in t.keys}
-    for kind, span in C.entities(text):
-        words = C._WORD.findall(span)
-        if kind in ("PER", "ORG") and not any(M.prefix_match(C.lemma(w), asked) for w in words):
-            return True
-    text = text.strip()
-    roles = text[:1].lower() + text[1:]  # "Аким области": a role, capitalised as it begins
-    return E.names_people(c, roles) or bool(E._ORG_WORDS.search(text))
 
 
 def _keys(sentences: Sequence[Hit]) -> set[tuple[str, int]]:

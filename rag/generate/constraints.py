@@ -287,6 +287,12 @@ def _name_terms(question: str) -> list[Term]:
     return sorted(found.values(), key=lambda t: question.find(t.text))
 
 
+def _noun_after(words: list[str], word: str, within: int) -> str:
+    """The lemma of the first noun among the ``within`` words after ``word``, or ""."""
+    j = words.index(word)
+    return next((lemma(x) for x in words[j + 1 : j + 1 + within] if _pos(x) == "NOUN"), "")
+
+
 def _noun_before(question: str, word: str) -> str:
     """The lemma of the common noun just before ``word`` in the question ("космодром"
     in "с космодрома Восточный"), or ""."""
@@ -477,14 +483,10 @@ def _parse(question: str) -> Constraints:
             phrase = [x[0].lower() for x in content[max(0, i - 1) : i + 3]]
             initials = {"".join(phrase[a:b]) for a in range(len(phrase))
                         for b in range(a + 3, len(phrase) + 1) if a <= min(i, 1) < b}  # fmt: skip
-            j = words.index(w)
-            head = next((lemma(x) for x in words[j + 1 : j + 4] if _pos(x) == "NOUN"), "")
+            head = _noun_after(words, w, 3)
             qualifiers.setdefault(key, Term(w, "class", (key, *sorted(initials)), head=head))
             continue
-        head = ""
-        if kind == "ordinal":  # it numbers its noun ("второе заседание")
-            j = words.index(w)
-            head = next((lemma(x) for x in words[j + 1 : j + 3] if _pos(x) == "NOUN"), "")
+        head = _noun_after(words, w, 2) if kind == "ordinal" else ""  # "второе заседание"
         qualifiers.setdefault(key, Term(w, kind, (key,), head=head))
     counted = None
     if NUMBER in types and (m := _COUNTED.search(question)):

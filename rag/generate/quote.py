@@ -328,7 +328,7 @@ def _asked_parts(parts: list[tuple[SentenceCheck, list[Hit]]], asked: constraint
     first: list[Hit] = []
     for check, found in parts:
         first = first or found
-        if not answerable.names_someone(asked, check.text):
+        if not evidence.names_someone(asked, check.text):
             continue  # "кто": it names only the question's own people
         if not found and asked.about_report:
             kept.append((check, found))  # "when was it reported": the article's date
