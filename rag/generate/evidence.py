@@ -238,7 +238,14 @@ def check(c: C.Constraints, text: str, title: str = "", context: str = "",
         # an ordinal or a class word is stated (else it is unmet): it counts as such
         missed = tuple(t for t in c.qualifiers if t.kind == "qualifier"
                        and not M.states_qualifier(t, window)) + tuple(soft)  # fmt: skip
-        total = len(c.qualifiers) + sum(1 for t in c.names if t.label == "LOC") * located
+        # what the question says its source article is about: said anywhere in it
+        about = [w for w in (window, setting) if w is not None]
+        missed += tuple(t for t in c.qualifiers if t.kind == "topic"
+                        and not any(M.states_qualifier(t, w) for w in about))  # fmt: skip
+        # a phase verb ("начал работать") counts where it is stated
+        total = len(c.qualifiers) - sum(1 for t in c.qualifiers if t.kind == "phase"
+                                        and not M.states_qualifier(t, window))  # fmt: skip
+        total += sum(1 for t in c.names if t.label == "LOC") * located
         total += sum(1 for t in soft if t.label != "LOC")  # people its article names
     coverage = 1.0 - len(missed) / total if total else 1.0
     asked = set(C.lemmas(c.question))
@@ -252,7 +259,7 @@ def _unstated_names(c: C.Constraints, window: M.Window, setting: M.Window | None
     """The question's names the window does not state: those that are unmet, and those
     that count with the qualifiers instead (``soft``)."""
     names = [t for t in c.names if not M.states_name(t, window, cross)
-             or (not cross and M.another_named(t, window))
+             or (not cross and (M.another_named(t, window) or M.named_otherwise(t, window)))
              or (t.label == "LOC" and _located(t, c.question)
                  and M.placed_elsewhere(t, window))]  # fmt: skip
     if cross:

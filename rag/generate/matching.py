@@ -235,6 +235,21 @@ def another_named(term: C.Term, window: Window) -> bool:
     )  # fmt: skip
 
 
+def named_otherwise(term: C.Term, window: Window) -> bool:
+    """Whether each time the window (its title, the sentences before it) says the name
+    of a place the question gives a kind (its ``head``: "космодром Сырдарья"), it gives
+    it to another kind of place ("к северу от реки Сырдарьи", "город Ленинск"): then
+    it is about something else."""
+    if not term.head or term.label != "LOC":
+        return False
+    first = C.lemma(C._WORD.findall(term.text)[0])
+    words = C._WORD.findall(f"{window.title}. {window.context} {window.text}")
+    kinds = [C.lemma(before) if before.islower() and C._pos(before) == "NOUN" else ""
+             for before, w in zip(["", *words], words, strict=False)
+             if w[0].isupper() and C.lemma(w) == first]  # fmt: skip
+    return bool(kinds) and all(k and k != term.head for k in kinds)
+
+
 def states_ordinal(term: C.Term, window: Window) -> bool:
     """An ordinal exactly ("третье": no synonyms), in the window, the sentences before
     it or its title; not where each time it is said it numbers another noun ("второе

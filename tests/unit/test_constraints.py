@@ -572,3 +572,62 @@ def test_a_list_holds_when_each_item_is_stated_by_a_window_that_answers() -> Non
     assert answerable.holds(c, found, pool, "5-е и 6-е заседания [1][2].")
     # a number no answering window states is not held up by the others
     assert not answerable.holds(c, found, pool, "5-е и 7-е заседания [1][2].")
+
+
+@pytest.mark.parametrize(
+    ("question", "framing"),
+    [
+        # the sources themselves, and what "Назовите" asks for
+        ("В статьях упомянуты два инженера. Назовите их фамилии и должности.",
+         {"статьях", "упомянуты", "назовите", "фамилии", "должности"}),
+        ("Какой спутник фигурирует в материале о запуске?", {"фигурирует", "материале"}),
+        # the noun of a compound preposition
+        ("На основе какого агентства создали корпорацию?", {"основе"}),
+        ("Что подписали в ходе визита в рамках форума?", {"ходе", "рамках"}),
+        # what "Чем ...?" and "В чём ...?" ask; not "Чем закончилась"
+        ("Чем знаменит этот полигон?", {"знаменит"}),
+        ("В чём заключается особенность орбиты?", {"заключается", "особенность"}),
+        ("Чем закончились переговоры?", set()),
+        ("Как звали человека по имени Ерлан?", {"человека", "имени"}),
+    ],
+)  # fmt: skip
+def test_words_that_frame_a_question_narrow_nothing(question: str, framing: set[str]) -> None:
+    assert C._framing(question) == framing
+    assert not {t.text.lower() for t in C.parse(question).qualifiers} & framing
+
+
+def test_a_question_whose_frame_is_all_it_shares_with_no_sentence_is_answered_by_the_fact() -> None:
+    c = C.parse("Чем выделяется полигон Сарышаган по своему расположению?")
+    assert E.check(c, "Полигон Сарышаган — самый большой полигон на берегу озера.").ok(c)
+
+
+def test_a_phase_verb_before_its_infinitive_counts_where_it_is_stated() -> None:
+    c = C.parse("Когда полигон Сарышаган начал работать?")
+    kinds = [(t.text, t.kind) for t in c.qualifiers]
+    assert kinds == [("полигон", "qualifier"), ("начал", "phase"), ("работать", "qualifier")]
+    assert E.check(c, "Полигон Сарышаган введён в строй в 1956 году.").ok(c)
+    assert E.check(c, "Полигон Сарышаган начали в 1956 году.").coverage == pytest.approx(2 / 3)
+    # before a noun it is what is asked
+    assert [t.kind for t in C.parse("Когда начали испытания?").qualifiers] == ["qualifier"] * 2
+    # what began is still asked: a sentence about the polygon alone does not state it
+    c = C.parse("Когда полигон Сарышаган начал испытывать ракеты?")
+    assert not E.check(c, "Полигон Сарышаган введён в строй в 1956 году.").ok(c)
+
+
+def test_what_the_question_says_its_source_is_about_is_stated_by_the_article() -> None:
+    c = C.parse("Какая компания упоминается в материале о втором заседании комиссии?")
+    assert [t.kind for t in c.qualifiers if t.text in ("втором", "заседании")] == ["topic"] * 2
+    said = "На встрече выступила компания «Гамма»."
+    article = "Прошло второе заседание комиссии. На встрече выступила компания «Гамма»."
+    assert E.check(c, said, article=article).ok(c)
+    other = "Прошло пятое совещание группы. На встрече выступила компания «Гамма»."
+    assert not E.check(c, said, article=other).ok(c)
+
+
+def test_a_place_named_as_another_kind_of_place_is_something_else() -> None:
+    c = C.parse("Чем выделяется космодром Ишим по своему расположению?")
+    (ishim,) = c.names
+    assert ishim.head == "космодром"
+    assert not E.check(c, "Космодром стоит к северу от реки Ишим, в степи.").ok(c)
+    assert not E.check(c, "Космодром и город Байконур (прежде город Ишим) стоят в степи.").ok(c)
+    assert E.check(c, "Космодром Ишим стоит в степи, севернее всех других.").ok(c)
