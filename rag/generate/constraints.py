@@ -468,8 +468,8 @@ def _content(clause: str) -> bool:
 # выделяется космодром", "В чём особенность": the distinguishing fact answers, not the
 # word).
 _FRAMING = re.compile(
-    r"(?<!\w)(?:(?:в|во|из|по)\s+(?P<source>стать[яиеюь]\w*|материал\w*|публикаци\w*"
-    r"|источник\w*)"
+    r"(?<!\w)(?:(?:в|во|из|по)\s+(?:(?P<which>\w+)\s+)?(?P<source>стать[яиеюь]\w*|материал\w*"
+    r"|публикаци\w*|источник\w*)"
     r"|(?P<mention>упомина\w*|упомян\w*|фигурир\w*|говорится|опишите|расскажите)"
     r"|(?P<imperative>назовите|перечислите|укажите)(?:\s+(?:их|его|её|ее|все|всех))?"
     r"(?:\s+(?P<asked>\w+)(?:\s*(?:,|и)\s+(?P<also>\w+))?)?"
@@ -526,6 +526,10 @@ def _framing(question: str) -> set[str]:
         if m.group("gist"):  # "В чём заключается особенность"
             out |= {w.lower() for w in m.group("gist").split() if lemma(w) in _GIST}
             continue
+        if m.group("source") and m.group("which"):  # "в разных статьях", "в обеих"
+            if _pos(m.group("which")) not in ("ADJF", "ADJS", "NUMR", "PRTF"):
+                continue
+            out.add(m.group("which").lower())
         out.add(m.group(m.lastgroup or 0).lower())
     return out
 

@@ -208,7 +208,7 @@ def check(c: C.Constraints, text: str, title: str = "", context: str = "",
         return stated[0] if stated else max(verdicts, key=lambda x: x[0].score(x[1]))[0]
     window = M.Window(text, title, context)
     setting = _setting(article) if article else None  # where its article is set
-    cross = c.language == "en" and detect_language(text) == "ru"
+    cross = c.language == "en" and _written_in(text) == "ru"
     # a place is set by its article beside another name or a number ("площадка № 1"),
     # which says what the question is about
     located = len(c.names) + len(c.numbers) > 1
@@ -254,6 +254,14 @@ def check(c: C.Constraints, text: str, title: str = "", context: str = "",
     return Verdict(unmet, missed, coverage, answered_types(c, window), adds, near, named, told)
 
 
+def _written_in(text: str) -> str:
+    """The language of a sentence by its lower-case words (a Russian sentence may name
+    more in Latin letters than it says in Cyrillic: "руководитель АО «РЦКС» провёл
+    встречи с компаниями China Great Wall Industry Corporation, ...")."""
+    plain = " ".join(w for w in C._WORD.findall(text) if w.islower())
+    return detect_language(plain) if plain else detect_language(text)
+
+
 def _unstated_names(c: C.Constraints, window: M.Window, setting: M.Window | None,
                     cross: bool, located: bool) -> tuple[list[C.Term], list[C.Term]]:  # fmt: skip
     """The question's names the window does not state: those that are unmet, and those
@@ -268,7 +276,10 @@ def _unstated_names(c: C.Constraints, window: M.Window, setting: M.Window | None
         # Russian or Kazakh surname ("Rogozin", "Musabayev": never translated) must be
         # found; the others count with the qualifiers.
         soft = [t for t in names if not any(ch.isdigit() for ch in t.text)
-                and not M.is_surname(t.text)]  # fmt: skip
+                and not M.is_surname(t.text) and not M.is_country(t.text)]  # fmt: skip
+        # a country is named in its own words ("России", "РФ"): in the window or its article
+        names = [t for t in names if not (M.is_country(t.text)
+                 and any(M.names_country(t.text, w) for w in (window, setting) if w))]  # fmt: skip
         # one its article names ("Eurasian Space Ventures", said in its first sentence)
         # is the setting the sentence takes as known; by its letters: a translation
         # ("first Dane") names a kind of thing the article may say of someone else

@@ -53,6 +53,7 @@ class Window:
         self.title_lemmas = {C.lemma(w) for w in self.title_words}
         self.numbers = {n.replace(",", ".") for n in C.NUMBER_RE.findall(self.text)}
         self._latin: list[str] | None = None
+        self._written: tuple[set[str], list[str]] | None = None
         self._heading: set[str] | None = None
 
     @property
@@ -63,6 +64,21 @@ class Window:
             text = latin(f"{self.title} {self.context} {self.text}")
             self._latin = [_fold(w) for w in words_of(text)]
         return self._latin
+
+    @property
+    def by_letters(self) -> tuple[set[str], list[str]]:
+        """The words written in Latin letters (folded; as they are), and the others
+        transliterated (folded): "SpaceSail" is a word as written, "Рогозина" is
+        "rogozina", an inflected form."""
+        if self._written is None:
+            from rag.generate.translit import latin
+
+            words = words_of(f"{self.title} {self.context} {self.text}")
+            self._written = (
+                {_fold(w) for w in words if w.isascii()},
+                [_fold(latin(w)) for w in words if not w.isascii()],
+            )
+        return self._written
 
     @property
     def heading_lemmas(self) -> set[str]:
@@ -175,8 +191,7 @@ def states_name(term: C.Term, window: Window, cross_script: bool) -> bool:
         if _another_class(kind, window, frozenset()):
             return False
     if cross_script:
-        hits = [prefix_match(_fold(r), window.latin_words, 4) or _translated(r, term, window)
-                for r in raws]  # fmt: skip
+        hits = [_spelled(r, window) or _translated(r, term, window) for r in raws]
     else:
         hits = [_one_word(C.lemma(r), r, window) for r in raws]
     coded = [h for h, r in zip(hits, raws, strict=True) if any(c.isdigit() for c in r)]
@@ -195,6 +210,17 @@ def states_name(term: C.Term, window: Window, cross_script: bool) -> bool:
         return _initials(raws) in all_words
     name = term.text
     return name.isupper() and 2 <= len(name) <= 6 and name.lower() in _initials(all_words)
+
+
+def _spelled(word: str, window: Window) -> bool:
+    """An English name's word spelled in the window: as a word written in Latin letters
+    there (a plural aside: "Space" is not "Spacesail"), or as the transliteration's
+    first letters of a Russian word ("Rogozin": "Рогозина")."""
+    folded = _fold(word)
+    written, transliterated = window.by_letters
+    if folded in written or folded.rstrip("s") in {w.rstrip("s") for w in written}:
+        return True
+    return prefix_match(folded, transliterated, 4)
 
 
 def _translated(word: str, term: C.Term, window: Window) -> bool:
@@ -378,6 +404,18 @@ COUNTRIES: dict[str, tuple[str, ...]] = {
     "ukraine": ("украин",), "ukrainian": ("украин",), "india": ("инди",), "indian": ("инди",),
     "soviet": ("совет", "ссср"), "ussr": ("совет", "ссср"),
 }  # fmt: skip
+
+
+def is_country(name: str) -> bool:
+    return name.lower() in COUNTRIES
+
+
+def names_country(name: str, window: Window) -> bool:
+    """Whether the window (its title, the sentences before it) names an English
+    question's country by a Russian stem ("Russia": "России", "российской", "РФ")."""
+    stems = COUNTRIES[name.lower()]
+    return any(w.lower().startswith(stem) for stem in stems
+               for w in (*window.words, *window.title_words))  # fmt: skip
 
 
 def _other_countries(draft: str, sources: str) -> list[str]:

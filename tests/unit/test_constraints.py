@@ -373,9 +373,8 @@ def test_an_english_question_names_a_russian_surname_as_it_is_transliterated() -
 
 
 def test_an_english_name_its_article_names_is_the_window_s_setting() -> None:
-    c = C.parse(
-        "Which vice minister did the members of Eurasian Space Ventures meet in Kazakhstan?"
-    )
+    # (the company alone: a country the window names, "РК" for "Kazakhstan", is stated)
+    c = C.parse("Which vice minister did the members of Eurasian Space Ventures meet?")
     window = "Состоялась также встреча с вице-министром РК Маликом Олжабековым."
     article = f"Компания Eurasian Space Ventures (ESV) подписала меморандум. {window}"
     assert not E.check(c, window).ok(c)  # the company is not named in the sentence

@@ -13,6 +13,7 @@ import numpy as np
 from rag.embed.words import WordVectors
 from rag.generate import constraints as C
 from rag.generate import evidence as E
+from rag.generate import matching as M
 from rag.generate import translated
 from tests.fakes import FakeEmbedder, sentence_hits
 
@@ -133,3 +134,21 @@ def test_english_qualifiers_in_translation_rank_the_evidence_but_decide_nothing(
     assert found is not None and "1961" in found.text
     # the window that states none of them is still evidence: they only rank
     assert E.check(asked, built, "Статья").ok(asked)
+
+
+def test_an_english_questions_country_is_named_by_the_window_or_its_article() -> None:
+    c = C.parse("How many objects at Baikonur has the French side taken over?")
+    swapped = E.check(c, "Казахстанской стороной на Байконуре приняты 243 объекта.")
+    assert not swapped.ok(c) and [t.text for t in swapped.unmet] == ["French"]
+    assert E.check(c, "Французской стороной на Байконуре приняты 243 объекта.").ok(c)
+    said = "Этой стороной на Байконуре приняты 243 объекта."
+    assert E.check(c, said, article="Франция и Россия подписали соглашение. " + said).ok(c)
+
+
+def test_an_english_name_is_spelled_as_a_word_or_by_a_transliterations_first_letters() -> None:
+    assert M._spelled("SpaceSail", M.Window("Компания SpaceSail запустила спутник."))
+    assert not M._spelled("Space", M.Window("Компания Spacesail запустила спутник."))
+    assert M._spelled("Rogozin", M.Window("Встреча с Рогозиным прошла в Москве."))
+    # a Russian sentence naming more in Latin letters than it says in Cyrillic is Russian
+    mixed = "Глава АО «РЦКС» встретился с China Great Wall Industry Corporation, GeeSpace."
+    assert E._written_in(mixed) == "ru" and E._written_in("He met Рогозин there.") == "en"
