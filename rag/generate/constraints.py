@@ -28,7 +28,12 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
+from rag.generate import framing
 from rag.generate.citations import detect_language
+from rag.generate.morphology import WORD as _WORD
+from rag.generate.morphology import lemma
+from rag.generate.morphology import morph as _morph
+from rag.generate.morphology import pos as _pos
 
 PERSON, DATE, NUMBER, PLACE, OTHER = "person", "date", "number", "place", "other"
 PURPOSE = "purpose"  # "Зачем", "Для чего", "С какой целью": answered by a purpose clause
@@ -99,7 +104,6 @@ CAPITALS = {
 NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)?")
 YEAR_RE = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
 DECADE_RE = re.compile(r"(?<!\d)(1[89]\d0|20\d0)-?х(?!\w)", re.I)
-_WORD = re.compile(r"[^\W_][\w-]*", re.UNICODE)
 _QUOTED = re.compile(r"[«\"]([^»\"]{2,60})[»\"]")
 _UPPER = "A-ZА-ЯЁӘҒҚҢӨҰҮҺІ"
 
@@ -156,30 +160,7 @@ class Constraints:
         return (*self.names, *self.numbers, *self.qualifiers)
 
 
-# -- morphology -------------------------------------------------------------
-@lru_cache(maxsize=1)
-def _morph() -> Any:
-    import pymorphy3
-
-    return pymorphy3.MorphAnalyzer()
-
-
-@lru_cache(maxsize=65536)
-def lemma(word: str) -> str:
-    """The dictionary form of a word, lower case, ё as е; English words stemmed."""
-    low = word.lower().replace("ё", "е")
-    if any("а" <= ch <= "я" for ch in low):
-        parses = _morph().parse(low)
-        # an ordinal is one before any other reading ("второе": not the noun "второе")
-        best = next((p for p in parses if "Anum" in p.tag), parses[0])
-        return str(best.normal_form).replace("ё", "е")
-    if low.isascii() and low.isalpha():
-        from rag.index.lexical import _stemmer
-
-        return str(_stemmer("english").stemWord(low))
-    return low
-
-
+# -- word classes ----------------------------------------------------------
 @lru_cache(maxsize=65536)
 def _ordinal(word: str) -> bool:
     """ "первый", "третьем", "второго": an ordinal is a number, and is matched exactly."""
@@ -213,13 +194,6 @@ def _relational(word: str) -> bool:
     if tag.POS == "ADJF" and "-" in word.strip("-"):
         return True  # a compound ("солнечно-синхронный", "казахстанско-китайский") classifies
     return tag.POS == "ADJF" and not any(g in tag for g in ("Qual", "Anum", "Apro", "Supr"))
-
-
-@lru_cache(maxsize=65536)
-def _pos(word: str) -> str:
-    if not any("а" <= ch <= "я" for ch in word.lower()):
-        return ""
-    return str(_morph().parse(word.lower())[0].tag.POS or "")
 
 
 def lemmas(text: str) -> list[str]:
@@ -459,81 +433,6 @@ def _content(clause: str) -> bool:
                and _pos(w) not in _FUNCTION for w in _WORD.findall(rest))  # fmt: skip
 
 
-# Words of a question that frame it and narrow nothing: they are never stated by the
-# sentence that answers. The sources themselves ("в статьях упомянуты", "фигурирует в
-# материале о ..."); what "Назовите ..." asks for ("их фамилии": the category the
-# answer is an instance of, as in "Какая должность"); "человек по имени ..."; the noun
-# of a compound preposition ("на основе какого ведомства", "в рамках визита", "в ходе
-# встречи": a preposition, not a topic); and what "Чем ...?" / "В чём ...?" asks ("Чем
-# выделяется космодром", "В чём особенность": the distinguishing fact answers, not the
-# word).
-_FRAMING = re.compile(
-    r"(?<!\w)(?:(?:в|во|из|по)\s+(?:(?P<which>\w+)\s+)?(?P<source>стать[яиеюь]\w*|материал\w*"
-    r"|публикаци\w*|источник\w*)"
-    r"|(?P<mention>упомина\w*|упомян\w*|фигурир\w*|говорится|опишите|расскажите)"
-    r"|(?P<imperative>назовите|перечислите|укажите)(?:\s+(?:их|его|её|ее|все|всех))?"
-    r"(?:\s+(?P<asked>\w+)(?:\s*(?:,|и)\s+(?P<also>\w+))?)?"
-    r"|(?:(?P<who>человек\w*|люд\w*)\s+)?по\s+(?P<named>имени|фамилии|прозвищу|названию)"
-    r"|(?:в|во|на|с|со|при|по|за)\s+(?P<preposition>рамках|ходе|течение|связи|помощью"
-    r"|результате|поводу|качестве|стороны|отношении|основе|основании|базе|целях|сч[её]т"
-    r"|случаю|честь|мере|виде|итогам|линии|силу|лице|части|пользу|причине|протяжении"
-    r"|период|процессе|соответствии|сравнению|адрес|преддверии|интересах)"
-    r"|чем\s+(?:же\s+)?(?P<distinct>\w+)|в\s+ч[её]м\s+(?:же\s+)?(?P<gist>\w+(?:\s+\w+)?))(?!\w)",
-    re.I,
-)
-# What an article is about, as the question names its source ("в материале о третьем
-# заседании рабочей группы", "в статьях о сотрудничестве Казахстана и Китая"): its words
-# are stated by the article, wherever in it, not by the answering sentence
-_TOPIC = re.compile(
-    r"(?<!\w)(?:в|во|из)\s+(?:стать[еяи]\w*|материал\w*|публикаци\w*|сообщени\w*|новост\w*)"
-    r"\s+(?:о|об|обо|про)\s+([^,;?.!]+?)(?=\s*[,;?.!]|\s+и\s+(?:в|во)\s|$)",
-    re.I,
-)
-# What "Чем ...?" and "В чём ...?" ask, when they ask what distinguishes something
-_DISTINCT = frozenset(
-    """выделяться выделиться отличаться отличиться известный знаменитый примечательный
-    славиться прославиться запомниться уникальный особенный""".split()
-)
-_GIST = frozenset("особенность отличие уникальность суть смысл заключаться состоять".split())
-
-
-# A phase verb before the infinitive that says what began ("начал работать", like
-# "стал работать"): the answer may say it ("начали строить") or not ("введён в
-# эксплуатацию"); it counts where it is stated
-_PHASE = re.compile(r"(?<!\w)(начал\w*|начин\w*|начн\w*)\s+(\w+)", re.I)
-
-
-def _phase(question: str) -> set[str]:
-    return {m.group(1).lower() for m in _PHASE.finditer(question) if _pos(m.group(2)) == "INFN"}
-
-
-def _framing(question: str) -> set[str]:
-    """The question's words (lower case, as written) that only frame it."""
-    out = set()
-    for m in _FRAMING.finditer(question):
-        if m.group("distinct"):
-            if lemma(m.group("distinct")) in _DISTINCT:
-                out.add(m.group("distinct").lower())
-            continue
-        if m.group("imperative"):  # "Назовите их фамилии и должности": what is asked
-            out.add(m.group("imperative").lower())
-            out |= {w.lower() for w in (m.group("asked"), m.group("also"))
-                    if w and _pos(w) == "NOUN"}  # fmt: skip
-            continue
-        if m.group("named"):  # "человек по имени Малик": a name is given, not asked
-            out |= {w.lower() for w in (m.group("who"), m.group("named")) if w}
-            continue
-        if m.group("gist"):  # "В чём заключается особенность"
-            out |= {w.lower() for w in m.group("gist").split() if lemma(w) in _GIST}
-            continue
-        if m.group("source") and m.group("which"):  # "в разных статьях", "в обеих"
-            if _pos(m.group("which")) not in ("ADJF", "ADJS", "NUMR", "PRTF"):
-                continue
-            out.add(m.group("which").lower())
-        out.add(m.group(m.lastgroup or 0).lower())
-    return out
-
-
 def _parse(question: str) -> Constraints:
     language = detect_language(question)
     types, rest = _types(question)
@@ -544,15 +443,15 @@ def _parse(question: str) -> Constraints:
     category = _category(question)
     words = _WORD.findall(rest)
     content = [w for w in words if not _ASKING.fullmatch(w) and _pos(w) not in _FUNCTION]
-    framing = _framing(question)
-    phase = _phase(question)
-    topic = {w.lower() for m in _TOPIC.finditer(question) for w in _WORD.findall(m.group(1))}
+    framed = framing.words(question)
+    phase = framing.phase(question)
+    topic = framing.topic(question)
     for w in words:
         key = lemma(w)
         if (
             len(w) < 3 or w.isdigit() or _ASKING.fullmatch(w) or key in _VAGUE or key in taken
             or key in _stop() or _pos(w) in _FUNCTION
-            or key == category or w.lower() in framing
+            or key == category or w.lower() in framed
         ):  # fmt: skip
             continue
         if w.lower() in phase:

@@ -11,6 +11,7 @@ import pytest
 from rag.generate import answerable
 from rag.generate import constraints as C
 from rag.generate import evidence as E
+from rag.generate.framing import words as framing_words
 from rag.pipeline import Done, Pipeline
 from rag.types import Chunk, Hit
 from tests.fakes import FakeEmbedder
@@ -591,7 +592,7 @@ def test_a_list_holds_when_each_item_is_stated_by_a_window_that_answers() -> Non
     ],
 )  # fmt: skip
 def test_words_that_frame_a_question_narrow_nothing(question: str, framing: set[str]) -> None:
-    assert C._framing(question) == framing
+    assert framing_words(question) == framing
     assert not {t.text.lower() for t in C.parse(question).qualifiers} & framing
 
 
