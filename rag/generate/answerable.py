@@ -22,9 +22,10 @@ from dataclasses import dataclass, replace
 
 from rag.generate import constraints as C
 from rag.generate import evidence as E
+from rag.generate import matching as M
 from rag.generate.citations import CITATION
 from rag.generate.translit import fold_kazakh
-from rag.generate.verify import numbers
+from rag.generate.verify import numbers, restates
 from rag.index.lexical import tokens
 from rag.types import Hit
 
@@ -67,6 +68,21 @@ def holds(
     stating = [cand for cand in within if cand.check(c).ok(c)]
     said = {n for cand in stating for n in numbers(cand.text)}
     return bool(stating) and numbers(CITATION.sub("", draft)) <= said
+
+
+def offers_nothing(c: C.Constraints, draft: str) -> bool:
+    """Whether a draft offers nothing of what was asked: it restates the question, or,
+    asked for a person or organisation, a place, a date, a number or a purpose, it
+    names nothing of that kind the question does not ("Википедия [1]." for "Зачем
+    ...?", "несколько площадок" for "Сколько"). That is the model not reading the
+    evidence, where a draft that offers a fact the checks refuse reads it otherwise."""
+    text = " ".join(CITATION.sub("", draft).split())
+    if not text:
+        return False
+    if restates(text, c.question):
+        return True
+    specific = {t for t in c.types if t != C.OTHER}
+    return bool(specific) and not specific & set(E.answered_types(c, M.Window(text)))
 
 
 def _keys(sentences: Sequence[Hit]) -> set[tuple[str, int]]:

@@ -46,6 +46,24 @@ _MEASURES = (
     r"|глубин\w*|температур\w*|срок\w*"
 )
 
+# "Какая организация", "Какие китайские компании": an organisation is asked for, as by "кто"
+# (only the question word is taken: "китайские" still narrows it)
+_BODIES = (
+    r"организаци\w*|компани\w*|агентств\w*|ведомств\w*|министерств\w*|корпораци\w*"
+    r"|госкорпораци\w*|предприяти\w*|фирм\w*|учреждени\w*|концерн\w*|холдинг\w*"
+)
+_ADJECTIVE = r"[а-яё]+(ой|ый|ий|ая|ое|ие|ых|их|ую|ым|им|ими|ыми|ого|его|ому|ему)"
+
+_ASKS_BODY = re.compile(rf"(?<!\w)как\w+\s+({_ADJECTIVE}\s+)?({_BODIES})(?!\w)"
+                        r"|(?<!\w)(which|what)\s+(\w+\s+)?(organi[sz]ation|compan|agenc|ministr"
+                        r"|corporation|firm|enterprise)", re.I)  # fmt: skip
+
+
+def asks_organisation(question: str) -> bool:
+    """ "Какая организация", "Which private company": an organisation by its kind."""
+    return bool(_ASKS_BODY.search(question))
+
+
 # Question words, longest phrases first: "в каком году" is a date question although
 # it starts like a place one. Each phrase is removed before qualifiers are read.
 _QUESTION_WORDS: tuple[tuple[str, str], ...] = (
@@ -56,7 +74,9 @@ _QUESTION_WORDS: tuple[tuple[str, str], ...] = (
      r"|район\w*|площадк\w*|орбит\w*)", PLACE),
     (r"сколько|как\w+\s+количеств\w*|каково\s+число|во\s+сколько"
      rf"|(на|в|до|с)?\s*как\w+\s+({_MEASURES})", NUMBER),
-    (r"кто|кого|кому|кем|чей|чья|чьё|чье|чьи", PERSON),
+    (r"кто|кого|кому|кем|чей|чья|чьё|чье|чьи"
+     rf"|как\w+(?=\s+({_ADJECTIVE}\s+)?({_BODIES}))",
+     PERSON),
     (r"зачем|для\s+чего|ради\s+чего|с\s+какой\s+целью|в\s+каких\s+целях|с\s+какими\s+целями"
      r"|какова\s+цель|for\s+what\s+purpose|what\s+(is|was)\s+the\s+purpose", PURPOSE),
     (r"когда", DATE),
@@ -64,7 +84,8 @@ _QUESTION_WORDS: tuple[tuple[str, str], ...] = (
     (r"(in\s+)?(which|what)\s+(year|month|day|date)|since\s+when|by\s+when", DATE),
     (r"(in\s+)?(which|what)\s+(city|country|region|place|cosmodrome)", PLACE),
     (r"how\s+(many|much|long|far|heavy|big|old)|what\s+(number|amount|sum)", NUMBER),
-    (r"who|whom|whose", PERSON),
+    (r"who|whom|whose|(which|what)(?=\s+(\w+\s+)?(organi[sz]ations?|compan(y|ies)|agenc(y|ies)"
+     r"|ministr(y|ies)|corporations?|firms?|enterprises?))", PERSON),
     (r"when", DATE),
     (r"where", PLACE),
 )  # fmt: skip
@@ -322,6 +343,20 @@ _COUNTED = re.compile(r"(?<!\w)(?:сколько|how\s+many)\s+(?:(?:ещё|ещ
 _FUNCTION = ("PREP", "CONJ", "PRCL", "NPRO", "INTJ")
 
 
+def _counted(after: str) -> str | None:
+    """The lemma of the noun "сколько" counts, past its adjectives ("сколько пусковых
+    площадок": "площадка"); None for a vague one ("сколько лет") or none ("сколько
+    стоил")."""
+    for word in _WORD.findall(after)[:3]:
+        pos = _pos(word)
+        if pos == "NOUN":
+            key = lemma(word)
+            return None if key in _VAGUE else key
+        if pos not in ("ADJF", "PRTF"):
+            return None
+    return None
+
+
 def parse(question: str) -> Constraints:
     """The question's answer type and constraints (milliseconds; no model call)."""
     whole = _parse(question)
@@ -475,8 +510,7 @@ def _parse(question: str) -> Constraints:
         qualifiers.setdefault(key, Term(w, kind, (key,), head=head))
     counted = None
     if NUMBER in types and (m := _COUNTED.search(question)):
-        counted = lemma(m.group(1))
-        counted = None if counted in _VAGUE or _pos(m.group(1)) != "NOUN" else counted
+        counted = _counted(question[m.start(1) :])
     about_report = DATE in types and bool(_REPORT.search(question))
     return Constraints(
         question,

@@ -150,6 +150,8 @@ def names_someone(c: C.Constraints, draft: str) -> bool:
     ("кто из них", "или") is answered by one of them."""
     if c.types != (C.PERSON,) or c.parts or c.language != "ru" or _CHOOSING.search(c.question):
         return True
+    if C.asks_organisation(c.question):
+        return True  # "Какая компания": its name is often Latin ("Shanghai Spacesail"), no NER
     text = CITATION.sub("", draft)
     asked = {k for t in c.names for k in t.keys}
     for kind, span in C.entities(text):
@@ -220,6 +222,8 @@ def check(c: C.Constraints, text: str, title: str = "", context: str = "",
     classes = frozenset(t.keys[0] for t in c.qualifiers if t.kind == "class")
     lacking += [t for t in c.qualifiers if t.kind == "class"
                 and not M.states_class(t, window, setting, classes)]  # fmt: skip
+    # "неудачным" where the window says "успешным": its opposite is stated
+    lacking += [t for t in c.qualifiers if t.kind == "qualifier" and M.contradicted(t, window)]
     unmet = tuple(names + lacking)
     if c.focus and not cross:
         focus = C.Term(c.focus, "focus", (c.focus,))

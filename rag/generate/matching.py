@@ -343,7 +343,30 @@ def states_qualifier(term: C.Term, window: Window, local: bool = False) -> bool:
     bare = pool | {_bare(w) for w in pool}  # "пристыковался" / "стыковка"
     if any(prefix_match(k, bare) for k in {key, _bare(key)}):
         return True
-    return any(similar(key, other) >= SYNONYM_MIN for other in pool if len(other) > 2)
+    return any(similar(key, other) >= SYNONYM_MIN and negated(key) == negated(other)
+               for other in pool if len(other) > 2)  # fmt: skip
+
+
+def contradicted(term: C.Term, window: Window) -> bool:
+    """Whether the window says the opposite of a qualifier and not the qualifier: a
+    close word negated where it is not, or the reverse ("успешным" for "неудачным")."""
+    key = term.keys[0]
+    if states_qualifier(term, window, local=True):
+        return False
+    return any(negated(key) != negated(other) and similar(key, other) >= SYNONYM_MIN
+               for other in window.lemmas if len(other) > 2)  # fmt: skip
+
+
+@lru_cache(maxsize=65536)
+def negated(key: str) -> bool:
+    """A lemma negated by its prefix ("неудачный": "удачный", "невыполнимый"). Word
+    vectors put a word beside its opposite ("неудачный" / "успешный": 0.63), so a
+    negated word is no synonym of a word that is not."""
+    rest = key[2:]
+    if not key.startswith("не") or len(rest) < 4:
+        return False
+    morph = C._morph()
+    return bool(morph.word_is_known(rest)) and morph.parse(rest)[0].tag.POS == C._pos(key)
 
 
 _ABBREVIATION = re.compile(rf"(?<!\w)[{C._UPPER}]{{2,6}}(?!\w)")

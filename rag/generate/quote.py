@@ -159,8 +159,18 @@ class QuoteStrategy(Strategy):
             return
         pool = [hit for _, hit in passage_sentences(request.passages)]
         around = [*wide, *pool]
-        checked = yield from steps.draft_and_check(request)  # the draft streams as written
+        # the draft streams as written
+        checked = yield from steps.draft_and_check(request, announce=False)
         drafted = steps.finish(request, self.name, checked)
+        # the model did not read the evidence shown (it echoed the question): that answers
+        drafted_nothing = checked.refusal is not Refusal.MODEL and bool(shown)
+        if drafted_nothing and answerable.offers_nothing(asked, checked.draft):
+            evidence_only = (SentenceCheck("", (), True, "quoted", 1.0), list(shown))
+            yield from _answered(request, asked, drafted, [evidence_only], around, shown,
+                                 Draft(checked.draft))  # fmt: skip
+            return
+        if checked.refusal is not None:
+            yield Token(("\n\n" if checked.draft else "") + checked.text)
         if checked.refusal in (Refusal.MODEL, Refusal.UNVERIFIED):
             yield from _say_nearest(request, drafted, asked, pool, ())
             return
@@ -178,29 +188,40 @@ class QuoteStrategy(Strategy):
             return
         if asked.joint:  # "both X and Y": the part the draft left out, by its evidence
             parts += _left_out(asked, parts, around)
-        quoted = _distinct(parts)  # the source sentences, numbered [1], [2], ... in the answer
-        if not quoted:  # the draft stands as checked (the article's date, asked for)
+        if not _distinct(parts):  # the draft stands as checked (the article's date, asked for)
             yield Done(drafted)
             return
-        if tuple(quoted) != shown:
-            yield Evidence(tuple(quoted))
-        request.timings.setdefault("first_shown", request.since_start())
-        text, checks = _compose(request, asked, drafted, parts, quoted, around)
-        passages, kept = (*quoted, *drafted.passages), renumber(drafted.answer, len(quoted))
-        if text != drafted.answer:  # what was streamed was the draft
-            yield Token("\n\n" + text)
-        request.timings["total"] = request.since_start()
-        yield Done(
-            replace(
-                drafted,
-                answer=text,
-                citations=steps.cite(text, passages, request.documents),
-                passages=tuple(passages),
-                kind=AnswerKind.QUOTED,
-                sentences=tuple(checks),
-                variant=Draft(checked.draft, checked=kept),
-            )
+        yield from _answered(request, asked, drafted, parts, around, shown,
+                             Draft(checked.draft, checked=drafted.answer))  # fmt: skip
+
+
+def _answered(request: AnswerRequest, asked: constraints.Constraints, drafted: Answer,
+              parts: list[tuple[SentenceCheck, list[Hit]]], around: Sequence[Hit],
+              shown: tuple[Hit, ...], draft: Draft) -> Iterator[Event]:  # fmt: skip
+    """The answer that quotes the parts' evidence sentences (numbered [1], [2], ... in
+    the answer); ``draft``: the model's draft, and the checked draft the quote replaces
+    ("" when none stood)."""
+    quoted = _distinct(parts)
+    if tuple(quoted) != shown:
+        yield Evidence(tuple(quoted))
+    request.timings.setdefault("first_shown", request.since_start())
+    text, checks = _compose(request, asked, drafted, parts, quoted, around)
+    passages = (*quoted, *drafted.passages)
+    if text != drafted.answer:  # what was streamed was the draft
+        yield Token("\n\n" + text)
+    request.timings["total"] = request.since_start()
+    yield Done(
+        replace(
+            drafted,
+            answer=text,
+            citations=steps.cite(text, passages, request.documents),
+            passages=tuple(passages),
+            kind=AnswerKind.QUOTED,
+            refusal=None,
+            sentences=tuple(checks),
+            variant=replace(draft, checked=renumber(draft.checked, len(quoted))),
         )
+    )
 
 
 def _compose(request: AnswerRequest, asked: constraints.Constraints, drafted: Answer,

@@ -93,9 +93,11 @@ def check(request: AnswerRequest, text: str) -> list[SentenceCheck]:
     return verify.verify(text, texts, claim_similarity(request), question=request.query)
 
 
-def draft_and_check(request: AnswerRequest) -> Generator[Event, None, Checked]:
+def draft_and_check(request: AnswerRequest, announce: bool = True
+                    ) -> Generator[Event, None, Checked]:  # fmt: skip
     """Stream the draft (or the extractive sentences), check it, and return what is
-    left; a refusal streams the refusal text."""
+    left; a refusal streams the refusal text (unless not ``announce``: the caller
+    decides what follows a draft that did not stand)."""
     query, mode, timings = request.query, request.mode, request.timings
     t = time.perf_counter()
     draft = _Draft()
@@ -125,7 +127,8 @@ def draft_and_check(request: AnswerRequest) -> Generator[Event, None, Checked]:
     text = " ".join(s.text for s in kept)
     if refusal is not None:
         text, kind = abstain_text(request.language), AnswerKind.REFUSED
-        yield Token(("\n\n" if draft.text else "") + text)
+        if announce:
+            yield Token(("\n\n" if draft.text else "") + text)
     timings["generate"] = (time.perf_counter() - t) * 1000.0
     timings["total"] = request.since_start()
     return Checked(text, kind, refusal, tuple(sentences), draft.text, draft.tokens)

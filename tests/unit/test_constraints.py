@@ -34,6 +34,11 @@ from tests.fakes import sentence_hits as _hits
         ("How many satellites are in orbit?", (C.NUMBER,)),
         ("До какого количества вырастет группировка и к какому сроку?", (C.NUMBER, C.DATE)),
         ("Какое количество спутников на орбите?", (C.NUMBER,)),
+        # an organisation asked for by its kind is asked for as by "кто"
+        ("Какая частная компания будет представлена в группе?", (C.PERSON,)),
+        ("С какими китайскими компаниями встречался руководитель?", (C.PERSON,)),
+        ("Which private company is to be represented?", (C.PERSON,)),
+        ("Какая ракета компании стартовала?", (C.OTHER,)),
     ],
 )
 def test_the_question_word_sets_the_answer_type(question: str, types: tuple[str, ...]) -> None:
@@ -631,3 +636,60 @@ def test_a_place_named_as_another_kind_of_place_is_something_else() -> None:
     assert not E.check(c, "Космодром стоит к северу от реки Ишим, в степи.").ok(c)
     assert not E.check(c, "Космодром и город Байконур (прежде город Ишим) стоят в степи.").ok(c)
     assert E.check(c, "Космодром Ишим стоит в степи, севернее всех других.").ok(c)
+
+
+def test_an_organisation_asked_for_by_its_kind_keeps_what_narrows_it() -> None:
+    c = C.parse("С какими китайскими компаниями встречался руководитель РЦКС?")
+    assert c.types == (C.PERSON,) and C.asks_organisation(c.question)
+    assert "китайский" in {t.keys[0] for t in c.qualifiers if t.kind == "class"}
+    # its answer is a company's name, often in Latin letters, where NER sees no one
+    assert E.names_someone(c, "Shanghai Spacesail Technologies CO., Ltd. [1].")
+    assert not C.asks_organisation("Кто возглавил делегацию?")
+
+
+def test_what_is_counted_is_the_noun_past_its_adjectives() -> None:
+    c = C.parse("Сколько пусковых площадок у космодрома Плесецк?")
+    assert c.counted == "площадка"
+    assert C.parse("Сколько новых спутников запустят?").counted == "спутник"
+    assert C.parse("Сколько лет Рогозину?").counted is None  # a vague measure
+    assert C.parse("Сколько стоил запуск?").counted is None  # no noun is counted
+    # an anniversary's number is no count of the launch pads
+    window = "Знаки отличия: юбилейный знак в ознаменование 50-летия образования СССР."
+    assert C.NUMBER not in E.check(c, window, "Плесецк").answers
+    assert C.NUMBER in E.check(c, "На космодроме Плесецк 9 пусковых площадок.").answers
+
+
+def test_a_word_and_its_negation_are_no_synonyms() -> None:
+    from rag.generate import matching as M
+
+    assert M.negated("неудачный") and M.negated("невозможный")
+    assert not any(M.negated(w) for w in ("удачный", "небесный", "неделя", "нефть"))
+    c = C.parse("С неудачным запуском какого спутника поздравил Мусабаев главу агентства?")
+    said = "Мусабаев поздравил главу агентства с успешным запуском спутника «Фэнъюнь-3»."
+    v = E.check(c, said)
+    assert "неудачным" in {t.text for t in v.unmet} and not v.ok(c)  # its opposite is said
+    stated = "Мусабаев поздравил главу агентства с неудачным запуском спутника «Фэнъюнь-3»."
+    assert E.check(c, stated).ok(c)
+
+
+@pytest.mark.parametrize(
+    ("question", "draft", "nothing"),
+    [
+        # the question echoed
+        ("На каком этапе находится подготовка протокола?", "На этапе подготовки протокола [1].",
+         True),
+        ("Зачем площадку назвали Байконуром?", "Википедия [1] [2]", True),  # no purpose
+        ("Сколько пусковых площадок у Плесецка?", "Плесецк имеет несколько площадок [1].", True),
+        ("Какие организации стоят за проектом?", "Проект финансируется за счёт лицензий [1].",
+         True),
+        # a fact of the asked kind, right or wrong: the checks decide, not this
+        ("Сколько пусковых площадок у Плесецка?", "У Плесецка 9 площадок [1].", False),
+        ("Кто был командиром экипажа?", "Александр Викторенко [1].", False),
+        ("Зачем площадку назвали Байконуром?", "Чтобы запутать наблюдателей [1].", False),
+        ("Что обсуждали стороны?", "Стороны обсудили запуски [1].", False),  # "other": new words
+        ("Когда стартовал корабль?", "", False),  # nothing drafted: nothing to judge
+    ],
+)  # fmt: skip
+def test_a_draft_that_offers_nothing_of_the_asked_kind(question: str, draft: str,
+                                                       nothing: bool) -> None:  # fmt: skip
+    assert answerable.offers_nothing(C.parse(question), draft) is nothing

@@ -66,6 +66,31 @@ def test_an_unsupported_draft_is_refused_not_quoted(quote_pipeline: Pipeline) ->
     assert done.answer.abstained and done.answer.refusal == "unverified"
 
 
+def test_a_draft_that_echoes_the_question_is_answered_by_the_evidence_shown(
+    quote_pipeline: Pipeline,
+) -> None:
+    # the model did not read the evidence it was shown: the evidence answers
+    quote_pipeline.generator.queue("Спутников SpaceSail на орбите [1].")
+    events, done = _done(quote_pipeline, "Сколько спутников SpaceSail на орбите?")
+    a = done.answer
+    assert not a.abstained and a.kind is AnswerKind.QUOTED and a.refusal is None
+    assert (
+        a.answer
+        == "108 спутников [1].\nНа орбите находится 108 спутников группировки SpaceSail [1]."
+    )
+    assert a.citations[0].text == "На орбите находится 108 спутников группировки SpaceSail."
+    assert (
+        a.variant is not None and a.variant.text.startswith("Спутников") and not a.variant.checked
+    )
+    # no refusal was streamed before the answer
+    streamed = "".join(e.text for e in events if isinstance(e, Token))
+    assert "нет ответа" not in streamed and streamed.endswith(a.answer)
+    # a count the sources do not state is a reading the checks refuse, not an echo
+    quote_pipeline.generator.queue("На орбите 999 спутников SpaceSail [1].")
+    _, done = _done(quote_pipeline, "Сколько спутников SpaceSail на орбите?")
+    assert done.answer.abstained
+
+
 def _hit(text: str, start: int = 0) -> Hit:
     return Hit(Chunk(f"d:{start}", "d", "T", text, start, start + len(text)), 0.6)
 
