@@ -163,6 +163,13 @@ def names_someone(c: C.Constraints, draft: str) -> bool:
     return names_people(c, roles) or bool(_ORG_WORDS.search(text))
 
 
+def _names_a_body(c: C.Constraints, text: str) -> bool:
+    """Whether ``text`` names an organisation by a kind the question does not use
+    ("министерство обороны" for "Какое ведомство"): a name in lower case."""
+    asked = set(C.lemmas(c.question))
+    return any(C.lemma(m.group(0)) not in asked for m in C.BODY.finditer(text))
+
+
 def answered_types(c: C.Constraints, window: M.Window) -> tuple[str, ...]:
     """The asked types the window states something of, beyond what the question says."""
     asked_numbers = {k for t in c.numbers for k in t.keys}
@@ -182,6 +189,8 @@ def answered_types(c: C.Constraints, window: M.Window) -> tuple[str, ...]:
         elif kind in (C.PERSON, C.PLACE):
             fresh = {n for n in _names_in(window.text) if not M.prefix_match(n, asked_names)}
             has = bool(fresh) or bool(_ORG_WORDS.search(window.text))
+            if kind == C.PERSON and not has and C.asks_organisation(c.question):
+                has = _names_a_body(c, window.text)  # "министерство обороны"
             if kind == C.PLACE:
                 has = has or bool(_PLACE_PREP.search(window.text))
         elif kind == C.PURPOSE:

@@ -162,12 +162,11 @@ class QuoteStrategy(Strategy):
         # the draft streams as written
         checked = yield from steps.draft_and_check(request, announce=False)
         drafted = steps.finish(request, self.name, checked)
-        # the model did not read the evidence shown (it echoed the question): that answers
-        drafted_nothing = checked.refusal is not Refusal.MODEL and bool(shown)
-        if drafted_nothing and answerable.offers_nothing(asked, checked.draft):
-            evidence_only = (SentenceCheck("", (), True, "quoted", 1.0), list(shown))
-            yield from _answered(request, asked, drafted, [evidence_only], around, shown,
-                                 Draft(checked.draft))  # fmt: skip
+        # a draft that echoed the question: the evidence shown answers (_evidence_answers)
+        unread = bool(shown) and checked.refusal in (None, Refusal.UNVERIFIED)
+        unread = unread and answerable.offers_nothing(asked, checked.draft)
+        if checked.refusal is Refusal.UNVERIFIED and unread:
+            yield from _evidence_answers(request, asked, drafted, around, shown)
             return
         if checked.refusal is not None:
             yield Token(("\n\n" if checked.draft else "") + checked.text)
@@ -181,6 +180,9 @@ class QuoteStrategy(Strategy):
         english = request.language == "en"
         drafts = _sources(drafted, english, request.query)
         parts, first = _asked_parts(drafts, asked, pool, around, english)
+        if not parts and unread:
+            yield from _evidence_answers(request, asked, drafted, around, shown)
+            return
         if not parts:  # the draft answers something else: say what the sources do state
             refused = replace(drafted, refusal=Refusal.NOT_STATED, kind=AnswerKind.REFUSED,
                               citations=())  # fmt: skip
@@ -193,6 +195,19 @@ class QuoteStrategy(Strategy):
             return
         yield from _answered(request, asked, drafted, parts, around, shown,
                              Draft(checked.draft, checked=drafted.answer))  # fmt: skip
+
+
+def _evidence_answers(request: AnswerRequest, asked: constraints.Constraints,
+                      drafted: Answer, around: Sequence[Hit],
+                      shown: tuple[Hit, ...]) -> Iterator[Event]:  # fmt: skip
+    """A draft that did not stand and offered nothing of what was asked (it echoed the
+    question, named its source): the model did not read the evidence shown before it
+    ran, and that evidence, which states what was asked, answers as it is. A draft
+    that offered a fact of the asked kind, refused by the checks, read the evidence
+    otherwise: that stays a refusal."""
+    evidence_only = (SentenceCheck("", (), True, "quoted", 1.0), list(shown))
+    yield from _answered(request, asked, drafted, [evidence_only], around, shown,
+                         Draft(drafted.variant.text if drafted.variant else ""))  # fmt: skip
 
 
 def _answered(request: AnswerRequest, asked: constraints.Constraints, drafted: Answer,

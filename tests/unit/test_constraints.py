@@ -645,6 +645,10 @@ def test_an_organisation_asked_for_by_its_kind_keeps_what_narrows_it() -> None:
     # its answer is a company's name, often in Latin letters, where NER sees no one
     assert E.names_someone(c, "Shanghai Spacesail Technologies CO., Ltd. [1].")
     assert not C.asks_organisation("Кто возглавил делегацию?")
+    # an organisation named in lower case by another kind than the question's answers it
+    kind = C.parse("Какое ведомство управляет космодромом?")
+    assert C.PERSON in E.check(kind, "Им управляет министерство обороны.").answers
+    assert C.PERSON not in E.check(kind, "Им управляет ведомство.").answers
 
 
 def test_what_is_counted_is_the_noun_past_its_adjectives() -> None:
