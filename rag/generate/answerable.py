@@ -85,6 +85,26 @@ def offers_nothing(c: C.Constraints, draft: str) -> bool:
     return bool(specific) and not specific & set(E.answered_types(c, M.Window(text)))
 
 
+def misnames(c: C.Constraints, draft: str, found: Sequence[Hit]) -> bool:
+    """Whether a draft answering "кто" names, garbled, the one person its evidence
+    names that the question does not: a word of its name is one of that person's, the
+    rest made up ("Мирика Ильяевна Баубек" for "Баубеком Оралмагамбетовым"). That is
+    the evidence's answer, spelled by the model; the sentence spells it."""
+    if c.types != (C.PERSON,) or c.parts or c.language != "ru":
+        return False
+    asked = {k for t in c.names for k in t.keys}
+    evidence = " ".join(h.chunk.text for h in found)
+    people = {_person(span) for kind, span in C.entities(evidence) if kind == "PER"}
+    people = {p for p in people if not p & asked}
+    drafted = {w for kind, span in C.entities(CITATION.sub("", draft)) if kind == "PER"
+               for w in _person(span)}  # fmt: skip
+    return len(people) == 1 and bool(drafted & next(iter(people)))
+
+
+def _person(span: str) -> frozenset[str]:
+    return frozenset(C.lemma(w) for w in C._WORD.findall(span))
+
+
 def _keys(sentences: Sequence[Hit]) -> set[tuple[str, int]]:
     return {(h.chunk.doc_id, h.chunk.start) for h in sentences}
 

@@ -165,7 +165,9 @@ class QuoteStrategy(Strategy):
         # a draft that echoed the question: the evidence shown answers (_evidence_answers)
         unread = bool(shown) and checked.refusal in (None, Refusal.UNVERIFIED)
         unread = unread and answerable.offers_nothing(asked, checked.draft)
-        if checked.refusal is Refusal.UNVERIFIED and unread:
+        if checked.refusal is Refusal.UNVERIFIED and (
+            unread or (bool(shown) and answerable.misnames(asked, checked.draft, shown))
+        ):  # or one that garbled the name the evidence gives
             yield from _evidence_answers(request, asked, drafted, around, shown)
             return
         if checked.refusal is not None:
@@ -202,9 +204,10 @@ def _evidence_answers(request: AnswerRequest, asked: constraints.Constraints,
                       shown: tuple[Hit, ...]) -> Iterator[Event]:  # fmt: skip
     """A draft that did not stand and offered nothing of what was asked (it echoed the
     question, named its source): the model did not read the evidence shown before it
-    ran, and that evidence, which states what was asked, answers as it is. A draft
-    that offered a fact of the asked kind, refused by the checks, read the evidence
-    otherwise: that stays a refusal."""
+    ran, and that evidence, which states what was asked, answers as it is; so does
+    the evidence whose person the draft named garbled (``answerable.misnames``). A
+    draft that offered another fact of the asked kind, refused by the checks, read the
+    evidence otherwise: that stays a refusal."""
     evidence_only = (SentenceCheck("", (), True, "quoted", 1.0), list(shown))
     yield from _answered(request, asked, drafted, [evidence_only], around, shown,
                          Draft(drafted.variant.text if drafted.variant else ""))  # fmt: skip

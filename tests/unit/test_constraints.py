@@ -697,3 +697,13 @@ def test_a_word_and_its_negation_are_no_synonyms() -> None:
 def test_a_draft_that_offers_nothing_of_the_asked_kind(question: str, draft: str,
                                                        nothing: bool) -> None:  # fmt: skip
     assert answerable.offers_nothing(C.parse(question), draft) is nothing
+
+
+def test_a_name_the_draft_garbles_is_the_evidence_s_person() -> None:
+    c = C.parse("Кто стоял во главе казахстанской делегации на заседании рабочей группы?")
+    (found,) = _hits("В состав казахстанской делегации во главе с председателем комитета "
+                     "Баубеком Оралмагамбетовым вошли руководители предприятий.")  # fmt: skip
+    assert answerable.misnames(c, "Мирика Ильяевна Баубек [1].", [found])
+    assert not answerable.misnames(c, "Александр Викторенко [1].", [found])  # someone else
+    when = C.parse("Когда заседала рабочая группа?")  # not a "кто" question
+    assert not answerable.misnames(when, "Мирика Ильяевна Баубек [1].", [found])
