@@ -15,6 +15,12 @@ name of that sentence in one transliteration and its Cyrillic original once
 (:mod:`rag.generate.translit`); the sentence itself follows, verbatim. A draft
 sentence naming a person the sources do not is left out: the source sentence answers.
 
+A draft that does not stand and offers nothing of the asked kind (it echoes the
+question, names its source), or garbles the name of the one person its evidence names,
+did not read the evidence shown before the model ran: that evidence answers, quoted as
+it is (``_evidence_answers``). A draft that offers another fact of the asked kind,
+refused by the checks, stays a refusal.
+
 The draft streams as it is written; the Evidence event and the final Answer (Done)
 replace it with the quote. ``Answer.variant.checked`` keeps the checked draft, so
 ``rag eval`` scores both in one run.
