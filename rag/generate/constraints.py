@@ -46,23 +46,25 @@ _MEASURES = (
     r"|глубин\w*|температур\w*|срок\w*"
 )
 
-# "Какая организация", "Какие китайские компании": an organisation is asked for, as by "кто"
-# (only the question word is taken: "китайские" still narrows it)
+# "Какая организация", "Какие китайские компании", "Which private company": an
+# organisation is asked for, as by "кто" (only the question word is taken: "китайские"
+# still narrows it)
 _BODIES = (
     r"организаци\w*|компани\w*|агентств\w*|ведомств\w*|министерств\w*|корпораци\w*"
     r"|госкорпораци\w*|предприяти\w*|фирм\w*|учреждени\w*|концерн\w*|холдинг\w*"
 )
 BODY = re.compile(rf"(?<!\w)({_BODIES})(?!\w)", re.I)
 _ADJECTIVE = r"[а-яё]+(ой|ый|ий|ая|ое|ие|ых|их|ую|ым|им|ими|ыми|ого|его|ому|ему)"
-
-_ASKS_BODY = re.compile(rf"(?<!\w)как\w+\s+({_ADJECTIVE}\s+)?({_BODIES})(?!\w)"
-                        r"|(?<!\w)(which|what)\s+(\w+\s+)?(organi[sz]ation|compan|agenc|ministr"
-                        r"|corporation|firm|enterprise)", re.I)  # fmt: skip
+_ASKS_BODY = (
+    rf"как\w+(?=\s+({_ADJECTIVE}\s+)?({_BODIES})(?!\w))"
+    r"|(which|what)(?=\s+(\w+\s+)?(organi[sz]ations?|compan(y|ies)|agenc(y|ies)|ministr(y|ies)"
+    r"|corporations?|firms?|enterprises?)(?!\w))"
+)
 
 
 def asks_organisation(question: str) -> bool:
     """ "Какая организация", "Which private company": an organisation by its kind."""
-    return bool(_ASKS_BODY.search(question))
+    return bool(_ASKING_BODY.search(question))
 
 
 # Question words, longest phrases first: "в каком году" is a date question although
@@ -75,9 +77,7 @@ _QUESTION_WORDS: tuple[tuple[str, str], ...] = (
      r"|район\w*|площадк\w*|орбит\w*)", PLACE),
     (r"сколько|как\w+\s+количеств\w*|каково\s+число|во\s+сколько"
      rf"|(на|в|до|с)?\s*как\w+\s+({_MEASURES})", NUMBER),
-    (r"кто|кого|кому|кем|чей|чья|чьё|чье|чьи"
-     rf"|как\w+(?=\s+({_ADJECTIVE}\s+)?({_BODIES}))",
-     PERSON),
+    (rf"кто|кого|кому|кем|чей|чья|чьё|чье|чьи|{_ASKS_BODY}", PERSON),
     (r"зачем|для\s+чего|ради\s+чего|с\s+какой\s+целью|в\s+каких\s+целях|с\s+какими\s+целями"
      r"|какова\s+цель|for\s+what\s+purpose|what\s+(is|was)\s+the\s+purpose", PURPOSE),
     (r"когда", DATE),
@@ -85,12 +85,12 @@ _QUESTION_WORDS: tuple[tuple[str, str], ...] = (
     (r"(in\s+)?(which|what)\s+(year|month|day|date)|since\s+when|by\s+when", DATE),
     (r"(in\s+)?(which|what)\s+(city|country|region|place|cosmodrome)", PLACE),
     (r"how\s+(many|much|long|far|heavy|big|old)|what\s+(number|amount|sum)", NUMBER),
-    (r"who|whom|whose|(which|what)(?=\s+(\w+\s+)?(organi[sz]ations?|compan(y|ies)|agenc(y|ies)"
-     r"|ministr(y|ies)|corporations?|firms?|enterprises?))", PERSON),
+    (r"who|whom|whose", PERSON),
     (r"when", DATE),
     (r"where", PLACE),
 )  # fmt: skip
 _COMPILED = tuple((re.compile(rf"(?<!\w)(?:{p})(?!\w)", re.I), t) for p, t in _QUESTION_WORDS)
+_ASKING_BODY = re.compile(rf"(?<!\w)(?:{_ASKS_BODY})", re.I)
 _TWO_PART = re.compile(r"(?<!\w)(и|and|а\s+также)\s+(когда|где|кто|сколько"
                        r"|((в|во|к|до|с|со|на|из|по|за)\s+)?как(ой|ая|ое|ие|ого|ому|ую|ом|им|ими|их)"
                        r"|when|where|who|how|in\s+what|what|which)(?!\w)", re.I)  # fmt: skip

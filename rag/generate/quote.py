@@ -168,13 +168,17 @@ class QuoteStrategy(Strategy):
         # the draft streams as written
         checked = yield from steps.draft_and_check(request, announce=False)
         drafted = steps.finish(request, self.name, checked)
-        # a draft that echoed the question: the evidence shown answers (_evidence_answers)
-        unread = bool(shown) and checked.refusal in (None, Refusal.UNVERIFIED)
-        unread = unread and answerable.offers_nothing(asked, checked.draft)
-        if checked.refusal is Refusal.UNVERIFIED and (
-            unread or (bool(shown) and answerable.misnames(asked, checked.draft, shown))
-        ):  # or one that garbled the name the evidence gives
-            yield from _evidence_answers(request, asked, drafted, around, shown)
+        # a draft that echoed the question, or garbled the name the evidence gives: the
+        # evidence shown answers (_evidence_answers)
+        if (
+            checked.refusal is Refusal.UNVERIFIED
+            and shown
+            and (
+                answerable.offers_nothing(asked, checked.draft)
+                or answerable.misnames(asked, checked.draft, shown)
+            )
+        ):
+            yield from _evidence_answers(request, asked, drafted, around, shown, checked.draft)
             return
         if checked.refusal is not None:
             yield Token(("\n\n" if checked.draft else "") + checked.text)
@@ -188,8 +192,8 @@ class QuoteStrategy(Strategy):
         english = request.language == "en"
         drafts = _sources(drafted, english, request.query)
         parts, first = _asked_parts(drafts, asked, pool, around, english)
-        if not parts and unread:
-            yield from _evidence_answers(request, asked, drafted, around, shown)
+        if not parts and shown and answerable.offers_nothing(asked, checked.draft):
+            yield from _evidence_answers(request, asked, drafted, around, shown, checked.draft)
             return
         if not parts:  # the draft answers something else: say what the sources do state
             refused = replace(drafted, refusal=Refusal.NOT_STATED, kind=AnswerKind.REFUSED,
@@ -206,8 +210,8 @@ class QuoteStrategy(Strategy):
 
 
 def _evidence_answers(request: AnswerRequest, asked: constraints.Constraints,
-                      drafted: Answer, around: Sequence[Hit],
-                      shown: tuple[Hit, ...]) -> Iterator[Event]:  # fmt: skip
+                      drafted: Answer, around: Sequence[Hit], shown: tuple[Hit, ...],
+                      draft: str) -> Iterator[Event]:  # fmt: skip
     """A draft that did not stand and offered nothing of what was asked (it echoed the
     question, named its source): the model did not read the evidence shown before it
     ran, and that evidence, which states what was asked, answers as it is; so does
@@ -215,8 +219,7 @@ def _evidence_answers(request: AnswerRequest, asked: constraints.Constraints,
     draft that offered another fact of the asked kind, refused by the checks, read the
     evidence otherwise: that stays a refusal."""
     evidence_only = (SentenceCheck("", (), True, "quoted", 1.0), list(shown))
-    yield from _answered(request, asked, drafted, [evidence_only], around, shown,
-                         Draft(drafted.variant.text if drafted.variant else ""))  # fmt: skip
+    yield from _answered(request, asked, drafted, [evidence_only], around, shown, Draft(draft))
 
 
 def _answered(request: AnswerRequest, asked: constraints.Constraints, drafted: Answer,
